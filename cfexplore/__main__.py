@@ -1,0 +1,3 @@
+from cfexplore.cli import main
+
+main()

@@ -1,0 +1,328 @@
+"""The `cfexplore` command: the TUI with no arguments, headless subcommands otherwise.
+
+Results go to stdout, diagnostics to stderr. Exit codes live in `cfexplore.errors`:
+0 success, 1 findings (check/matrix verdict frozen/mismatch/failed, or a failed export),
+2 usage or input error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cfexplore import __version__
+from cfexplore.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Cancelled, CfxError
+from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED, EXPORTERS
+
+DESCRIPTION = """\
+Did your Python ifs and loops survive the ONNX export? Export a model with
+torch.jit.script, torch.jit.trace or torch.export (dynamo), browse the ONNX
+If/Loop tree, diff PyTorch against ONNX Runtime on seeded inputs and sweep every
+control input for a verdict: preserved, frozen, no-effect, mismatch or failed.
+Run without a command to open the terminal app."""
+
+TARGET_HELP = "a built-in variant (see `cfexplore variants`) or path/to/file.py:ClassName"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"cfexplore: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", help=TARGET_HELP)
+    p.add_argument("--init", action="append", metavar="KEY=VALUE",
+                   help="constructor argument for a user class (repeatable)")
+    p.add_argument("--input", action="append", metavar="NAME=SHAPE[:DTYPE]",
+                   help="tensor input for a user file without example_inputs(), e.g. x=1x3x8x8")
+    p.add_argument("--set", action="append", metavar="KNOB=VALUE", dest="set",
+                   help="knob value at export time (repeatable), e.g. branch_testing=true")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                   help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds to wait for the worker to load the target (default 600)")
+
+
+def _tolerance_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed for the generated inputs (default {DEFAULT_SEED})")
+    p.add_argument("--rtol", type=_positive_float, default=DEFAULT_RTOL,
+                   help=f"relative tolerance (default {DEFAULT_RTOL:g})")
+    p.add_argument("--atol", type=_positive_float, default=DEFAULT_ATOL,
+                   help=f"absolute tolerance (default {DEFAULT_ATOL:g}); an element passes "
+                   "when |onnx - torch| <= atol + rtol*|torch|")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cfexplore", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"cfexplore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("variants", help="list the built-in model variants and their knobs")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all", action="store_true", help="include the full-size seed variants")
+
+    p = sub.add_parser("export", help="export a target to ONNX with one exporter")
+    _target_args(p)
+    p.add_argument("--exporter", choices=EXPORTERS, required=True)
+    p.add_argument("-o", "--output", metavar="FILE", help="write the .onnx file here (atomic)")
+    p.add_argument("--details", action="store_true", help="on failure print the full error")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("tree", help="print the ONNX node tree with If/Loop/Scan bodies nested")
+    p.add_argument("file", help="an .onnx file")
+    p.add_argument("--depth", type=int, default=None, help="levels of nested graphs to show")
+    p.add_argument("--limit", type=int, default=None, help="nodes to show per graph")
+
+    p = sub.add_parser("diff", help="seeded PyTorch vs ONNX Runtime diff for one export")
+    _target_args(p)
+    p.add_argument("--exporter", choices=EXPORTERS, required=True)
+    _tolerance_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")
+    _target_args(p)
+    p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
+    _tolerance_args(p)
+    p.add_argument("--json", action="store_true", help="print the JSON document")
+
+    p = sub.add_parser("matrix", help="the seed table (If/Loop x where the value lives), live")
+    p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
+    p.add_argument("--full-size", action="store_true",
+                   help="use the full-size seed model (1x3x256x256, slower)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    _tolerance_args(p)
+    p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[float | None, str], None]]:
+    """A spinner on stderr (only when it is a terminal) fed by core progress callbacks."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _f, _m: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting…") as status:
+
+        def update(frac: float | None, message: str) -> None:
+            pct = f"{frac * 100:3.0f}% " if frac is not None else ""
+            status.update(f"{pct}{message[:100]}")
+
+        yield update
+
+
+def _out() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -> Any:
+    from cfexplore.engine import Session
+    from cfexplore.targets import parse_target
+
+    spec = parse_target(args.target, args.init, args.input)
+    return Session.open(spec, progress, cancel, timeout=args.timeout)
+
+
+def _values(args: argparse.Namespace) -> dict[str, Any]:
+    from cfexplore.targets import parse_assignments
+
+    return parse_assignments(args.set, "--set")
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from cfexplore.models import VARIANTS
+
+    chosen = [v for v in VARIANTS.values() if args.all or not v.heavy]
+    if args.json:
+        print(json.dumps([{
+            "name": v.name, "construct": v.construct, "where": v.where,
+            "description": v.description, "heavy": v.heavy,
+            "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
+                       for i in v.inputs],
+            "knobs": [{"name": k.name, "where": k.where, "values": list(k.values),
+                       "default": k.default, "construct": k.construct} for k in v.knobs],
+        } for v in chosen], indent=2))
+        return EXIT_OK
+    from cfexplore.report import variants_table
+
+    _out().print(variants_table(chosen))
+    if not args.all:
+        print("(add --all for the full-size seed-* variants)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.fileio import atomic_copy
+    from cfexplore.report import export_summary
+
+    values = _values(args)
+    out_path = Path(args.output) if args.output else None
+    if out_path is not None and not out_path.parent.is_dir():
+        raise CfxError(f"{args.output}: folder {str(out_path.parent)!r} does not exist")
+    with _progress(True) as progress, _session(args, progress, cancel) as session:
+        result = session.export(args.exporter, args.opset, values, progress, cancel)
+        saved = None
+        if result.ok and out_path is not None and result.onnx_path:
+            saved = str(atomic_copy(result.onnx_path, out_path))
+    if args.json:
+        data = result.to_dict()
+        data["onnx_path"] = saved
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        _out().print(export_summary(result, saved))
+        if not result.ok:
+            if args.details:
+                print(result.error_details, file=sys.stderr)
+            else:
+                print("(add --details for the full error)", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    from cfexplore.graph import GraphError, OnnxTree
+    from cfexplore.graph_render import render_tree
+
+    try:
+        tree = OnnxTree.open(args.file)
+    except GraphError as exc:
+        raise CfxError(str(exc)) from None
+    _out().print(render_tree(tree, depth=args.depth, limit=args.limit))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.report import diff_table
+
+    values = _values(args)
+    with _progress(True) as progress, _session(args, progress, cancel) as session:
+        session.check_values(values)
+        exp = session.export(args.exporter, args.opset, values, progress, cancel)
+        if not exp.ok:
+            raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
+        result = session.diff(args.exporter, args.seed, values, args.rtol, args.atol, cancel)
+    if args.json:
+        data = result.to_dict()
+        data["max_abs"] = result.max_abs
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        out = _out()
+        out.print(diff_table(result))
+        out.print(f"providers: {', '.join(result.providers)} (available: "
+                  f"{', '.join(result.available_providers)})", style="dim")
+        out.print(f"reproduce: {result.command}", style="dim", markup=False)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.report import check_table
+
+    values = _values(args)
+    exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
+    with _progress(True) as progress, _session(args, progress, cancel) as session:
+        report = session.check(exporters, args.opset, args.seed, args.rtol, args.atol, values,
+                               progress, cancel)
+    if args.json:
+        print(json.dumps(report.to_json_dict(), indent=2, default=str))
+    else:
+        _out().print(check_table(report))
+        print(f"reproduce: {report.command}")
+    return EXIT_FINDINGS if report.bad else EXIT_OK
+
+
+def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.engine import matrix
+    from cfexplore.fileio import atomic_write_bytes
+    from cfexplore.report import matrix_markdown, matrix_tables
+
+    exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
+    with _progress(True) as progress:
+        m = matrix(exporters, args.full_size, args.opset, args.seed, args.rtol, args.atol,
+                   progress, cancel)
+    if args.markdown:
+        atomic_write_bytes(args.markdown, matrix_markdown(m).encode())
+    if args.json:
+        print(json.dumps([r.to_json_dict() for r in m.reports], indent=2, default=str))
+    else:
+        out = _out()
+        out.print("Where the control value lives vs. whether the branch survives export "
+                  f"({'full-size' if m.full_size else 'small'} seed model, computed now):")
+        for table in matrix_tables(m):
+            out.print(table)
+    return EXIT_OK
+
+
+def run(argv: list[str]) -> int:
+    """Parse `argv` and run one command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cancel = threading.Event()
+    handlers: dict[str, Callable[[], int]] = {
+        "variants": lambda: cmd_variants(args),
+        "export": lambda: cmd_export(args, cancel),
+        "tree": lambda: cmd_tree(args),
+        "diff": lambda: cmd_diff(args, cancel),
+        "check": lambda: cmd_check(args, cancel),
+        "matrix": lambda: cmd_matrix(args, cancel),
+    }
+    if args.command is None:
+        return _launch_app(parser)
+    try:
+        return handlers[args.command]()
+    except KeyboardInterrupt:
+        cancel.set()
+        sys.stderr.write("cfexplore: interrupted\n")
+        return 130
+    except Cancelled as exc:
+        sys.stderr.write(f"cfexplore: {exc}\n")
+        return 130
+    except CfxError as exc:
+        sys.stderr.write(f"cfexplore: {exc}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _launch_app(parser: argparse.ArgumentParser) -> int:
+    """Open the terminal app; print help if the app is not available."""
+    try:
+        from cfexplore.tui.app import main as app_main
+    except ImportError:
+        parser.print_help()
+        return EXIT_OK
+    return app_main()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        code = run(sys.argv[1:])
+    except Exception as exc:  # last resort: a one-line message, never a traceback
+        sys.stderr.write(f"cfexplore: internal error: {type(exc).__name__}: {exc}\n")
+        code = EXIT_USAGE
+    sys.exit(code)

@@ -1,0 +1,314 @@
+"""Parent-side orchestration: sessions on worker processes, checks and the seed matrix.
+
+Every function here takes an optional progress callback `progress(fraction, message)`
+and a `threading.Event` for cancel; the CLI passes a fresh event, the TUI its worker's.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cfexplore.errors import CfxError
+from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
+from cfexplore.results import (
+    DEFAULT_ATOL,
+    DEFAULT_OPSET,
+    DEFAULT_RTOL,
+    DEFAULT_SEED,
+    EXPORTERS,
+    CheckReport,
+    DiffResult,
+    ExporterResult,
+    ExportResult,
+    KnobVerdict,
+    SweepRow,
+    TargetInfo,
+)
+from cfexplore.spec import TargetSpec
+from cfexplore.verdicts import decide, failed_sentence
+from cfexplore.versions import versions
+from cfexplore.worker import WorkerClient
+
+Progress = Callable[[float | None, str], None]
+
+
+def _quiet(_frac: float | None, _msg: str) -> None:
+    return None
+
+
+def _fmt_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def command_for(
+    spec: TargetSpec,
+    verb: str,
+    exporter: str | None = None,
+    opset: int | None = None,
+    seed: int | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    values: dict[str, Any] | None = None,
+) -> str:
+    """The one-line `cfexplore` command that re-runs a result."""
+    parts = ["cfexplore", verb]
+    if spec.variant:
+        parts.append(spec.variant)
+    else:
+        parts.append(f"{spec.path}:{spec.class_name}")
+        parts += [f"--init={k}={_fmt_value(v)}" for k, v in spec.init.items()]
+        for i in spec.inputs:
+            shape = "x".join(map(str, i.shape))
+            parts.append(f"--input={i.name}={shape}:{i.dtype}")
+    if exporter:
+        parts += ["--exporter", exporter]
+    if opset is not None:
+        parts += ["--opset", str(opset)]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    parts += [f"--set={k}={_fmt_value(v)}" for k, v in (values or {}).items()]
+    if rtol is not None:
+        parts += ["--rtol", f"{rtol:g}"]
+    if atol is not None:
+        parts += ["--atol", f"{atol:g}"]
+    return shlex.join(parts)
+
+
+class Session:
+    """One target loaded in one worker process; reuse it for repeated exports and diffs."""
+
+    def __init__(self, client: WorkerClient, spec: TargetSpec, info: TargetInfo) -> None:
+        self.client = client
+        self.spec = spec
+        self.info = info
+        self.exports: dict[str, ExportResult] = {}
+
+    @classmethod
+    def open(
+        cls,
+        spec: TargetSpec,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        client: WorkerClient | None = None,
+        timeout: float | None = None,
+    ) -> Session:
+        """Start (or reuse) a worker and load `spec` in it."""
+        own = client is None
+        client = client or WorkerClient()
+        try:
+            info = client.call("load", progress, cancel, timeout, spec=spec)
+        except BaseException:
+            if own:
+                client.close()
+            raise
+        return cls(client, spec, info)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def knob_names(self) -> list[str]:
+        return [k.name for k in self.info.knobs]
+
+    def check_values(self, values: dict[str, Any] | None) -> dict[str, Any]:
+        """Reject unknown knob names before anything is sent to the worker."""
+        for name in values or {}:
+            if name not in self.knob_names():
+                known = ", ".join(self.knob_names()) or "none"
+                raise CfxError(f"unknown knob {name!r} for {self.spec.label} (knobs: {known})")
+        return dict(values or {})
+
+    def export(
+        self,
+        exporter: str,
+        opset: int = DEFAULT_OPSET,
+        values: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ExportResult:
+        """Export the target; failures come back as a result with a short error."""
+        if exporter not in EXPORTERS:
+            raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
+        result: ExportResult = self.client.call(
+            "export", progress, cancel, exporter=exporter, opset=opset,
+            values=self.check_values(values),
+        )
+        if result.ok:
+            self.exports[exporter] = result
+        else:
+            self.exports.pop(exporter, None)
+        return result
+
+    def diff(
+        self,
+        exporter: str,
+        seed: int = DEFAULT_SEED,
+        values: dict[str, Any] | None = None,
+        rtol: float = DEFAULT_RTOL,
+        atol: float = DEFAULT_ATOL,
+        cancel: threading.Event | None = None,
+    ) -> DiffResult:
+        """Seeded PyTorch vs ONNX Runtime run on the current `exporter` export."""
+        if exporter not in self.exports:
+            raise CfxError(f"export with {exporter} first")
+        values = self.check_values(values)
+        result: DiffResult = self.client.call(
+            "diff", None, cancel, exporter=exporter, seed=seed, values=values, rtol=rtol,
+            atol=atol,
+        )
+        result.versions = versions()
+        result.command = command_for(
+            self.spec, "diff", exporter, result.opset, seed, rtol, atol, values
+        )
+        return result
+
+    def stats(self) -> dict[str, int]:
+        """Worker counters: loads, module_builds, sessions, exports."""
+        return dict(self.client.call("stats"))
+
+    def check(
+        self,
+        exporters: Iterable[str] = EXPORTERS,
+        opset: int = DEFAULT_OPSET,
+        seed: int = DEFAULT_SEED,
+        rtol: float = DEFAULT_RTOL,
+        atol: float = DEFAULT_ATOL,
+        values: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CheckReport:
+        """Export with each exporter and sweep every knob: the verdict table."""
+        progress = progress or _quiet
+        exporters = list(exporters)
+        values = self.check_values(values)
+        knobs = self.info.knobs
+        steps = max(1, len(exporters) * (1 + len(knobs)))
+        done = 0
+        results: list[ExporterResult] = []
+        for exporter in exporters:
+            progress(done / steps, f"{self.spec.label}: exporting with {exporter}")
+            exp = self.export(exporter, opset, values, cancel=cancel)
+            done += 1
+            verdicts: list[KnobVerdict] = []
+            for knob in knobs:
+                cmd = command_for(self.spec, "diff", exporter, opset, seed, rtol, atol,
+                                  {**values, knob.name: exp.knob_values.get(knob.name)})
+                base = dict(
+                    name=knob.name, where=knob.where, construct=knob.construct,
+                    values=list(knob.values),
+                    export_value=exp.knob_values.get(knob.name, knob.default),
+                    graph_has_construct=exp.control_flow.get(knob.construct, 0) > 0,
+                    command=cmd,
+                )
+                if not exp.ok:
+                    verdicts.append(KnobVerdict(
+                        **base, verdict="failed",
+                        explanation=failed_sentence(exporter, exp.error),
+                        max_abs_diff=None, onnx_has_input=False,
+                    ))
+                    done += 1
+                    continue
+                progress(done / steps, f"{self.spec.label}: {exporter}: sweeping {knob.name}")
+                rows: list[SweepRow]
+                rows, has_input = self.client.call(
+                    "sweep", None, cancel, exporter=exporter, knob=knob.name, seed=seed,
+                    rtol=rtol, atol=atol,
+                )
+                verdict, why = decide(
+                    knob.name, knob.where, knob.construct, exporter, base["export_value"],
+                    rows, has_input, base["graph_has_construct"],
+                )
+                diffs = [r.max_abs for r in rows if r.max_abs is not None]
+                verdicts.append(KnobVerdict(
+                    **base, verdict=verdict, explanation=why,
+                    max_abs_diff=max(diffs) if diffs else None, onnx_has_input=has_input,
+                    rows=rows,
+                ))
+                done += 1
+            results.append(ExporterResult(
+                exporter=exporter, status="ok" if exp.ok else "failed", error=exp.error,
+                error_details=exp.error_details, control_flow=exp.control_flow,
+                knobs=verdicts, seconds=exp.seconds, warnings=exp.warnings,
+            ))
+        progress(1.0, f"{self.spec.label}: done")
+        only = exporters[0] if len(exporters) == 1 else None
+        return CheckReport(
+            target=self.spec.label, opset=opset, seed=seed, rtol=rtol, atol=atol,
+            results=results, versions=versions(),
+            command=command_for(self.spec, "check", only or "all", opset, seed, rtol, atol,
+                                values),
+        )
+
+
+COLUMNS = ("class-attr", "instance-attr", "forward-arg")
+"""The seed table's columns: where the control value lives."""
+
+
+@dataclass
+class MatrixCell:
+    """One cell of the seed table: the verdicts of the variants that fill it."""
+
+    entries: list[tuple[str, str, str]] = field(default_factory=list)
+    """(variant, verdict, explanation), e.g. plain and Final class attributes."""
+
+
+@dataclass
+class MatrixReport:
+    """The seed's If/Loop x placement table, per exporter, computed live."""
+
+    exporters: list[str]
+    cells: dict[str, dict[str, dict[str, MatrixCell]]]
+    """exporter -> construct ("If"/"Loop") -> column -> cell."""
+    reports: list[CheckReport]
+    full_size: bool
+
+    @property
+    def bad(self) -> bool:
+        return any(r.bad for r in self.reports)
+
+
+def matrix(
+    exporters: Iterable[str] = EXPORTERS,
+    full_size: bool = False,
+    opset: int = DEFAULT_OPSET,
+    seed: int = DEFAULT_SEED,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> MatrixReport:
+    """Run `check` over the seed-table variants in one worker and fill the table."""
+    progress = progress or _quiet
+    exporters = list(exporters)
+    names = SEED_TABLE_FULL if full_size else SEED_TABLE
+    cells = {
+        e: {c: {col: MatrixCell() for col in COLUMNS} for c in ("If", "Loop")} for e in exporters
+    }
+    reports: list[CheckReport] = []
+    with WorkerClient() as client:
+        for i, name in enumerate(names):
+            variant = VARIANTS[name]
+
+            def sub(frac: float | None, msg: str, i: int = i) -> None:
+                progress((i + (frac or 0.0)) / len(names), msg)
+
+            session = Session.open(TargetSpec(variant=name), sub, cancel, client=client)
+            report = session.check(exporters, opset, seed, rtol, atol, progress=sub,
+                                   cancel=cancel)
+            reports.append(report)
+            for res in report.results:
+                knob = res.knobs[0]
+                cells[res.exporter][variant.construct][variant.where].entries.append(
+                    (name, knob.verdict, knob.explanation)
+                )
+    progress(1.0, "matrix done")
+    return MatrixReport(exporters, cells, reports, full_size)

@@ -1,0 +1,85 @@
+"""Static rich rendering of an `OnnxTree`, for `cfexplore tree FILE.onnx --depth N`."""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from rich.tree import Tree
+
+from cfexplore.graph import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    """`If 2 · Loop 1 · Scan 0` (SequenceMap only when present)."""
+    parts = [
+        f"{op} {counts.get(op, 0)}"
+        for op in CONTROL_FLOW_OPS
+        if op != "SequenceMap" or counts.get(op, 0)
+    ]
+    return " · ".join(parts)
+
+
+def _model_name(tree: OnnxTree) -> str:
+    return tree.path or tree.model.graph.name or "model"
+
+
+def _opset_text(tree: OnnxTree) -> str:
+    version = tree.opset_imports.get("", tree.opset_imports.get("ai.onnx"))
+    return f"opset {version}" if version is not None else "no default opset"
+
+
+def summary_line(tree: OnnxTree) -> str:
+    """One plain line: file, node count, control-flow totals, opset, producer."""
+    nodes = tree.root.node_count
+    parts = [
+        f"{os.path.basename(_model_name(tree))}: {nodes:,} node{'s' if nodes != 1 else ''}",
+        format_counts(tree.total_counts),
+        _opset_text(tree),
+    ]
+    if tree.producer:
+        parts.append(tree.producer)
+    if tree.warnings:
+        parts.append(f"{len(tree.warnings)} warning{'s' if len(tree.warnings) != 1 else ''}")
+    return " · ".join(parts)
+
+
+def _root_label(tree: OnnxTree) -> Text:
+    counts = tree.total_counts
+    text = Text(_model_name(tree), style="bold")
+    if tree.producer:
+        text.append(f"  {tree.producer}", style="dim")
+    text.append(f"  {_opset_text(tree)}", style="dim")
+    text.append("  ")
+    text.append(format_counts(counts), style=CF_STYLE if any(counts.values()) else "dim")
+    return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _add_graph(
+    branch: Tree, graph: GraphItem, level: int, depth: int | None, limit: int | None
+) -> None:
+    """Add `graph`'s nodes (and, within `depth`, their subgraphs) beneath `branch`."""
+    for node in graph.children(0, limit):
+        node_branch = branch.add(node.label())
+        if not node.has_children:
+            continue
+        if depth is not None and level >= depth:
+            hint = f"… {_plural(node.child_count, 'nested graph')} (use --depth)"
+            node_branch.add(Text(hint, style="dim"))
+            continue
+        for sub in node.children():
+            _add_graph(node_branch.add(sub.label()), sub, level + 1, depth, limit)
+    if limit is not None and graph.node_count > limit:
+        more = graph.node_count - max(limit, 0)
+        branch.add(Text(f"… {_plural(more, 'more node')}", style="dim"))
+
+
+def render_tree(tree: OnnxTree, depth: int | None = None, limit: int | None = None) -> Tree:
+    """A rich Tree of the model; `depth` caps subgraph nesting, `limit` nodes per graph."""
+    root = Tree(_root_label(tree), guide_style="dim")
+    _add_graph(root, tree.root, 0, depth, limit)
+    return root

@@ -1,0 +1,175 @@
+"""Render core results as rich tables (CLI) and Markdown (reports, the Matrix screen)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from cfexplore.engine import COLUMNS, MatrixReport
+from cfexplore.results import CheckReport, DiffResult, ExportResult
+from cfexplore.spec import WHERE_LABEL, VariantSpec
+
+VERDICT_STYLE = {
+    "preserved": "bold green",
+    "frozen": "bold yellow",
+    "no-effect": "cyan",
+    "mismatch": "bold red",
+    "failed": "bold red",
+}
+COLUMN_TITLE = {"class-attr": "class attr", "instance-attr": "instance attr",
+                "forward-arg": "forward arg"}
+
+
+def fmt_num(x: float | None) -> str:
+    """Compact float: `0`, `3.1e-07`, `12.5`; `-` when missing."""
+    if x is None:
+        return "-"
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
+
+
+def fmt_value(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def verdict_text(verdict: str) -> Text:
+    return Text(verdict, style=VERDICT_STYLE.get(verdict, ""))
+
+
+def variants_table(variants: list[VariantSpec]) -> Table:
+    table = Table(title="Built-in variants", title_justify="left", expand=False)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("construct")
+    table.add_column("where")
+    table.add_column("knobs (sweep values)")
+    table.add_column("description")
+    for v in variants:
+        knobs = ", ".join(
+            f"{k.name} {{{', '.join(fmt_value(x) for x in k.values)}}}" for k in v.knobs
+        )
+        table.add_row(
+            Text(v.name), v.construct, WHERE_LABEL[v.where], Text(knobs), Text(v.description)
+        )
+    return table
+
+
+def export_summary(result: ExportResult, saved: str | None = None) -> Group:
+    lines: list[Text] = []
+    if result.ok:
+        cf = " · ".join(f"{k} {v}" for k, v in result.control_flow.items())
+        lines.append(Text.assemble(
+            ("ok ", "bold green"), f"{result.exporter} export, opset {result.opset}, ",
+            f"{result.seconds:.2f}s, {result.size_bytes / 1024:.1f} KiB, ", (cf, "bold"),
+        ))
+        lines.append(Text(f"ONNX inputs: {', '.join(result.onnx_inputs) or '(none)'}"))
+        if saved:
+            lines.append(Text(f"saved to {saved}"))
+    else:
+        lines.append(Text.assemble(("failed ", "bold red"), f"{result.exporter} export: ",
+                                   Text(result.error or "")))
+    for w in result.warnings:
+        lines.append(Text(f"warning: {w}", style="dim"))
+    return Group(*lines)
+
+
+def diff_table(result: DiffResult) -> Table:
+    knobs = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.knob_values.items())
+    title = (
+        f"{result.target} · {result.exporter} · seed {result.seed} · rtol {result.rtol:g} "
+        f"atol {result.atol:g}" + (f" · {knobs}" if knobs else "")
+    )
+    table = Table(title=title, title_justify="left")
+    for col in ("output", "torch", "onnx", "max abs", "max rel", "mismatches", "result"):
+        table.add_column(col, justify="right" if col.startswith(("max", "mis")) else "left")
+    for o in result.outputs:
+        table.add_row(
+            Text(o.name),
+            f"{o.torch_dtype}{o.torch_shape}",
+            f"{o.onnx_dtype}{o.onnx_shape}",
+            fmt_num(o.max_abs),
+            fmt_num(o.max_rel),
+            f"{o.mismatches}/{o.total}",
+            Text("pass", style="bold green") if o.passed
+            else Text("FAIL" + (f" ({o.note})" if o.note else ""), style="bold red"),
+        )
+    if result.torch_error:
+        table.add_row("PyTorch", Text(result.torch_error, style="red"), "", "", "", "", "")
+    if result.onnx_error:
+        table.add_row("ONNX Runtime", "", Text(result.onnx_error, style="red"), "", "", "", "")
+    return table
+
+
+def check_table(report: CheckReport) -> Table:
+    table = Table(title=f"{report.target}: survival verdicts (seed {report.seed}, "
+                  f"opset {report.opset})", title_justify="left")
+    table.add_column("knob", style="bold", no_wrap=True)
+    table.add_column("where")
+    table.add_column("exporter")
+    table.add_column("control flow", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("max abs", justify="right")
+    table.add_column("why")
+    for res in report.results:
+        cf = " ".join(f"{k}{v}" for k, v in res.control_flow.items()) or "-"
+        for k in res.knobs:
+            table.add_row(
+                Text(k.name), WHERE_LABEL.get(k.where, k.where), res.exporter, cf,
+                verdict_text(k.verdict), fmt_num(k.max_abs_diff), Text(k.explanation),
+            )
+        if not res.knobs:
+            status = verdict_text("failed") if res.status == "failed" else Text("ok (no knobs)")
+            table.add_row("-", "-", res.exporter, cf, status, "-", Text(res.error or ""))
+    return table
+
+
+def _cell_text(cell: Any) -> Text:
+    text = Text()
+    for i, (variant, verdict, _why) in enumerate(cell.entries):
+        if i:
+            text.append(" / ")
+        text.append(verdict, VERDICT_STYLE.get(verdict, ""))
+        if len(cell.entries) > 1:
+            text.append(" (Final)" if "final" in variant else " (plain)", "dim")
+    return text or Text("-")
+
+
+def matrix_tables(m: MatrixReport) -> list[Table]:
+    """One table per exporter: rows If/Loop, columns where the control value lives."""
+    tables = []
+    for exporter in m.exporters:
+        t = Table(title=f"{exporter}", title_justify="left")
+        t.add_column("")
+        for col in COLUMNS:
+            t.add_column(COLUMN_TITLE[col])
+        for construct in ("If", "Loop"):
+            row = m.cells[exporter][construct]
+            t.add_row(construct, *(_cell_text(row[c]) for c in COLUMNS))
+        tables.append(t)
+    return tables
+
+
+def matrix_markdown(m: MatrixReport) -> str:
+    """The same tables in Markdown, followed by each cell's explanation."""
+    lines = [f"# Control-flow survival ({'full-size' if m.full_size else 'small'} seed model)", ""]
+    for exporter in m.exporters:
+        lines += [f"## {exporter}", "", "| | " + " | ".join(COLUMN_TITLE[c] for c in COLUMNS)
+                  + " |", "|---|" + "---|" * len(COLUMNS)]
+        for construct in ("If", "Loop"):
+            row = m.cells[exporter][construct]
+            lines.append(f"| {construct} | " + " | ".join(
+                _cell_text(row[c]).plain for c in COLUMNS) + " |")
+        lines.append("")
+        for construct in ("If", "Loop"):
+            for col in COLUMNS:
+                for variant, verdict, why in m.cells[exporter][construct][col].entries:
+                    lines.append(f"- `{variant}` ({verdict}): {why}")
+        lines.append("")
+    if m.reports:
+        v = m.reports[0].versions
+        lines.append("Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,221 @@
+"""Plain dataclasses for everything the core produces.
+
+The CLI's `--json`, the TUI and the tests all read these same objects; they are also what
+the worker process sends back, so they hold only small, picklable values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cfexplore.spec import InputSpec, Knob
+
+EXPORTERS = ("script", "trace", "dynamo")
+"""The three export paths, in display order."""
+DEFAULT_OPSET = 18
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-5
+DEFAULT_SEED = 0
+
+VERDICTS = ("preserved", "frozen", "no-effect", "mismatch", "failed")
+BAD_VERDICTS = frozenset({"frozen", "mismatch", "failed"})
+
+
+@dataclass
+class TargetInfo:
+    """What the worker learnt when it loaded a target."""
+
+    label: str
+    description: str
+    class_name: str
+    source_file: str | None
+    params: list[str]
+    """forward() parameter names, in order (knobs and tensors)."""
+    inputs: list[InputSpec]
+    knobs: list[Knob]
+    control_lines: list[int] = field(default_factory=list)
+    """Source lines (1-based) of if/for/while statements in the class."""
+
+
+@dataclass
+class ExportResult:
+    """One export attempt: the ONNX file (in the worker's temp folder) or a short error."""
+
+    exporter: str
+    opset: int
+    ok: bool
+    seconds: float
+    onnx_path: str | None = None
+    size_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    """Short, readable: exception type and the first meaningful line(s)."""
+    error_details: str | None = None
+    """The full text, for a details view."""
+    control_flow: dict[str, int] = field(default_factory=dict)
+    onnx_inputs: list[str] = field(default_factory=list)
+    knob_values: dict[str, Any] = field(default_factory=dict)
+    """Knob values in effect when the model was exported."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TensorDiff:
+    """PyTorch vs ONNX Runtime for one output."""
+
+    index: int
+    name: str
+    torch_shape: list[int] | None
+    torch_dtype: str | None
+    onnx_shape: list[int] | None
+    onnx_dtype: str | None
+    max_abs: float | None
+    max_rel: float | None
+    mismatches: int
+    total: int
+    passed: bool
+    note: str = ""
+    histogram: list[int] = field(default_factory=list)
+    """Counts of |torch - onnx| per decade: <1e-9, 1e-9..1e-8, ..., >=1e0 (11 bins)."""
+
+
+@dataclass
+class DiffResult:
+    """A seeded PyTorch vs ONNX Runtime run, with all that is needed to reproduce it."""
+
+    target: str
+    exporter: str
+    opset: int
+    seed: int
+    rtol: float
+    atol: float
+    knob_values: dict[str, Any]
+    outputs: list[TensorDiff]
+    passed: bool
+    torch_error: str | None = None
+    onnx_error: str | None = None
+    onnx_fed: list[str] = field(default_factory=list)
+    """Knob names the ONNX graph took as inputs (others were frozen into the graph)."""
+    providers: list[str] = field(default_factory=list)
+    available_providers: list[str] = field(default_factory=list)
+    torch_ms: float = 0.0
+    onnx_ms: float = 0.0
+    versions: dict[str, str] = field(default_factory=dict)
+    command: str = ""
+
+    @property
+    def max_abs(self) -> float | None:
+        vals = [o.max_abs for o in self.outputs if o.max_abs is not None]
+        return max(vals) if vals else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SweepRow:
+    """One knob value in a sweep."""
+
+    value: Any
+    passed: bool
+    max_abs: float | None
+    torch_changed: bool | None
+    """Whether PyTorch's output differs from its output at the export-time value."""
+    torch_error: str | None = None
+    onnx_error: str | None = None
+
+
+@dataclass
+class KnobVerdict:
+    """The survival verdict for one knob under one exporter."""
+
+    name: str
+    where: str
+    construct: str
+    values: list[Any]
+    export_value: Any
+    verdict: str
+    explanation: str
+    max_abs_diff: float | None
+    onnx_has_input: bool
+    graph_has_construct: bool
+    rows: list[SweepRow] = field(default_factory=list)
+    command: str = ""
+
+
+@dataclass
+class ExporterResult:
+    """All knobs of a target under one exporter."""
+
+    exporter: str
+    status: str
+    error: str | None
+    error_details: str | None
+    control_flow: dict[str, int]
+    knobs: list[KnobVerdict]
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    """`cfexplore check`: verdicts for every knob x exporter of one target."""
+
+    target: str
+    opset: int
+    seed: int
+    rtol: float
+    atol: float
+    results: list[ExporterResult]
+    versions: dict[str, str]
+    command: str
+
+    @property
+    def bad(self) -> bool:
+        return any(
+            r.status == "failed" or any(k.verdict in BAD_VERDICTS for k in r.knobs)
+            for r in self.results
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The stable JSON document documented in the README."""
+        return {
+            "target": self.target,
+            "opset": self.opset,
+            "seed": self.seed,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "versions": self.versions,
+            "command": self.command,
+            "results": [
+                {
+                    "exporter": r.exporter,
+                    "status": r.status,
+                    "error": r.error,
+                    "control_flow": r.control_flow,
+                    "seconds": round(r.seconds, 3),
+                    "warnings": r.warnings,
+                    "knobs": [
+                        {
+                            "name": k.name,
+                            "where": k.where,
+                            "construct": k.construct,
+                            "values": k.values,
+                            "export_value": k.export_value,
+                            "verdict": k.verdict,
+                            "explanation": k.explanation,
+                            "max_abs_diff": k.max_abs_diff,
+                            "onnx_has_input": k.onnx_has_input,
+                            "graph_has_construct": k.graph_has_construct,
+                            "command": k.command,
+                            "sweep": [asdict(row) for row in k.rows],
+                        }
+                        for k in r.knobs
+                    ],
+                }
+                for r in self.results
+            ],
+        }

@@ -1,0 +1,74 @@
+"""Find control-flow lines in Python source with `ast`, without importing the code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def find_class(tree: ast.Module, class_name: str) -> ast.ClassDef | None:
+    """The top-level class called `class_name`, or None."""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            return node
+    return None
+
+
+def parse_file(path: str | Path) -> ast.Module:
+    """Parse a Python file; raises SyntaxError/OSError/UnicodeDecodeError."""
+    text = Path(path).read_text(encoding="utf-8")
+    return ast.parse(text, filename=str(path))
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            names.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            names.add(sub.attr)
+    return names
+
+
+def control_flow_lines(cls: ast.ClassDef) -> dict[int, set[str]]:
+    """Line -> names read by the condition, for every if/for/while/cond in the class."""
+    out: dict[int, set[str]] = {}
+    for node in ast.walk(cls):
+        if isinstance(node, ast.If | ast.While):
+            out[node.lineno] = _names_in(node.test)
+        elif isinstance(node, ast.For):
+            out[node.lineno] = _names_in(node.iter)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if fname in {"cond", "while_loop", "fori_loop"} and node.args:
+                out[node.lineno] = _names_in(node.args[0]) | _names_in(node)
+    return dict(sorted(out.items()))
+
+
+def knob_lines(cls: ast.ClassDef, names: list[str]) -> dict[str, int]:
+    """For each knob name, the first control-flow line whose condition reads it."""
+    lines = control_flow_lines(cls)
+    found: dict[str, int] = {}
+    for name in names:
+        for line, read in lines.items():
+            if name in read:
+                found[name] = line
+                break
+    return found
+
+
+def knob_constructs(cls: ast.ClassDef) -> dict[str, str]:
+    """Name -> "If" or "Loop" for names read by if-tests versus loop headers."""
+    out: dict[str, str] = {}
+    for node in ast.walk(cls):
+        if isinstance(node, ast.For):
+            for n in _names_in(node.iter):
+                out.setdefault(n, "Loop")
+        elif isinstance(node, ast.While):
+            for n in _names_in(node.test):
+                out.setdefault(n, "Loop")
+        elif isinstance(node, ast.If):
+            for n in _names_in(node.test):
+                out.setdefault(n, "If")
+    return out

@@ -1,0 +1,95 @@
+"""Torch-free descriptions of targets, knobs and inputs.
+
+These plain dataclasses travel between the UI process and the worker process, and
+they are what the variant registry is made of, so listing variants never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Where = Literal["forward-arg", "instance-attr", "class-attr", "tensor-data"]
+Construct = Literal["If", "Loop"]
+
+WHERE_LABEL: dict[str, str] = {
+    "forward-arg": "forward() argument",
+    "instance-attr": "instance attribute",
+    "class-attr": "class attribute",
+    "tensor-data": "tensor data",
+}
+"""Human wording for each knob placement."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One tensor input of a model: name, shape and dtype; values come from the seed."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def describe(self) -> str:
+        return f"{self.name}: {'x'.join(map(str, self.shape)) or 'scalar'} {self.dtype}"
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A control input whose value may (or may not) survive the export.
+
+    `where` says where the value lives; `values` are the ones a sweep tries; `default` is
+    the value used at export time. For `tensor-data` knobs, `input` names the tensor the
+    knob acts on and `mode` says how: `sign` multiplies |input| by the value (to drive a
+    data-dependent condition either way), `fill` sets a scalar tensor input to the value.
+    """
+
+    name: str
+    where: Where
+    values: tuple[Any, ...]
+    default: Any
+    construct: Construct = "If"
+    input: str | None = None
+    mode: Literal["set", "sign", "fill"] = "set"
+    line: int | None = None
+    """Source line (1-based) of the control-flow statement the knob drives, if known."""
+
+    @property
+    def kind(self) -> str:
+        return type(self.default).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A built-in model variant: where its class lives, its inputs and knobs."""
+
+    name: str
+    factory: str
+    """`module:attribute` of a callable returning the `nn.Module` (imported in the worker)."""
+    description: str
+    construct: Construct
+    where: Where
+    inputs: tuple[InputSpec, ...]
+    knobs: tuple[Knob, ...]
+    init: dict[str, Any] = field(default_factory=dict)
+    heavy: bool = False
+    """The full-size seed model (slow to export): left out of tests' fast paths."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What to load: a built-in variant, or `path/to/file.py:ClassName` with options."""
+
+    variant: str | None = None
+    path: str | None = None
+    class_name: str | None = None
+    init: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[InputSpec, ...] = ()
+
+    @property
+    def label(self) -> str:
+        if self.variant:
+            return self.variant
+        return f"{self.path}:{self.class_name}"

@@ -1,0 +1,115 @@
+"""Decide a knob's survival verdict from its sweep, and say why in one sentence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cfexplore.results import SweepRow
+
+MADE = {"script": "scripted", "trace": "traced", "dynamo": "exported with torch.export"}
+
+
+def _v(value: Any) -> str:
+    return str(value)
+
+
+def decide(
+    name: str,
+    where: str,
+    construct: str,
+    exporter: str,
+    export_value: Any,
+    rows: list[SweepRow],
+    onnx_has_input: bool,
+    graph_has_construct: bool,
+) -> tuple[str, str]:
+    """Return (verdict, explanation) for one knob under one exporter.
+
+    - mismatch: ONNX differs from PyTorch even at the export-time value;
+    - no-effect: PyTorch's output is the same for every swept value;
+    - preserved: ONNX matches PyTorch for every value;
+    - frozen: ONNX matches only at the export-time value.
+    (`failed`, the export itself failing, is decided before any sweep.)
+    """
+    at_export = next((r for r in rows if r.value == export_value), None)
+    if at_export is None or at_export.torch_error:
+        why = at_export.torch_error if at_export else "export value not swept"
+        return "mismatch", f"PyTorch could not run at the export-time value: {why}."
+    if not at_export.passed:
+        what = at_export.onnx_error or f"max abs diff {_fmt(at_export.max_abs)}"
+        return (
+            "mismatch",
+            f"ONNX differs from PyTorch even at the export-time value "
+            f"{name}={_v(export_value)} ({what}).",
+        )
+    usable = [r for r in rows if not r.torch_error]
+    skipped = [r for r in rows if r.torch_error]
+    note = (
+        f" PyTorch raised at {', '.join(_v(r.value) for r in skipped)}; those values were skipped."
+        if skipped
+        else ""
+    )
+    if not any(r.torch_changed for r in usable):
+        vals = ", ".join(_v(r.value) for r in usable)
+        return (
+            "no-effect",
+            f"PyTorch's output is the same for {name} in {{{vals}}}: the knob changes nothing, "
+            f"so the export cannot be told apart.{note}",
+        )
+    if all(r.passed for r in usable):
+        if where == "tensor-data":
+            how = f"the condition is computed from tensor data inside the graph ({construct})"
+        elif onnx_has_input:
+            how = f"the ONNX graph takes it as input {name!r}"
+            how += f" and keeps the {construct}" if graph_has_construct else ""
+        else:
+            how = f"the ONNX graph computes the same result for every value of {name}"
+        return "preserved", f"{how}; outputs match PyTorch for all {len(usable)} values.{note}"
+    bad = [r for r in usable if not r.passed]
+    vals = ", ".join(_v(r.value) for r in bad)
+    worst = max((r.max_abs for r in bad if r.max_abs is not None), default=None)
+    made = MADE.get(exporter, "exported")
+    if where == "instance-attr":
+        why = (
+            f"{name} is an instance attribute: its value ({_v(export_value)}) was fixed when "
+            f"the model was {made}"
+        )
+    elif where == "class-attr":
+        why = (
+            f"{name} is a class attribute: its value ({_v(export_value)}) was fixed when the "
+            f"model was {made}"
+        )
+    elif where == "forward-arg" and exporter == "trace":
+        why = (
+            f"{name} is a forward() argument, but trace recorded only the path taken for "
+            f"{name}={_v(export_value)}"
+        )
+    elif where == "forward-arg" and exporter == "dynamo":
+        why = (
+            f"{name} is a forward() argument, but torch.export specialised the Python "
+            f"{type(export_value).__name__} to {_v(export_value)}"
+        )
+    elif where == "tensor-data":
+        why = (
+            f"the condition depends on tensor data, but the {exporter} export recorded only "
+            f"the branch taken for the example input"
+        )
+    else:
+        why = f"{name} was fixed at {_v(export_value)} when the model was {made}"
+    tail = "the ONNX graph has no input for it" if not onnx_has_input and where != "tensor-data" else ""
+    if not graph_has_construct:
+        tail += (", and " if tail else "the ONNX graph has ") + f"no {construct}"
+    sentence = f"{why}; {tail}" if tail else why
+    return (
+        "frozen",
+        f"{sentence}. Outputs differ at {name}={vals} (max abs diff {_fmt(worst)}).{note}",
+    )
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def failed_sentence(exporter: str, error: str | None) -> str:
+    """The explanation carried by every knob of a failed export."""
+    return f"the {exporter} export failed: {error or 'unknown error'}"

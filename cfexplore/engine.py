@@ -249,6 +249,25 @@ class Session:
         )
 
 
+def run_onnx_file(
+    path: str,
+    feeds: dict[str, Any] | None = None,
+    seed: int = DEFAULT_SEED,
+    client: WorkerClient | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[list[str], list[Any], float]:
+    """Run an .onnx file alone in ONNX Runtime, in a worker process.
+
+    Without `feeds`, inputs are generated from the seed and the graph's input types.
+    Returns (output names, outputs, milliseconds).
+    """
+    if client is not None:
+        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds,
+                                 seed=seed))  # type: ignore[return-value]
+    with WorkerClient() as own:
+        return run_onnx_file(path, feeds, seed, own, cancel)
+
+
 COLUMNS = ("class-attr", "instance-attr", "forward-arg")
 """The seed table's columns: where the control value lives."""
 

@@ -55,9 +55,10 @@ def short_error(exc: BaseException) -> str:
             etype = type(root).__name__
         line = _first_line(strip_ansi(str(root))) or "(no message)"
     where = ""
-    m = FILE_LINE.search(text)
-    if m and "site-packages" not in m.group(1):
-        where = f" (at {m.group(1).rsplit('/', 1)[-1]}:{m.group(2)})"
+    for m in FILE_LINE.finditer(text):
+        if "site-packages" not in m.group(1) and not m.group(1).startswith("<"):
+            where = f" (at {m.group(1).rsplit('/', 1)[-1]}:{m.group(2)})"
+            break
     out = f"{etype}: {line}"
     room = MAX_SHORT - len(where)
     if len(out) > room:

@@ -10,7 +10,7 @@ Items are built only when asked for (`children(start, stop)`), so a UI can page 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -167,12 +167,14 @@ class _Scope:
         parent: _Scope | None,
         graph: GraphProto | None = None,
         function: FunctionProto | None = None,
-        bindings: dict[str, ValueInfo] | None = None,
+        bindings: dict[str, _ScopeEntry] | None = None,
+        extra: Callable[[], Iterable[onnx.ValueInfoProto]] | None = None,
     ) -> None:
         self.parent = parent
         self._graph = graph
         self._function = function
         self._bindings = bindings or {}
+        self._extra = extra
         self._table: dict[str, _ScopeEntry] | None = None
 
     def _build(self) -> dict[str, _ScopeEntry]:
@@ -195,8 +197,11 @@ class _Scope:
         if f is not None:
             for vi in f.value_info:
                 put(vi.name, vi.type, vi.HasField("type"))
-        for name, value in self._bindings.items():
-            put(name, value, value.dtype is not None or value.shape is not None)
+        for name, entry in self._bindings.items():
+            put(name, entry, not isinstance(entry, ValueInfo) or entry.type_str() != "?")
+        if self._extra is not None:
+            for vi in self._extra():
+                put(vi.name, vi.type, vi.HasField("type"))
         return table
 
     def local(self, name: str) -> _ScopeEntry | None:
@@ -204,19 +209,35 @@ class _Scope:
             self._table = self._build()
         return self._table.get(name)
 
-    def lookup(self, name: str) -> ValueInfo:
-        """Type info for `name`, searching this scope and then the enclosing ones."""
+    def entry(self, name: str) -> _ScopeEntry | None:
+        """The raw type record for `name` here or in an enclosing scope."""
         scope: _Scope | None = self
         while scope is not None and name:
-            entry = scope.local(name)
-            if isinstance(entry, ValueInfo):
-                return ValueInfo(name, entry.dtype, entry.shape)
-            if isinstance(entry, TensorProto):
-                return _value_from_tensor(name, entry)
-            if isinstance(entry, TypeProto):
-                return _value_from_type(name, entry)
+            found = scope.local(name)
+            if found is not None:
+                return found
             scope = scope.parent
+        return None
+
+    def lookup(self, name: str) -> ValueInfo:
+        """Type info for `name`, searching this scope and then the enclosing ones."""
+        entry = self.entry(name)
+        if isinstance(entry, ValueInfo):
+            return ValueInfo(name, entry.dtype, entry.shape)
+        if isinstance(entry, TensorProto):
+            return _value_from_tensor(name, entry)
+        if isinstance(entry, TypeProto):
+            return _value_from_type(name, entry)
         return ValueInfo(name)
+
+
+def _entry_type(entry: _ScopeEntry | None) -> TypeProto | None:
+    """A TypeProto for a scope record, when one can be had."""
+    if isinstance(entry, TypeProto):
+        return entry
+    if isinstance(entry, TensorProto):
+        return onnx.helper.make_tensor_type_proto(entry.data_type, list(entry.dims))
+    return None
 
 
 # --------------------------------------------------------------------------- proto helpers
@@ -300,7 +321,8 @@ def _name_list(names: Sequence[str]) -> str:
 
 def node_summary(node: NodeProto) -> str:
     """Compact `a, b -> c` line; long lists and names are shortened with `…`."""
-    return f"{_name_list(node.input)} -> {_name_list(node.output)}"
+    ins = _name_list(node.input)
+    return f"{ins} -> {_name_list(node.output)}" if ins else f"-> {_name_list(node.output)}"
 
 
 def _truncate(s: str, limit: int = _MAX_STRING_CHARS) -> str:
@@ -401,6 +423,16 @@ def format_attribute(a: AttributeProto) -> str:
     if t == AttributeProto.TYPE_PROTOS:
         return _short_list([_type_text(v) for v in a.type_protos])
     return "?"
+
+
+def _node_attribute(a: AttributeProto) -> str:
+    """`format_attribute`, naming the element type for dtype-valued ints (Cast `to`)."""
+    text = format_attribute(a)
+    if a.name in ("to", "dtype") and a.type == AttributeProto.INT and not a.ref_attr_name:
+        name = dtype_name(a.i)
+        if name:
+            text += f" ({name})"
+    return text
 
 
 def _plural(n: int, word: str) -> str:
@@ -715,14 +747,28 @@ class NodeItem:
         return item
 
     def _call_scope(self, fn: FunctionProto) -> _Scope:
-        """Scope for an inlined body: formal parameters typed from the call's arguments."""
+        """Scope for an inlined body: formal parameters typed from the call's arguments.
+
+        Functions carry no value_info of their own, so the body's intermediate types are
+        inferred on first lookup from the argument types at this call.
+        """
         caller = self.parent.scope
-        bindings: dict[str, ValueInfo] = {}
+        bindings: dict[str, _ScopeEntry] = {}
         for formal, actual in zip(fn.input, self.proto.input, strict=False):
-            bindings[formal] = caller.lookup(actual)
+            found = caller.entry(actual)
+            if formal and found is not None:
+                bindings[formal] = found
         for formal, actual in zip(fn.output, self.proto.output, strict=False):
-            bindings[formal] = caller.lookup(actual)
-        return _Scope(None, function=fn, bindings=bindings)
+            found = caller.entry(actual)
+            if formal and found is not None:
+                bindings[formal] = found
+        tree = self.tree
+        return _Scope(
+            None,
+            function=fn,
+            bindings=bindings,
+            extra=lambda: tree._infer_body_types(fn, bindings),
+        )
 
     def label(self) -> Text:
         text = Text()
@@ -760,7 +806,7 @@ class NodeItem:
             path=path_to_str(self.path),
             inputs=[scope.lookup(n) if n else ValueInfo("") for n in p.input],
             outputs=[scope.lookup(n) if n else ValueInfo("") for n in p.output],
-            attributes=[(a.name, format_attribute(a)) for a in p.attribute],
+            attributes=[(a.name, _node_attribute(a)) for a in p.attribute],
             outer_scope_reads=list(outer),
             function=self.function_name,
             doc_string=p.doc_string,
@@ -791,6 +837,7 @@ class OnnxTree:
                 model = onnx.shape_inference.infer_shapes(model)
             except Exception as exc:  # inference is a bonus: browse without types
                 self.warnings.append(f"shape inference failed: {_short_reason(exc)}")
+        self._infer = infer
         self.model = model
         """The model, with inferred `value_info` added when shape inference succeeded."""
         self.items_created = 0
@@ -909,6 +956,34 @@ class OnnxTree:
         if not node.overload:
             return self._functions_by_name.get((node.domain, node.op_type))
         return None
+
+    def _infer_body_types(
+        self, fn: FunctionProto, bindings: dict[str, _ScopeEntry]
+    ) -> list[onnx.ValueInfoProto]:
+        """value_info of a function body, inferred from the argument types of one call."""
+        if not self._infer:
+            return []
+        try:
+            helper = onnx.helper
+            inputs = []
+            for name in fn.input:
+                tp = _entry_type(bindings.get(name))
+                vi = onnx.ValueInfoProto(name=name)
+                if tp is not None:
+                    vi.type.CopyFrom(tp)
+                inputs.append(vi)
+            outputs = [onnx.ValueInfoProto(name=name) for name in fn.output]
+            graph = helper.make_graph(list(fn.node), fn.name or "body", inputs, outputs)
+            body = helper.make_model(
+                graph,
+                opset_imports=list(fn.opset_import) or list(self.model.opset_import),
+                functions=list(self.model.functions),
+                ir_version=self.model.ir_version or onnx.IR_VERSION,
+            )
+            inferred = onnx.shape_inference.infer_shapes(body)
+            return [*inferred.graph.value_info, *inferred.graph.output]
+        except Exception:  # attribute references, odd bodies: types stay unknown
+            return []
 
     def _count_nodes(
         self, nodes: Sequence[NodeProto], calls: tuple[FunctionKey, ...]

@@ -378,6 +378,25 @@ class Loaded:
         return out
 
 
+def onnx_inputs(model: Any, seed: int) -> dict[str, np.ndarray]:
+    """Seeded inputs for a bare ONNX model from its graph input types (free dims = 1)."""
+    from onnx import helper
+
+    init = {i.name for i in model.graph.initializer}
+    specs: list[InputSpec] = []
+    for vi in model.graph.input:
+        if vi.name in init:
+            continue
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type"):
+            raise CfxError(f"input {vi.name!r} is not a tensor; pass its value explicitly")
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1
+                      for d in tt.shape.dim)
+        specs.append(InputSpec(vi.name, shape, dtype))
+    return make_inputs(specs, seed)
+
+
 class Runtime:
     """The worker's state: one loaded target and its exports."""
 
@@ -589,6 +608,24 @@ class Runtime:
             result.outputs.append(diffing.compare(i, name, r, g, rtol, atol))
         result.passed = bool(result.outputs) and all(o.passed for o in result.outputs)
         return result
+
+    def run_onnx(
+        self, path: str, feeds: dict[str, Any] | None = None, seed: int = 0
+    ) -> tuple[list[str], list[Any], float]:
+        """Run an ONNX file alone in ORT: given feeds, or seeded ones from its input types."""
+        import onnx
+        import onnxruntime as ort
+
+        if feeds is None:
+            feeds = onnx_inputs(onnx.load(path, load_external_data=False), seed)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self.stats["sessions"] += 1
+        start = time.perf_counter()
+        outs = session.run(None, feeds)
+        ms = (time.perf_counter() - start) * 1000
+        return [o.name for o in session.get_outputs()], list(outs), ms
 
     def sweep(
         self,

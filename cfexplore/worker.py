@@ -231,6 +231,8 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                 value = runtime.diff(
                     req["exporter"], req["seed"], req.get("values"), req["rtol"], req["atol"]
                 )
+            elif op == "run_onnx":
+                value = runtime.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
             elif op == "sweep":
                 value = runtime.sweep(
                     req["exporter"], req["knob"], req["seed"], req["rtol"], req["atol"]

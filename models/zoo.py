@@ -12,6 +12,7 @@ from typing import Final
 
 import torch
 from torch import Tensor, nn
+from torch._higher_order_ops import while_loop
 
 
 class SeedBody(nn.Module):
@@ -197,8 +198,6 @@ class LoopWhileLoop(nn.Module):
         self.body = SeedBody()
 
     def forward(self, n: Tensor, x: Tensor) -> Tensor:
-        from torch._higher_order_ops import while_loop
-
         def cond_fn(i: Tensor, t: Tensor) -> Tensor:
             return i < n
 

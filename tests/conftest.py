@@ -1,0 +1,48 @@
+"""Shared fixtures: real exports of the small built-in variants, computed once per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cfexplore.engine import MatrixReport, Session, matrix
+from cfexplore.results import CheckReport
+from cfexplore.spec import TargetSpec
+from cfexplore.worker import WorkerClient
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def seed_matrix() -> MatrixReport:
+    """The seed table over all three exporters (small model), computed live once."""
+    return matrix()
+
+
+@pytest.fixture(scope="session")
+def shared_client() -> Iterator[WorkerClient]:
+    """One worker process reused by tests that load built-in variants."""
+    client = WorkerClient()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def check_variant(shared_client: WorkerClient):  # type: ignore[no-untyped-def]
+    """check_variant(name) -> CheckReport over all exporters, cached per name."""
+    cache: dict[str, CheckReport] = {}
+
+    def run(name: str) -> CheckReport:
+        if name not in cache:
+            session = Session.open(TargetSpec(variant=name), client=shared_client)
+            cache[name] = session.check()
+        return cache[name]
+
+    return run
+
+
+def verdicts(report: CheckReport) -> dict[tuple[str, str], str]:
+    """(exporter, knob) -> verdict."""
+    return {(r.exporter, k.name): k.verdict for r in report.results for k in r.knobs}

@@ -1,0 +1,7 @@
+import sys
+
+sys.exit(3)
+
+
+class Net:
+    pass

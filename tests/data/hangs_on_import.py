@@ -1,0 +1,6 @@
+while True:
+    pass
+
+
+class Net:
+    pass

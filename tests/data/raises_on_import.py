@@ -1,0 +1,4 @@
+raise ValueError("boom at import")
+
+class Net:
+    pass

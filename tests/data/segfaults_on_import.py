@@ -1,0 +1,7 @@
+import ctypes
+
+ctypes.string_at(0)
+
+
+class Net:
+    pass

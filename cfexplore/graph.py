@@ -210,25 +210,35 @@ class _Scope:
         return self._table.get(name)
 
     def entry(self, name: str) -> _ScopeEntry | None:
-        """The raw type record for `name` here or in an enclosing scope."""
+        """The raw type record for `name` here or in an enclosing scope.
+
+        The nearest record wins unless it lacks a shape and an outer one has it (an inlined
+        function's subgraph outputs are declared shapeless but inferred for the call).
+        """
+        first: _ScopeEntry | None = None
         scope: _Scope | None = self
         while scope is not None and name:
             found = scope.local(name)
             if found is not None:
-                return found
+                if _entry_value(name, found).shape is not None:
+                    return found
+                first = first if first is not None else found
             scope = scope.parent
-        return None
+        return first
 
     def lookup(self, name: str) -> ValueInfo:
         """Type info for `name`, searching this scope and then the enclosing ones."""
-        entry = self.entry(name)
-        if isinstance(entry, ValueInfo):
-            return ValueInfo(name, entry.dtype, entry.shape)
-        if isinstance(entry, TensorProto):
-            return _value_from_tensor(name, entry)
-        if isinstance(entry, TypeProto):
-            return _value_from_type(name, entry)
-        return ValueInfo(name)
+        return _entry_value(name, self.entry(name))
+
+
+def _entry_value(name: str, entry: _ScopeEntry | None) -> ValueInfo:
+    if isinstance(entry, ValueInfo):
+        return ValueInfo(name, entry.dtype, entry.shape)
+    if isinstance(entry, TensorProto):
+        return _value_from_tensor(name, entry)
+    if isinstance(entry, TypeProto):
+        return _value_from_type(name, entry)
+    return ValueInfo(name)
 
 
 def _entry_type(entry: _ScopeEntry | None) -> TypeProto | None:
@@ -249,20 +259,28 @@ def is_control_flow(node: NodeProto) -> bool:
 
 
 def graph_attributes(node: NodeProto) -> list[tuple[str, GraphProto]]:
-    """(path key, graph) per graph-valued attribute in attribute order; lists as `name[i]`."""
+    """(path key, graph) per graph-valued attribute, lists as `name[i]`.
+
+    Attribute order is kept, except that `then_branch` always precedes `else_branch`
+    (`onnx.helper.make_node` sorts attributes by name, which would put `else` first).
+    """
     out: list[tuple[str, GraphProto]] = []
     for a in node.attribute:
         if a.type == AttributeProto.GRAPH or (a.type == 0 and a.HasField("g")):
             out.append((a.name, a.g))
         elif a.type == AttributeProto.GRAPHS or (a.type == 0 and len(a.graphs)):
             out.extend((f"{a.name}[{i}]", g) for i, g in enumerate(a.graphs))
+    keys = [k for k, _ in out]
+    if "then_branch" in keys and "else_branch" in keys:
+        t, e = keys.index("then_branch"), keys.index("else_branch")
+        if e < t:
+            out[t], out[e] = out[e], out[t]
     return out
 
 
 def _has_graph_attribute(node: NodeProto) -> bool:
     return any(
-        a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS)
-        or (a.type == 0 and (a.HasField("g") or len(a.graphs)))
+        a.type == AttributeProto.GRAPH or len(a.graphs) > 0 or (a.type == 0 and a.HasField("g"))
         for a in node.attribute
     )
 
@@ -510,6 +528,7 @@ class GraphItem:
         assert src is not None, "a GraphItem needs a graph or a function"
         self._nodes: Sequence[NodeProto] = src.node
         self._total: dict[str, int] | None = None
+        self._counts: dict[str, int] | None = None
         self._outer: list[str] | None = None
 
     def __repr__(self) -> str:
@@ -564,11 +583,12 @@ class GraphItem:
     @property
     def counts(self) -> dict[str, int]:
         """Control-flow ops directly in this graph (not in nested graphs)."""
-        out = _empty_counts()
-        for n in self._nodes:
-            if is_control_flow(n):
-                out[n.op_type] += 1
-        return out
+        if self._counts is None:
+            self._counts = _empty_counts()
+            for n in self._nodes:
+                if is_control_flow(n):
+                    self._counts[n.op_type] += 1
+        return dict(self._counts)
 
     @property
     def total_counts(self) -> dict[str, int]:
@@ -981,9 +1001,18 @@ class OnnxTree:
                 ir_version=self.model.ir_version or onnx.IR_VERSION,
             )
             inferred = onnx.shape_inference.infer_shapes(body)
-            return [*inferred.graph.value_info, *inferred.graph.output]
         except Exception:  # attribute references, odd bodies: types stay unknown
             return []
+        # Names are unique within the body, so nested subgraphs' types can live here too.
+        found: list[onnx.ValueInfoProto] = []
+        graphs = [inferred.graph]
+        while graphs:
+            g = graphs.pop()
+            found.extend(g.value_info)
+            found.extend(g.output)
+            for n in g.node:
+                graphs.extend(sub for _, sub in graph_attributes(n))
+        return found
 
     def _count_nodes(
         self, nodes: Sequence[NodeProto], calls: tuple[FunctionKey, ...]

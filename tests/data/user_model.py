@@ -1,5 +1,7 @@
 """A user model file for tests: knobs in all three places, and example_inputs()."""
 
+from typing import Final
+
 import torch
 from torch import Tensor, nn
 
@@ -7,7 +9,7 @@ from torch import Tensor, nn
 class UserNet(nn.Module):
     """Scales, optionally rectifies, then adds a bias a few times."""
 
-    double = False
+    double: Final[bool] = False
 
     def __init__(self, repeats: int = 2, hidden: int = 4) -> None:
         super().__init__()

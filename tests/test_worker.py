@@ -1,0 +1,129 @@
+"""Isolation: user code runs in a worker process that can die or be cancelled safely."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from cfexplore.engine import Session
+from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
+from cfexplore.spec import TargetSpec
+from cfexplore.targets import parse_target
+from cfexplore.worker import WorkerClient
+
+from .conftest import DATA
+
+
+def spec_of(name: str) -> TargetSpec:
+    return parse_target(str(DATA / name))
+
+
+def test_sys_exit_on_import_is_an_error_not_an_exit() -> None:
+    with pytest.raises(CfxError, match=r"sys.exit\(3\)"):
+        Session.open(spec_of("exits_on_import.py:Net"))
+
+
+def test_raise_on_import_gives_short_error_and_details() -> None:
+    with pytest.raises(CfxError) as info:
+        Session.open(spec_of("raises_on_import.py:Net"))
+    assert "ValueError: boom at import" in str(info.value)
+    assert "Traceback" in info.value.details
+
+
+def test_segfault_leaves_caller_alive_and_worker_restartable() -> None:
+    client = WorkerClient()
+    try:
+        with pytest.raises(WorkerCrashed, match="SIGSEGV"):
+            Session.open(spec_of("segfaults_on_import.py:Net"), client=client)
+        assert not client.alive
+        # the same client starts a fresh process for the next request
+        session = Session.open(TargetSpec(variant="if-forward-arg"), client=client)
+        assert session.info.knobs[0].name == "branch_testing"
+        assert client.starts == 2
+    finally:
+        client.close()
+
+
+def test_cancel_kills_the_process_group() -> None:
+    client = WorkerClient()
+    cancel = threading.Event()
+    timer = threading.Timer(1.0, cancel.set)
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(Cancelled):
+            Session.open(spec_of("hangs_on_import.py:Net"), cancel=cancel, client=client)
+        assert time.monotonic() - start < 10
+        pid = client.pid
+        assert pid is None or not client.alive
+    finally:
+        timer.cancel()
+        client.close()
+
+
+def test_timeout_stops_a_hanging_import() -> None:
+    with pytest.raises(CfxError, match="longer than"):
+        Session.open(spec_of("hangs_on_import.py:Net"), timeout=2)
+
+
+def test_second_diff_reuses_module_and_session() -> None:
+    with Session.open(TargetSpec(variant="if-forward-arg")) as session:
+        assert session.export("script").ok
+        first = session.diff("script", seed=1)
+        before = session.stats()
+        second = session.diff("script", seed=2, values={"branch_testing": True})
+        after = session.stats()
+        assert before["module_builds"] == after["module_builds"] == 1
+        assert before["sessions"] == after["sessions"] == 1
+        assert first.passed and second.passed
+        assert first.outputs[0].max_abs != second.outputs[0].max_abs  # different inputs
+        assert second.knob_values == {"branch_testing": True}
+        assert "--seed 2" in second.command and "--set=branch_testing=true" in second.command
+        assert second.versions["torch"].startswith("2.")
+        assert "CPUExecutionProvider" in second.providers
+
+
+def test_export_file_is_written_atomically_in_worker_folder() -> None:
+    with Session.open(TargetSpec(variant="loop-forward-arg")) as session:
+        result = session.export("script", opset=17)
+        assert result.ok and result.opset == 17
+        assert os.path.isfile(result.onnx_path)
+        folder = os.path.dirname(result.onnx_path)
+        assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]
+        assert result.control_flow == {"If": 0, "Loop": 1, "Scan": 0}
+        assert any("TorchScript" in w or "deprecated" in w.lower() for w in result.warnings)
+        assert len(result.warnings) == len(set(result.warnings))
+    assert not os.path.exists(folder)  # closing the session removes the worker folder
+
+
+def test_user_file_knob_discovery_and_verdicts() -> None:
+    with Session.open(spec_of("user_model.py:UserNet")) as session:
+        knobs = {k.name: k for k in session.info.knobs}
+        assert set(knobs) == {"use_relu", "repeats", "double"}  # `hidden` is not control flow
+        assert knobs["use_relu"].where == "forward-arg"
+        assert knobs["repeats"].where == "instance-attr" and knobs["repeats"].construct == "Loop"
+        assert knobs["repeats"].values == (0, 1, 2, 3)
+        assert knobs["double"].where == "class-attr"
+        assert knobs["use_relu"].line is not None
+        report = session.check(["script"])
+        got = {k.name: k.verdict for k in report.results[0].knobs}
+        assert got == {"use_relu": "preserved", "repeats": "frozen", "double": "frozen"}
+
+
+def test_user_file_with_input_option() -> None:
+    spec = parse_target(str(DATA / "needs_input.py:Plain"), inputs=["x=3x8"])
+    with Session.open(spec) as session:
+        assert session.export("trace").ok
+        diff = session.diff("trace")
+        assert diff.passed and diff.outputs[0].torch_shape == [3, 2]
+
+
+def test_init_option_reaches_the_constructor() -> None:
+    spec = parse_target(str(DATA / "user_model.py:UserNet"), init=["repeats=3", "hidden=5"])
+    with Session.open(spec) as session:
+        assert {k.name: k.default for k in session.info.knobs}["repeats"] == 3
+        session.export("script")
+        assert session.diff("script").outputs[0].torch_shape == [2, 5]

@@ -50,31 +50,64 @@ def _positive_float(text: str) -> float:
 
 def _target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", help=TARGET_HELP)
-    p.add_argument("--init", action="append", metavar="KEY=VALUE",
-                   help="constructor argument for a user class (repeatable)")
-    p.add_argument("--input", action="append", metavar="NAME=SHAPE[:DTYPE]",
-                   help="tensor input for a user file without example_inputs(), e.g. x=1x3x8x8")
-    p.add_argument("--set", action="append", metavar="KNOB=VALUE", dest="set",
-                   help="knob value at export time (repeatable), e.g. branch_testing=true")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
-                   help=f"ONNX opset (default {DEFAULT_OPSET})")
-    p.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds to wait for the worker to load the target (default 600)")
+    p.add_argument(
+        "--init",
+        action="append",
+        metavar="KEY=VALUE",
+        help="constructor argument for a user class (repeatable)",
+    )
+    p.add_argument(
+        "--input",
+        action="append",
+        metavar="NAME=SHAPE[:DTYPE]",
+        help="tensor input for a user file without example_inputs(), e.g. x=1x3x8x8",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KNOB=VALUE",
+        dest="set",
+        help="knob value at export time (repeatable), e.g. branch_testing=true",
+    )
+    p.add_argument(
+        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for the worker to load the target (default 600)",
+    )
 
 
 def _tolerance_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help=f"seed for the generated inputs (default {DEFAULT_SEED})")
-    p.add_argument("--rtol", type=_positive_float, default=DEFAULT_RTOL,
-                   help=f"relative tolerance (default {DEFAULT_RTOL:g})")
-    p.add_argument("--atol", type=_positive_float, default=DEFAULT_ATOL,
-                   help=f"absolute tolerance (default {DEFAULT_ATOL:g}); an element passes "
-                   "when |onnx - torch| <= atol + rtol*|torch|")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed for the generated inputs (default {DEFAULT_SEED})",
+    )
+    p.add_argument(
+        "--rtol",
+        type=_positive_float,
+        default=DEFAULT_RTOL,
+        help=f"relative tolerance (default {DEFAULT_RTOL:g})",
+    )
+    p.add_argument(
+        "--atol",
+        type=_positive_float,
+        default=DEFAULT_ATOL,
+        help=f"absolute tolerance (default {DEFAULT_ATOL:g}); an element passes "
+        "when |onnx - torch| <= atol + rtol*|torch|",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cfexplore", description=DESCRIPTION,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="cfexplore",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"cfexplore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -108,8 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("matrix", help="the seed table (If/Loop x where the value lives), live")
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
-    p.add_argument("--full-size", action="store_true",
-                   help="use the full-size seed model (1x3x256x256, slower)")
+    p.add_argument(
+        "--full-size",
+        action="store_true",
+        help="use the full-size seed model (1x3x256x256, slower)",
+    )
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     _tolerance_args(p)
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
@@ -160,14 +196,35 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
     chosen = [v for v in VARIANTS.values() if args.all or not v.heavy]
     if args.json:
-        print(json.dumps([{
-            "name": v.name, "construct": v.construct, "where": v.where,
-            "description": v.description, "heavy": v.heavy,
-            "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
-                       for i in v.inputs],
-            "knobs": [{"name": k.name, "where": k.where, "values": list(k.values),
-                       "default": k.default, "construct": k.construct} for k in v.knobs],
-        } for v in chosen], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": v.name,
+                        "construct": v.construct,
+                        "where": v.where,
+                        "description": v.description,
+                        "heavy": v.heavy,
+                        "inputs": [
+                            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
+                            for i in v.inputs
+                        ],
+                        "knobs": [
+                            {
+                                "name": k.name,
+                                "where": k.where,
+                                "values": list(k.values),
+                                "default": k.default,
+                                "construct": k.construct,
+                            }
+                            for k in v.knobs
+                        ],
+                    }
+                    for v in chosen
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     from cfexplore.report import variants_table
 
@@ -233,8 +290,11 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     else:
         out = _out()
         out.print(diff_table(result))
-        out.print(f"providers: {', '.join(result.providers)} (available: "
-                  f"{', '.join(result.available_providers)})", style="dim")
+        out.print(
+            f"providers: {', '.join(result.providers)} (available: "
+            f"{', '.join(result.available_providers)})",
+            style="dim",
+        )
         out.print(f"reproduce: {result.command}", style="dim", markup=False)
     return EXIT_OK
 
@@ -245,8 +305,9 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
     values = _values(args)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with _progress(True) as progress, _session(args, progress, cancel) as session:
-        report = session.check(exporters, args.opset, args.seed, args.rtol, args.atol, values,
-                               progress, cancel)
+        report = session.check(
+            exporters, args.opset, args.seed, args.rtol, args.atol, values, progress, cancel
+        )
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2, default=str))
     else:
@@ -262,16 +323,19 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
 
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with _progress(True) as progress:
-        m = matrix(exporters, args.full_size, args.opset, args.seed, args.rtol, args.atol,
-                   progress, cancel)
+        m = matrix(
+            exporters, args.full_size, args.opset, args.seed, args.rtol, args.atol, progress, cancel
+        )
     if args.markdown:
         atomic_write_bytes(args.markdown, matrix_markdown(m).encode())
     if args.json:
         print(json.dumps([r.to_json_dict() for r in m.reports], indent=2, default=str))
     else:
         out = _out()
-        out.print("Where the control value lives vs. whether the branch survives export "
-                  f"({'full-size' if m.full_size else 'small'} seed model, computed now):")
+        out.print(
+            "Where the control value lives vs. whether the branch survives export "
+            f"({'full-size' if m.full_size else 'small'} seed model, computed now):"
+        )
         for table in matrix_tables(m):
             out.print(table)
     return EXIT_OK

@@ -24,11 +24,35 @@ def compare(
     gdt = str(got.dtype) if got is not None else None
     if ref is None or got is None:
         missing = "PyTorch" if ref is None else "ONNX"
-        return TensorDiff(index, name, rshape, rdt, gshape, gdt, None, None, 0, 0, False,
-                          note=f"no {missing} output")
+        return TensorDiff(
+            index,
+            name,
+            rshape,
+            rdt,
+            gshape,
+            gdt,
+            None,
+            None,
+            0,
+            0,
+            False,
+            note=f"no {missing} output",
+        )
     if ref.shape != got.shape:
-        return TensorDiff(index, name, rshape, rdt, gshape, gdt, None, None, 0, int(ref.size),
-                          False, note="shape differs")
+        return TensorDiff(
+            index,
+            name,
+            rshape,
+            rdt,
+            gshape,
+            gdt,
+            None,
+            None,
+            0,
+            int(ref.size),
+            False,
+            note="shape differs",
+        )
     note = "" if rdt == gdt else f"dtype {rdt} vs {gdt}"
     a, b = _as_float(ref), _as_float(got)
     try:
@@ -41,15 +65,43 @@ def compare(
             rel = diff / np.maximum(np.abs(a), np.finfo(np.float64).tiny)
     except TypeError:
         equal = np.array_equal(a, b)
-        return TensorDiff(index, name, rshape, rdt, gshape, gdt, None, None,
-                          0 if equal else int(a.size), int(a.size), equal, note="compared exactly")
+        return TensorDiff(
+            index,
+            name,
+            rshape,
+            rdt,
+            gshape,
+            gdt,
+            None,
+            None,
+            0 if equal else int(a.size),
+            int(a.size),
+            equal,
+            note="compared exactly",
+        )
     mism = int(close.size - np.count_nonzero(close))
     max_abs = float(diff.max()) if diff.size else 0.0
     max_rel = float(np.where(diff == 0, 0.0, rel).max()) if diff.size else 0.0
-    hist = np.histogram(np.clip(diff.ravel(), 0, 1e30),
-                        bins=[0.0, *HIST_EDGES, np.inf])[0].tolist() if diff.size else []
-    return TensorDiff(index, name, rshape, rdt, gshape, gdt, max_abs, max_rel, mism,
-                      int(close.size), mism == 0, note=note, histogram=hist)
+    hist = (
+        np.histogram(np.clip(diff.ravel(), 0, 1e30), bins=[0.0, *HIST_EDGES, np.inf])[0].tolist()
+        if diff.size
+        else []
+    )
+    return TensorDiff(
+        index,
+        name,
+        rshape,
+        rdt,
+        gshape,
+        gdt,
+        max_abs,
+        max_rel,
+        mism,
+        int(close.size),
+        mism == 0,
+        note=note,
+        histogram=hist,
+    )
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:

@@ -139,7 +139,11 @@ class Session:
         if exporter not in EXPORTERS:
             raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
         result: ExportResult = self.client.call(
-            "export", progress, cancel, exporter=exporter, opset=opset,
+            "export",
+            progress,
+            cancel,
+            exporter=exporter,
+            opset=opset,
             values=self.check_values(values),
         )
         if result.ok:
@@ -162,7 +166,13 @@ class Session:
             raise CfxError(f"export with {exporter} first")
         values = self.check_values(values)
         result: DiffResult = self.client.call(
-            "diff", None, cancel, exporter=exporter, seed=seed, values=values, rtol=rtol,
+            "diff",
+            None,
+            cancel,
+            exporter=exporter,
+            seed=seed,
+            values=values,
+            rtol=rtol,
             atol=atol,
         )
         result.versions = versions()
@@ -200,52 +210,94 @@ class Session:
             done += 1
             verdicts: list[KnobVerdict] = []
             for knob in knobs:
-                cmd = command_for(self.spec, "diff", exporter, opset, seed, rtol, atol,
-                                  {**values, knob.name: exp.knob_values.get(knob.name)})
+                cmd = command_for(
+                    self.spec,
+                    "diff",
+                    exporter,
+                    opset,
+                    seed,
+                    rtol,
+                    atol,
+                    {**values, knob.name: exp.knob_values.get(knob.name)},
+                )
                 base = dict(
-                    name=knob.name, where=knob.where, construct=knob.construct,
+                    name=knob.name,
+                    where=knob.where,
+                    construct=knob.construct,
                     values=list(knob.values),
                     export_value=exp.knob_values.get(knob.name, knob.default),
                     graph_has_construct=exp.control_flow.get(knob.construct, 0) > 0,
                     command=cmd,
                 )
                 if not exp.ok:
-                    verdicts.append(KnobVerdict(
-                        **base, verdict="failed",
-                        explanation=failed_sentence(exporter, exp.error),
-                        max_abs_diff=None, onnx_has_input=False,
-                    ))
+                    verdicts.append(
+                        KnobVerdict(
+                            **base,
+                            verdict="failed",
+                            explanation=failed_sentence(exporter, exp.error),
+                            max_abs_diff=None,
+                            onnx_has_input=False,
+                        )
+                    )
                     done += 1
                     continue
                 progress(done / steps, f"{self.spec.label}: {exporter}: sweeping {knob.name}")
                 rows: list[SweepRow]
                 rows, has_input = self.client.call(
-                    "sweep", None, cancel, exporter=exporter, knob=knob.name, seed=seed,
-                    rtol=rtol, atol=atol,
+                    "sweep",
+                    None,
+                    cancel,
+                    exporter=exporter,
+                    knob=knob.name,
+                    seed=seed,
+                    rtol=rtol,
+                    atol=atol,
                 )
                 verdict, why = decide(
-                    knob.name, knob.where, knob.construct, exporter, base["export_value"],
-                    rows, has_input, base["graph_has_construct"],
+                    knob.name,
+                    knob.where,
+                    knob.construct,
+                    exporter,
+                    base["export_value"],
+                    rows,
+                    has_input,
+                    base["graph_has_construct"],
                 )
                 diffs = [r.max_abs for r in rows if r.max_abs is not None]
-                verdicts.append(KnobVerdict(
-                    **base, verdict=verdict, explanation=why,
-                    max_abs_diff=max(diffs) if diffs else None, onnx_has_input=has_input,
-                    rows=rows,
-                ))
+                verdicts.append(
+                    KnobVerdict(
+                        **base,
+                        verdict=verdict,
+                        explanation=why,
+                        max_abs_diff=max(diffs) if diffs else None,
+                        onnx_has_input=has_input,
+                        rows=rows,
+                    )
+                )
                 done += 1
-            results.append(ExporterResult(
-                exporter=exporter, status="ok" if exp.ok else "failed", error=exp.error,
-                error_details=exp.error_details, control_flow=exp.control_flow,
-                knobs=verdicts, seconds=exp.seconds, warnings=exp.warnings,
-            ))
+            results.append(
+                ExporterResult(
+                    exporter=exporter,
+                    status="ok" if exp.ok else "failed",
+                    error=exp.error,
+                    error_details=exp.error_details,
+                    control_flow=exp.control_flow,
+                    knobs=verdicts,
+                    seconds=exp.seconds,
+                    warnings=exp.warnings,
+                )
+            )
         progress(1.0, f"{self.spec.label}: done")
         only = exporters[0] if len(exporters) == 1 else None
         return CheckReport(
-            target=self.spec.label, opset=opset, seed=seed, rtol=rtol, atol=atol,
-            results=results, versions=versions(),
-            command=command_for(self.spec, "check", only or "all", opset, seed, rtol, atol,
-                                values),
+            target=self.spec.label,
+            opset=opset,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+            results=results,
+            versions=versions(),
+            command=command_for(self.spec, "check", only or "all", opset, seed, rtol, atol, values),
         )
 
 
@@ -262,8 +314,7 @@ def run_onnx_file(
     Returns (output names, outputs, milliseconds).
     """
     if client is not None:
-        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds,
-                                 seed=seed))  # type: ignore[return-value]
+        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds, seed=seed))  # type: ignore[return-value]
     with WorkerClient() as own:
         return run_onnx_file(path, feeds, seed, own, cancel)
 
@@ -321,8 +372,7 @@ def matrix(
                 progress((i + (frac or 0.0)) / len(names), msg)
 
             session = Session.open(TargetSpec(variant=name), sub, cancel, client=client)
-            report = session.check(exporters, opset, seed, rtol, atol, progress=sub,
-                                   cancel=cancel)
+            report = session.check(exporters, opset, seed, rtol, atol, progress=sub, cancel=cancel)
             reports.append(report)
             for res in report.results:
                 knob = res.knobs[0]

@@ -652,7 +652,8 @@ class NodeItem:
         self.index = index
         self.parent = parent
         self._keys: list[str] | None = None
-        self._fkey: FunctionKey | None | bool = False  # False = not resolved yet
+        self._fkey: FunctionKey | None = None
+        self._fkey_resolved = False
 
     def __repr__(self) -> str:
         return f"<NodeItem {path_to_str(self.path)} {self.op_type} {self.display_name!r}>"
@@ -685,9 +686,10 @@ class NodeItem:
     @property
     def function_key(self) -> FunctionKey | None:
         """(domain, name, overload) of the local function this node calls, if any."""
-        if self._fkey is False:
+        if not self._fkey_resolved:
             self._fkey = self.tree._function_key(self.proto)
-        return self._fkey  # type: ignore[return-value]
+            self._fkey_resolved = True
+        return self._fkey
 
     @property
     def function_name(self) -> str | None:

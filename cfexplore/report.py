@@ -10,7 +10,7 @@ from rich.text import Text
 
 from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.results import CheckReport, DiffResult, ExportResult
-from cfexplore.spec import WHERE_LABEL, VariantSpec
+from cfexplore.spec import VariantSpec
 
 VERDICT_STYLE = {
     "preserved": "bold green",
@@ -19,8 +19,12 @@ VERDICT_STYLE = {
     "mismatch": "bold red",
     "failed": "bold red",
 }
-COLUMN_TITLE = {"class-attr": "class attr", "instance-attr": "instance attr",
-                "forward-arg": "forward arg"}
+COLUMN_TITLE = {
+    "class-attr": "class attr",
+    "instance-attr": "instance attr",
+    "forward-arg": "forward arg",
+    "tensor-data": "tensor data",
+}
 
 
 def fmt_num(x: float | None) -> str:
@@ -43,16 +47,18 @@ def verdict_text(verdict: str) -> Text:
 def variants_table(variants: list[VariantSpec]) -> Table:
     table = Table(title="Built-in variants", title_justify="left", expand=False)
     table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("construct")
-    table.add_column("where")
-    table.add_column("knobs (sweep values)")
-    table.add_column("description")
+    table.add_column("construct · where", no_wrap=True)
+    table.add_column("knobs {sweep values}")
+    table.add_column("description", ratio=1)
     for v in variants:
-        knobs = ", ".join(
+        knobs = "\n".join(
             f"{k.name} {{{', '.join(fmt_value(x) for x in k.values)}}}" for k in v.knobs
         )
         table.add_row(
-            Text(v.name), v.construct, WHERE_LABEL[v.where], Text(knobs), Text(v.description)
+            Text(v.name),
+            f"{v.construct} · {COLUMN_TITLE.get(v.where, v.where)}",
+            Text(knobs),
+            Text(v.description),
         )
     return table
 
@@ -61,16 +67,23 @@ def export_summary(result: ExportResult, saved: str | None = None) -> Group:
     lines: list[Text] = []
     if result.ok:
         cf = " · ".join(f"{k} {v}" for k, v in result.control_flow.items())
-        lines.append(Text.assemble(
-            ("ok ", "bold green"), f"{result.exporter} export, opset {result.opset}, ",
-            f"{result.seconds:.2f}s, {result.size_bytes / 1024:.1f} KiB, ", (cf, "bold"),
-        ))
+        lines.append(
+            Text.assemble(
+                ("ok ", "bold green"),
+                f"{result.exporter} export, opset {result.opset}, ",
+                f"{result.seconds:.2f}s, {result.size_bytes / 1024:.1f} KiB, ",
+                (cf, "bold"),
+            )
+        )
         lines.append(Text(f"ONNX inputs: {', '.join(result.onnx_inputs) or '(none)'}"))
         if saved:
             lines.append(Text(f"saved to {saved}"))
     else:
-        lines.append(Text.assemble(("failed ", "bold red"), f"{result.exporter} export: ",
-                                   Text(result.error or "")))
+        lines.append(
+            Text.assemble(
+                ("failed ", "bold red"), f"{result.exporter} export: ", Text(result.error or "")
+            )
+        )
     for w in result.warnings:
         lines.append(Text(f"warning: {w}", style="dim"))
     return Group(*lines)
@@ -93,7 +106,8 @@ def diff_table(result: DiffResult) -> Table:
             fmt_num(o.max_abs),
             fmt_num(o.max_rel),
             f"{o.mismatches}/{o.total}",
-            Text("pass", style="bold green") if o.passed
+            Text("pass", style="bold green")
+            if o.passed
             else Text("FAIL" + (f" ({o.note})" if o.note else ""), style="bold red"),
         )
     if result.torch_error:
@@ -103,27 +117,48 @@ def diff_table(result: DiffResult) -> Table:
     return table
 
 
-def check_table(report: CheckReport) -> Table:
-    table = Table(title=f"{report.target}: survival verdicts (seed {report.seed}, "
-                  f"opset {report.opset})", title_justify="left")
+def check_table(report: CheckReport) -> Group:
+    """The verdict table (knob x exporter), then one explanation line per row."""
+    table = Table(
+        title=f"{report.target}: survival verdicts (seed {report.seed}, opset {report.opset})",
+        title_justify="left",
+    )
     table.add_column("knob", style="bold", no_wrap=True)
-    table.add_column("where")
-    table.add_column("exporter")
-    table.add_column("control flow", no_wrap=True)
+    table.add_column("where", no_wrap=True)
+    table.add_column("exporter", no_wrap=True)
+    table.add_column("If/Loop", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("max abs", justify="right")
-    table.add_column("why")
+    table.add_column("max abs", justify="right", no_wrap=True)
+    notes: list[Text] = []
     for res in report.results:
-        cf = " ".join(f"{k}{v}" for k, v in res.control_flow.items()) or "-"
+        cf = (
+            f"{res.control_flow.get('If', 0)}/{res.control_flow.get('Loop', 0)}"
+            if (res.status == "ok")
+            else "-"
+        )
         for k in res.knobs:
             table.add_row(
-                Text(k.name), WHERE_LABEL.get(k.where, k.where), res.exporter, cf,
-                verdict_text(k.verdict), fmt_num(k.max_abs_diff), Text(k.explanation),
+                Text(k.name),
+                COLUMN_TITLE.get(k.where, k.where),
+                res.exporter,
+                cf,
+                verdict_text(k.verdict),
+                fmt_num(k.max_abs_diff),
+            )
+            notes.append(
+                Text.assemble(
+                    (f"{res.exporter} · {k.name}: ", "bold"),
+                    verdict_text(k.verdict),
+                    " — ",
+                    k.explanation,
+                )
             )
         if not res.knobs:
-            status = verdict_text("failed") if res.status == "failed" else Text("ok (no knobs)")
-            table.add_row("-", "-", res.exporter, cf, status, "-", Text(res.error or ""))
-    return table
+            status = verdict_text("failed") if res.status == "failed" else Text("ok, no knobs")
+            table.add_row("-", "-", res.exporter, cf, status, "-")
+            if res.error:
+                notes.append(Text.assemble((f"{res.exporter}: ", "bold"), res.error))
+    return Group(table, *notes)
 
 
 def _cell_text(cell: Any) -> Text:
@@ -156,12 +191,17 @@ def matrix_markdown(m: MatrixReport) -> str:
     """The same tables in Markdown, followed by each cell's explanation."""
     lines = [f"# Control-flow survival ({'full-size' if m.full_size else 'small'} seed model)", ""]
     for exporter in m.exporters:
-        lines += [f"## {exporter}", "", "| | " + " | ".join(COLUMN_TITLE[c] for c in COLUMNS)
-                  + " |", "|---|" + "---|" * len(COLUMNS)]
+        lines += [
+            f"## {exporter}",
+            "",
+            "| | " + " | ".join(COLUMN_TITLE[c] for c in COLUMNS) + " |",
+            "|---|" + "---|" * len(COLUMNS),
+        ]
         for construct in ("If", "Loop"):
             row = m.cells[exporter][construct]
-            lines.append(f"| {construct} | " + " | ".join(
-                _cell_text(row[c]).plain for c in COLUMNS) + " |")
+            lines.append(
+                f"| {construct} | " + " | ".join(_cell_text(row[c]).plain for c in COLUMNS) + " |"
+            )
         lines.append("")
         for construct in ("If", "Loop"):
             for col in COLUMNS:

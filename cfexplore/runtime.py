@@ -232,8 +232,13 @@ class Loaded:
         return Knob(name, where, _sweep_values(default), default, construct)  # type: ignore[arg-type]
 
     def _user_inputs(self) -> list[InputSpec]:
+        """Tensor inputs: from --input, else from example_inputs(); defaults may be left out."""
         knob_names = {k.name for k in self.knobs if k.where == "forward-arg"}
+        sig = inspect.signature(type(self.module).forward)
         tensor_params = [p for p in self.params if p not in knob_names]
+        required = [
+            p for p in tensor_params if sig.parameters[p].default is inspect.Parameter.empty
+        ]
         given = {s.name: s for s in self.spec.inputs}
         unknown = set(given) - set(tensor_params)
         if unknown:
@@ -243,16 +248,23 @@ class Loaded:
             )
         if self.example_inputs is not None and not given:
             arrays = self._call_example_inputs(0)
+            if len(arrays) < len(required) or len(arrays) > len(tensor_params):
+                raise CfxError(
+                    f"example_inputs() returned {len(arrays)} tensors; forward() takes "
+                    f"{len(required)} to {len(tensor_params)} ({', '.join(tensor_params)})"
+                )
+            names = tensor_params[: len(arrays)]
             return [
-                InputSpec(n, tuple(a.shape), str(a.dtype)) for n, a in zip(tensor_params, arrays)
+                InputSpec(n, tuple(a.shape), str(a.dtype))
+                for n, a in zip(names, arrays, strict=True)
             ]
-        missing = [p for p in tensor_params if p not in given]
+        missing = [p for p in required if p not in given]
         if missing:
             raise CfxError(
                 f"no example_inputs() in the file and no --input for forward() parameter "
                 f"{missing[0]!r} (e.g. --input {missing[0]}=1x3x8x8)"
             )
-        return [given[p] for p in tensor_params]
+        return [given[p] for p in tensor_params if p in given]
 
     def _call_example_inputs(self, seed: int) -> list[np.ndarray]:
         import torch
@@ -352,7 +364,7 @@ class Loaded:
         """Seeded tensor inputs with tensor-data knobs applied."""
         if self.example_inputs is not None and not self.spec.inputs and not self.spec.variant:
             arrays = self._call_example_inputs(seed)
-            data = {s.name: a for s, a in zip(self.inputs, arrays)}
+            data = {s.name: a for s, a in zip(self.inputs, arrays, strict=False)}
         else:
             data = make_inputs(self.inputs, seed)
         for k in self.knobs:
@@ -366,14 +378,24 @@ class Loaded:
         return data
 
     def args(self, data: dict[str, np.ndarray], values: dict[str, Any]) -> list[Any]:
-        """forward() arguments in order: knob values and torch tensors."""
+        """forward() arguments in order: knob values and torch tensors.
+
+        A parameter with neither (it has a default) ends the list; one after it that does
+        have a value cannot be passed positionally, which is an input error.
+        """
         import torch
 
         out: list[Any] = []
+        skipped = None
         for p in self.params:
+            if p not in data and p not in values:
+                skipped = skipped or p
+                continue
+            if skipped:
+                raise CfxError(f"forward() parameter {skipped!r} needs a value (use --input)")
             if p in data:
                 out.append(torch.from_numpy(np.array(data[p], copy=True)))
-            elif p in values:
+            else:
                 out.append(values[p])
         return out
 
@@ -391,8 +413,9 @@ def onnx_inputs(model: Any, seed: int) -> dict[str, np.ndarray]:
         if not vi.type.HasField("tensor_type"):
             raise CfxError(f"input {vi.name!r} is not a tensor; pass its value explicitly")
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
-        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1
-                      for d in tt.shape.dim)
+        shape = tuple(
+            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in tt.shape.dim
+        )
         specs.append(InputSpec(vi.name, shape, dtype))
     return make_inputs(specs, seed)
 
@@ -451,9 +474,14 @@ class Runtime:
                 self._export(tgt, exporter, opset, vals, path)
         except Exception as exc:
             return ExportResult(
-                exporter, opset, False, time.perf_counter() - start,
-                warnings=_dedupe(caught), error=short_error(exc),
-                error_details=full_text(exc), knob_values=vals,
+                exporter,
+                opset,
+                False,
+                time.perf_counter() - start,
+                warnings=_dedupe(caught),
+                error=short_error(exc),
+                error_details=full_text(exc),
+                knob_values=vals,
             )
         seconds = time.perf_counter() - start
         import onnx
@@ -463,10 +491,16 @@ class Runtime:
         model = onnx.load(str(path), load_external_data=False)
         tree = OnnxTree.from_model(model)
         result = ExportResult(
-            exporter, opset, True, seconds, onnx_path=str(path),
-            size_bytes=path.stat().st_size, warnings=_dedupe(caught),
+            exporter,
+            opset,
+            True,
+            seconds,
+            onnx_path=str(path),
+            size_bytes=path.stat().st_size,
+            warnings=_dedupe(caught),
             control_flow={op: tree.total_counts.get(op, 0) for op in ("If", "Loop", "Scan")},
-            onnx_inputs=[i.name for i in model.graph.input], knob_values=vals,
+            onnx_inputs=[i.name for i in model.graph.input],
+            knob_values=vals,
         )
         self.stats["exports"] += 1
         self.exports[exporter] = ExportState(result)
@@ -485,16 +519,24 @@ class Runtime:
             if exporter == "script":
                 scripted = torch.jit.script(tgt.module)
                 torch.onnx.export(
-                    scripted, args, str(tmp), dynamo=False, opset_version=opset,
+                    scripted,
+                    args,
+                    str(tmp),
+                    dynamo=False,
+                    opset_version=opset,
                     input_names=[p for p in tgt.params if p in data or p in vals],
                 )
             elif exporter == "trace":
                 tensor_names = [p for p in tgt.params if p in data]
                 bound = _bind(tgt.module, tgt.params, tensor_names, vals)
-                tensors = tuple(a for p, a in zip(tgt.params, args) if p in data)
+                tensors = tuple(a for a in args if isinstance(a, torch.Tensor))
                 traced = torch.jit.trace(bound, tensors)
                 torch.onnx.export(
-                    traced, tensors, str(tmp), dynamo=False, opset_version=opset,
+                    traced,
+                    tensors,
+                    str(tmp),
+                    dynamo=False,
+                    opset_version=opset,
                     input_names=tensor_names,
                 )
             elif exporter == "dynamo":
@@ -578,8 +620,15 @@ class Runtime:
         vals = tgt.resolve(values)
         state = self._session(exporter)
         result = DiffResult(
-            target=tgt.spec.label, exporter=exporter, opset=state.result.opset, seed=seed,
-            rtol=rtol, atol=atol, knob_values=vals, outputs=[], passed=False,
+            target=tgt.spec.label,
+            exporter=exporter,
+            opset=state.result.opset,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+            knob_values=vals,
+            outputs=[],
+            passed=False,
             providers=list(state.session.get_providers()),
             available_providers=list(ort.get_available_providers()),
         )
@@ -591,9 +640,7 @@ class Runtime:
         except Exception as exc:
             result.torch_error = short_error(exc)
         try:
-            got, names, result.onnx_fed, result.onnx_ms = self._onnx_outputs(
-                tgt, state, seed, vals
-            )
+            got, names, result.onnx_fed, result.onnx_ms = self._onnx_outputs(tgt, state, seed, vals)
         except CfxError:
             raise
         except Exception as exc:
@@ -696,9 +743,14 @@ def _flatten(out: Any) -> list[Any]:
 
 
 ORT_TYPES = {
-    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
-    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(bool)": np.bool_,
-    "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
 }
 
 

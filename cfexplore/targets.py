@@ -52,7 +52,9 @@ def parse_input(item: str) -> InputSpec:
     shape_txt, _, dtype = rest.partition(":")
     dtype = dtype.strip() or "float32"
     if dtype not in DTYPES:
-        raise CfxError(f"--input {name}: unknown dtype {dtype!r} (one of {', '.join(sorted(DTYPES))})")
+        raise CfxError(
+            f"--input {name}: unknown dtype {dtype!r} (one of {', '.join(sorted(DTYPES))})"
+        )
     try:
         shape = tuple(int(d) for d in shape_txt.lower().split("x") if d.strip())
     except ValueError:

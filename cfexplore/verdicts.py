@@ -96,7 +96,11 @@ def decide(
         )
     else:
         why = f"{name} was fixed at {_v(export_value)} when the model was {made}"
-    tail = "the ONNX graph has no input for it" if not onnx_has_input and where != "tensor-data" else ""
+    tail = (
+        "the ONNX graph has no input for it"
+        if not onnx_has_input and where != "tensor-data"
+        else ""
+    )
     if not graph_has_construct:
         tail += (", and " if tail else "the ONNX graph has ") + f"no {construct}"
     sentence = f"{why}; {tail}" if tail else why

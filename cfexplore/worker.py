@@ -9,6 +9,7 @@ pipes; cancelling kills the whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -59,23 +60,28 @@ class WorkerClient:
         self._cleanup()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        log = open(self._log_path, "ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore")
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "cfexplore.worker", str(to_child_r), str(from_child_w),
-                 self.workdir],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                pass_fds=(to_child_r, from_child_w),
-                start_new_session=True,
-                env=env,
-            )
+            with open(self._log_path, "ab") as log:
+                self._proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "cfexplore.worker",
+                        str(to_child_r),
+                        str(from_child_w),
+                        self.workdir,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    pass_fds=(to_child_r, from_child_w),
+                    start_new_session=True,
+                    env=env,
+                )
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-            log.close()
         self._send = Connection(to_child_w, readable=False)
         self._recv = Connection(from_child_r, writable=False)
         self.starts += 1
@@ -173,10 +179,8 @@ class WorkerClient:
     def _cleanup(self) -> None:
         for conn in (self._send, self._recv):
             if conn is not None:
-                try:
+                with contextlib.suppress(OSError):
                     conn.close()
-                except OSError:
-                    pass
         self._send = self._recv = None
         if self._proc is not None and self._proc.poll() is not None:
             self._proc = None
@@ -241,11 +245,16 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                 raise CfxError(f"unknown worker request {op!r}")
             send.send({"type": "result", "value": value})
         except CfxError as exc:
-            send.send({"type": "error", "user": True, "message": str(exc),
-                       "details": exc.details})
+            send.send({"type": "error", "user": True, "message": str(exc), "details": exc.details})
         except BaseException as exc:  # user code may raise anything, SystemExit included
-            send.send({"type": "error", "message": short_error(exc), "details": full_text(exc),
-                       "etype": type(exc).__name__})
+            send.send(
+                {
+                    "type": "error",
+                    "message": short_error(exc),
+                    "details": full_text(exc),
+                    "etype": type(exc).__name__,
+                }
+            )
 
 
 def main(argv: list[str]) -> None:

@@ -28,26 +28,38 @@ def _seed_table(prefix: str, full: bool) -> list[VariantSpec]:
     """The seed's eight variants: If/Loop x class attr (plain, Final) / instance / forward."""
     init = {"full_size": True} if full else {}
     inputs = FULL if full else SMALL
-    size = "full-size seed model" if full else "small seed body"
+    size = ", full-size seed model" if full else ""
     rows = [
-        ("if-class-attr", "IfClassAttr", "If", "class-attr", "plain class attribute"),
-        ("if-class-final", "IfClassFinal", "If", "class-attr", "Final[bool] class attribute"),
-        ("if-instance-attr", "IfInstanceAttr", "If", "instance-attr", "instance attribute"),
-        ("if-forward-arg", "IfForwardArg", "If", "forward-arg", "forward() bool argument"),
-        ("loop-class-attr", "LoopClassAttr", "Loop", "class-attr", "plain class attribute"),
-        ("loop-class-final", "LoopClassFinal", "Loop", "class-attr", "Final[int] class attribute"),
-        ("loop-instance-attr", "LoopInstanceAttr", "Loop", "instance-attr", "instance attribute"),
-        ("loop-forward-arg", "LoopForwardArg", "Loop", "forward-arg", "forward() int argument"),
+        ("if-class-attr", "IfClassAttr", "If", "class-attr", "a plain class attribute"),
+        ("if-class-final", "IfClassFinal", "If", "class-attr", "a Final[bool] class attribute"),
+        ("if-instance-attr", "IfInstanceAttr", "If", "instance-attr", "an instance attribute"),
+        ("if-forward-arg", "IfForwardArg", "If", "forward-arg", "a forward() bool argument"),
+        ("loop-class-attr", "LoopClassAttr", "Loop", "class-attr", "a plain class attribute"),
+        (
+            "loop-class-final",
+            "LoopClassFinal",
+            "Loop",
+            "class-attr",
+            "a Final[int] class attribute",
+        ),
+        (
+            "loop-instance-attr",
+            "LoopInstanceAttr",
+            "Loop",
+            "instance-attr",
+            "an instance attribute",
+        ),
+        ("loop-forward-arg", "LoopForwardArg", "Loop", "forward-arg", "a forward() int argument"),
     ]
     out = []
     for name, cls, construct, where, what in rows:
         knob = _bt(where) if construct == "If" else _nl(where)
-        action = "x*2 or x*3 chosen by" if construct == "If" else "x+1 repeated"
+        action = "x*2 or x*3 by" if construct == "If" else "x+1, n times; n is"
         out.append(
             VariantSpec(
                 name=prefix + name,
                 factory=f"{ZOO}:{cls}",
-                description=f"{action} {knob.name}, a {what} ({size})",
+                description=f"{action} {what}{size}",
                 construct=construct,  # type: ignore[arg-type]
                 where=where,  # type: ignore[arg-type]
                 inputs=inputs,
@@ -63,7 +75,7 @@ _OTHERS = [
     VariantSpec(
         "if-tensor-data",
         f"{ZOO}:IfTensorData",
-        "Python `if x.sum() > 0` on tensor data (torch.export refuses it)",
+        "Python `if x.sum() > 0` on tensor data",
         "If",
         "tensor-data",
         SMALL,
@@ -72,7 +84,7 @@ _OTHERS = [
     VariantSpec(
         "if-torch-cond",
         f"{ZOO}:IfTorchCond",
-        "torch.cond(x.sum() > 0, ...) on tensor data",
+        "torch.cond on x.sum() > 0",
         "If",
         "tensor-data",
         SMALL,
@@ -81,7 +93,7 @@ _OTHERS = [
     VariantSpec(
         "loop-while-loop",
         f"{ZOO}:LoopWhileLoop",
-        "while_loop with its trip count in a scalar tensor input n",
+        "while_loop, trip count from tensor input n",
         "Loop",
         "tensor-data",
         (InputSpec("n", (), "int64"), *SMALL),
@@ -90,7 +102,7 @@ _OTHERS = [
     VariantSpec(
         "if-in-loop",
         f"{ZOO}:IfInLoop",
-        "an if on a forward bool nested inside a loop over a forward int",
+        "if on a forward bool inside a loop over a forward int",
         "Loop",
         "forward-arg",
         SMALL,
@@ -99,7 +111,7 @@ _OTHERS = [
     VariantSpec(
         "early-return",
         f"{ZOO}:EarlyReturn",
-        "an early return inside the branch on a forward bool",
+        "early return inside a branch on a forward bool",
         "If",
         "forward-arg",
         SMALL,
@@ -108,7 +120,7 @@ _OTHERS = [
     VariantSpec(
         "no-effect",
         f"{ZOO}:NoEffect",
-        "both branches compute x*2: the knob changes nothing",
+        "both branches compute x*2: the knob does nothing",
         "If",
         "forward-arg",
         SMALL,

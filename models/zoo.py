@@ -7,7 +7,6 @@ body is the network from the original write-up; `full_size=True` gives its real 
 Line comments `# cf: <knob>` mark the control-flow statements for the source view.
 """
 
-
 from typing import Final
 
 import torch

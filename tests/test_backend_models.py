@@ -13,8 +13,15 @@ from cfexplore.engine import run_onnx_file
 from cfexplore.graph import OnnxTree
 from cfexplore.worker import WorkerClient
 
-NAMES = ["test_if", "test_loop11", "test_scan_sum", "test_scan9_sum", "test_if_seq",
-         "test_loop13_seq", "test_sequence_map_identity_1_sequence"]
+NAMES = [
+    "test_if",
+    "test_loop11",
+    "test_scan_sum",
+    "test_scan9_sum",
+    "test_if_seq",
+    "test_loop13_seq",
+    "test_sequence_map_identity_1_sequence",
+]
 CASES = {c.name: c for c in collect_testcases(None) if c.name in NAMES}
 
 

@@ -60,13 +60,17 @@ def test_variants_json() -> None:
         (("check", str(DATA / "not_a_module.py:NotAModule")), "not a torch.nn.Module"),
         (("check", str(DATA / "needs_input.py:Plain")), "--input x=1x3x8x8"),
         (("diff", "if-forward-arg", "--exporter", "script", "--set", "nope=1"), "unknown knob"),
-        (("diff", "if-forward-arg", "--exporter", "script", "--set", "branch_testing=3"),
-         "takes true or false"),
+        (
+            ("diff", "if-forward-arg", "--exporter", "script", "--set", "branch_testing=3"),
+            "takes true or false",
+        ),
         (("diff", "if-forward-arg", "--exporter", "bogus"), "invalid choice"),
         (("check", "if-forward-arg", "--rtol", "x"), "not a number"),
         (("tree", "missing.onnx"), "missing.onnx"),
-        (("export", "if-forward-arg", "--exporter", "script", "-o", "/no/such/dir/m.onnx"),
-         "does not exist"),
+        (
+            ("export", "if-forward-arg", "--exporter", "script", "-o", "/no/such/dir/m.onnx"),
+            "does not exist",
+        ),
         (("check", "if-forward-arg", "--input", "x=1x2"), "user files"),
     ],
 )
@@ -112,8 +116,21 @@ def test_failed_export_exits_1_with_short_error() -> None:
 
 
 def test_diff_json_records_how_to_reproduce() -> None:
-    res = cli("diff", "if-forward-arg", "--exporter", "script", "--seed", "7",
-              "--set", "branch_testing=true", "--rtol", "0.01", "--atol", "0.001", "--json")
+    res = cli(
+        "diff",
+        "if-forward-arg",
+        "--exporter",
+        "script",
+        "--seed",
+        "7",
+        "--set",
+        "branch_testing=true",
+        "--rtol",
+        "0.01",
+        "--atol",
+        "0.001",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["passed"] is True

@@ -545,6 +545,7 @@ def test_torchscript_if_export(tmp_path: Path) -> None:
     assert [v.describe() for v in tree.root.inputs][1] == "x: float32[2,3]"
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_dynamo_torch_cond_export(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
 
@@ -559,7 +560,7 @@ def test_dynamo_torch_cond_export(tmp_path: Path) -> None:
             return torch.cond(x.sum() > 0, yes, no, (x,))
 
     path = tmp_path / "cond.onnx"
-    torch.onnx.export(Cond(), (torch.randn(3, 4),), path, dynamo=True, optimize=False)
+    torch.onnx.export(Cond().eval(), (torch.randn(3, 4),), path, dynamo=True, optimize=False)
     tree = OnnxTree.open(path)
     assert tree.total_counts["If"] >= 1
     ifs = list(tree.iter_control_flow())

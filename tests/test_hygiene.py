@@ -7,15 +7,26 @@ import sys
 import tempfile
 
 CORE = [
-    "cfexplore", "cfexplore.cli", "cfexplore.engine", "cfexplore.graph", "cfexplore.graph_render",
-    "cfexplore.diffing", "cfexplore.verdicts", "cfexplore.report", "cfexplore.runtime",
-    "cfexplore.worker", "cfexplore.targets", "cfexplore.models", "cfexplore.errortext",
+    "cfexplore",
+    "cfexplore.cli",
+    "cfexplore.engine",
+    "cfexplore.graph",
+    "cfexplore.graph_render",
+    "cfexplore.diffing",
+    "cfexplore.verdicts",
+    "cfexplore.report",
+    "cfexplore.runtime",
+    "cfexplore.worker",
+    "cfexplore.targets",
+    "cfexplore.models",
+    "cfexplore.errortext",
 ]
 
 
 def run(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tempfile.gettempdir())
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir()
+    )
 
 
 def test_core_never_imports_textual_or_torch() -> None:

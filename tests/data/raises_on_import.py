@@ -1,4 +1,5 @@
 raise ValueError("boom at import")
 
+
 class Net:
     pass

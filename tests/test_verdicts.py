@@ -151,3 +151,19 @@ def test_decide_skips_values_where_torch_raises() -> None:
     verdict, why = decide("n", "instance-attr", "Loop", "script", 2, rows, False, False)
     assert verdict == "preserved"
     assert "skipped" in why
+
+
+@pytest.mark.slow
+def test_full_size_seed_model(shared_client) -> None:  # type: ignore[no-untyped-def]
+    """The seed's own network (1x3x256x256, Linear(8192, 1024)), script exporter."""
+    from cfexplore.engine import Session
+    from cfexplore.spec import TargetSpec
+
+    got = {}
+    for name in ("seed-if-forward-arg", "seed-if-instance-attr"):
+        session = Session.open(TargetSpec(variant=name), client=shared_client)
+        report = session.check(["script"])
+        got[name] = report.results[0].knobs[0].verdict
+    assert got == {"seed-if-forward-arg": "preserved", "seed-if-instance-attr": "frozen"}
+    diff = session.diff("script", seed=5)
+    assert diff.outputs[0].torch_shape == [1, 1024]

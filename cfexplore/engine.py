@@ -86,6 +86,15 @@ class Session:
         self.spec = spec
         self.info = info
         self.exports: dict[str, ExportResult] = {}
+        self._generation = client.starts
+
+    def _ensure_loaded(self, cancel: threading.Event | None = None) -> None:
+        """Reload the target if its worker process was killed (cancel) or died."""
+        self.client.start()
+        if self.client.starts != self._generation:
+            self.info = self.client.call("load", None, cancel, spec=self.spec)
+            self._generation = self.client.starts
+            self.exports.clear()
 
     @classmethod
     def open(
@@ -138,6 +147,7 @@ class Session:
         """Export the target; failures come back as a result with a short error."""
         if exporter not in EXPORTERS:
             raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
+        self._ensure_loaded(cancel)
         result: ExportResult = self.client.call(
             "export",
             progress,
@@ -162,6 +172,7 @@ class Session:
         cancel: threading.Event | None = None,
     ) -> DiffResult:
         """Seeded PyTorch vs ONNX Runtime run on the current `exporter` export."""
+        self._ensure_loaded(cancel)
         if exporter not in self.exports:
             raise CfxError(f"export with {exporter} first")
         values = self.check_values(values)

@@ -1,0 +1,188 @@
+"""The cfexplore terminal app: five screens as modes, one worker process per target."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from cfexplore.errors import CfxError
+from cfexplore.errortext import full_text, short_error
+from cfexplore.spec import TargetSpec
+
+from .messages import OnnxRef, TargetFailed, TargetLoaded
+from .state import AppState
+
+MODE_KEYS = {
+    "variants": ("1", "Variants"),
+    "export": ("2", "Export"),
+    "graph": ("3", "Graph"),
+    "diff": ("4", "Diff"),
+    "matrix": ("5", "Matrix"),
+}
+
+
+def _screens() -> dict[str, type[Screen[None]]]:
+    from .screens.diff import DiffScreen
+    from .screens.export import ExportScreen
+    from .screens.graph import GraphScreen
+    from .screens.matrix import MatrixScreen
+    from .screens.variants import VariantsScreen
+
+    return {
+        "variants": VariantsScreen,
+        "export": ExportScreen,
+        "graph": GraphScreen,
+        "diff": DiffScreen,
+        "matrix": MatrixScreen,
+    }
+
+
+class CfxApp(App[None]):
+    """Pick a variant, export it, browse the If/Loop tree, diff and sweep, see the matrix."""
+
+    TITLE = "cfexplore"
+    SUB_TITLE = "did your ifs and loops survive the ONNX export?"
+    CSS_PATH = "app.tcss"
+    MODES = {name: (lambda name=name: _screens()[name]()) for name in MODE_KEYS}
+    DEFAULT_MODE = "variants"
+    BINDINGS = [
+        *(
+            Binding(key, f"switch_mode('{mode}')", title, id=f"mode-{mode}")
+            for mode, (key, title) in MODE_KEYS.items()
+        ),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, start: str | None = None) -> None:
+        super().__init__()
+        self.state = AppState()
+        self.target_changed: Signal[AppState] = Signal(self, "target-changed")
+        """Published when a target is loaded (or replaced)."""
+        self.onnx_changed: Signal[OnnxRef] = Signal(self, "onnx-changed")
+        """Published when the ONNX model on show changes."""
+        self.exports_changed: Signal[str] = Signal(self, "exports-changed")
+        """Published with the exporter name when an export finished."""
+        self._start = start
+        self._load_cancel = threading.Event()
+
+    def on_mount(self) -> None:
+        if self._start:
+            self.open_path(self._start)
+
+    # -- targets --------------------------------------------------------------------
+
+    def open_path(self, text: str) -> None:
+        """Open what the user typed: a variant name, `file.py:Class` or an `.onnx` file."""
+        text = text.strip()
+        if text.endswith(".onnx") or (Path(text).is_file() and not text.endswith(".py")):
+            path = Path(text).expanduser()
+            if not path.exists():
+                self.notify(f"{text}: no such file", severity="error")
+                return
+            self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
+            self.switch_mode("graph")
+            return
+        from cfexplore.targets import parse_target
+
+        try:
+            spec = parse_target(text)
+        except CfxError as exc:
+            self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
+            return
+        self.load_target(spec)
+
+    def load_target(self, spec: TargetSpec) -> None:
+        """Load `spec` in a fresh worker process (the previous one is closed)."""
+        self._load_cancel.set()
+        self._load_cancel = threading.Event()
+        self.notify(f"loading {spec.label}…", timeout=2)
+        self._load(spec, self._load_cancel)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self, spec: TargetSpec, cancel: threading.Event) -> None:
+        from cfexplore.engine import Session
+
+        try:
+            session = Session.open(spec, cancel=cancel)
+        except CfxError as exc:
+            if not cancel.is_set():
+                self.post_message(TargetFailed(spec.label, str(exc), exc.details))
+            return
+        except Exception as exc:  # a bug must not take the app down
+            self.post_message(TargetFailed(spec.label, short_error(exc), full_text(exc)))
+            return
+        if cancel.is_set():
+            session.close()
+            return
+        self.post_message(TargetLoaded(session))
+
+    @on(TargetLoaded)
+    def _target_loaded(self, event: TargetLoaded) -> None:
+        old = self.state.session
+        self.state.session = event.session
+        self.state.spec = event.session.spec
+        self.state.exports = {}
+        if old is not None:
+            self._close_session(old)
+        self.notify(f"{event.session.spec.label} loaded", timeout=2)
+        self.target_changed.publish(self.state)
+
+    @on(TargetFailed)
+    def _target_failed(self, event: TargetFailed) -> None:
+        self.notify(event.error, title=f"Cannot load {event.label}", severity="error", timeout=10)
+
+    @work(thread=True, group="close")
+    def _close_session(self, session: object) -> None:
+        session.close()  # type: ignore[attr-defined]
+
+    def set_onnx(self, ref: OnnxRef) -> None:
+        """Show `ref` in the Graph screen (and make it the Diff screen's ONNX-only model)."""
+        self.state.onnx = ref
+        self.onnx_changed.publish(ref)
+
+    # -- commands and help ----------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key binding of the current screen is also a palette command."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for node in (screen, self):
+            for binding in node.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                if binding.action in seen or binding.action in {"quit", "command_palette"}:
+                    continue
+                seen.add(binding.action)
+                yield SystemCommand(
+                    f"{binding.description} ({binding.key})",
+                    binding.tooltip or binding.description,
+                    lambda node=node, action=binding.action: self.call_later(
+                        self.run_action, action, node
+                    ),
+                )
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def on_unmount(self) -> None:
+        if self.state.session is not None:
+            self.state.session.close()
+
+
+def main() -> int:
+    """Run the app (the `cfexplore` command with no arguments)."""
+    import sys
+
+    start = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] not in ("-", "--") else None
+    CfxApp(start).run()
+    return 0

@@ -1,0 +1,54 @@
+"""Behaviour shared by the top-level screens: worker errors shown, never raised."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from cfexplore.errors import Cancelled, CfxError
+
+if TYPE_CHECKING:
+    from ..app import CfxApp
+    from ..state import AppState
+
+
+class CfxScreen(Screen[None]):
+    """A top-level screen (one per app mode)."""
+
+    HELP: str = ""
+    """One paragraph for the help screen: what this screen is for."""
+
+    @property
+    def cfx(self) -> CfxApp:
+        return cast("CfxApp", self.app)
+
+    @property
+    def state(self) -> AppState:
+        return self.cfx.state
+
+    NARROW = 100
+    """Below this width the screen gets the `-narrow` class and its panes stack."""
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < self.NARROW, "-narrow")
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """Any worker that raised: one notification, the app keeps running."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, Cancelled):
+            self.notify(str(error), severity="warning")
+        elif isinstance(error, CfxError):
+            self.notify(str(error), title="Error", severity="error", timeout=8)
+        else:
+            self.notify(f"{type(error).__name__}: {error}", title="Error", severity="error",
+                        timeout=8)
+        self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        """Hook for screens to reset their running state after a failed worker."""

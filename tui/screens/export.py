@@ -1,0 +1,273 @@
+"""Export screen: pick exporter and opset, export in the worker process, see the result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+
+from cfexplore.errors import CfxError
+from cfexplore.results import EXPORTERS, ExportResult
+
+from ..messages import OnnxRef, Progressed
+from ..state import AppState
+from .base import CfxScreen
+
+
+class ExportFinished(Message):
+    """An export attempt ended (ok or failed)."""
+
+    def __init__(self, result: ExportResult, label: str) -> None:
+        super().__init__()
+        self.result = result
+        self.label = label
+
+
+class ExportScreen(CfxScreen):
+    """Export the loaded target with script, trace or dynamo; save the .onnx file."""
+
+    CSS_PATH = "export.tcss"
+    HELP = (
+        "Choose the exporter (script = torch.jit.script + TorchScript exporter, trace = "
+        "torch.jit.trace, dynamo = torch.export) and the opset, then export. The export runs "
+        "in the target's worker process: the app stays responsive and Escape cancels it (the "
+        "process is killed). A failure shows a one-line error; d expands the full text. Type a "
+        "path and press w (or Enter in the box) to save the .onnx file atomically."
+    )
+    BINDINGS = [
+        Binding("x", "export", "Export", id="export"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+        Binding("d", "details", "Details", id="details"),
+        Binding("w", "save", "Save", id="save"),
+        Binding("s", "exporter('script')", "script", show=False),
+        Binding("t", "exporter('trace')", "trace", show=False),
+        Binding("y", "exporter('dynamo')", "dynamo", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel: threading.Event | None = None
+        self._started = 0.0
+        self._result: ExportResult | None = None
+        self._show_details = False
+        self._last_progress = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="export-controls"):
+            with RadioSet(id="exporter-set"):
+                for name in EXPORTERS:
+                    yield RadioButton(name, value=name == "script", id=f"exp-{name}")
+            with Vertical(id="export-options"):
+                yield Label("opset")
+                yield Input(str(self.state.opset), id="opset-input", type="integer",
+                            max_length=3)
+                yield Static(id="target-line")
+        with Horizontal(id="run-line"):
+            yield ProgressBar(id="export-progress", show_eta=False, show_percentage=False)
+            yield Static(id="run-status")
+        with VerticalScroll(id="result-scroll"):
+            yield Static(id="result-view")
+        with Horizontal(id="save-line"):
+            yield Label("save to ")
+            yield Input(placeholder="path/to/model.onnx", id="save-input")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.cfx.target_changed.subscribe(self, self._on_target)
+        self.query_one("#export-progress", ProgressBar).display = False
+        self._on_target(self.state)
+        self.set_interval(0.1, self._tick)
+        self.query_one(RadioSet).focus()
+
+    # -- state ------------------------------------------------------------------------
+
+    def _on_target(self, state: AppState) -> None:
+        line = self.query_one("#target-line", Static)
+        if state.session is None:
+            line.update(Text("no target — load a variant in 1 Variants", "dim"))
+        else:
+            line.update(Text.assemble(("target ", "dim"), (state.session.info.label, "bold")))
+        self._result = None
+        self._show_result()
+
+    @property
+    def running(self) -> bool:
+        return self._cancel is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export":
+            return None if self.running or self.state.session is None else True
+        if action == "cancel":
+            return True if self.running else None
+        if action in ("details", "save"):
+            return True if self._result is not None else None
+        return True
+
+    @property
+    def exporter(self) -> str:
+        pressed = self.query_one(RadioSet).pressed_button
+        return str(pressed.label) if pressed is not None else "script"
+
+    def action_exporter(self, name: str) -> None:
+        self.query_one(f"#exp-{name}", RadioButton).value = True
+
+    @on(RadioSet.Changed)
+    def _exporter_changed(self, event: RadioSet.Changed) -> None:
+        self.state.exporter = str(event.pressed.label)
+
+    # -- export -----------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        session = self.state.session
+        if session is None:
+            self.notify("load a variant first (1 Variants)", severity="warning")
+            return
+        try:
+            opset = int(self.query_one("#opset-input", Input).value or "0")
+        except ValueError:
+            opset = 0
+        if not 7 <= opset <= 25:
+            self.notify("opset must be between 7 and 25", severity="error")
+            return
+        self.state.opset = opset
+        self._cancel = threading.Event()
+        self._started = time.monotonic()
+        self._last_progress = "starting"
+        bar = self.query_one("#export-progress", ProgressBar)
+        bar.update(total=None)
+        bar.display = True
+        self.refresh_bindings()
+        self._export(session, self.exporter, opset, self._cancel)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _export(self, session: object, exporter: str, opset: int,
+                cancel: threading.Event) -> None:
+        def progress(frac: float | None, text: str) -> None:
+            self.post_message(Progressed("export", frac, text))
+
+        result = session.export(exporter, opset, progress=progress, cancel=cancel)  # type: ignore[attr-defined]
+        self.post_message(ExportFinished(result, session.spec.label))  # type: ignore[attr-defined]
+
+    def action_cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self._last_progress = "cancelling"
+
+    @on(Progressed)
+    def _progress(self, event: Progressed) -> None:
+        if event.source == "export":
+            self._last_progress = event.text
+
+    def _tick(self) -> None:
+        if not self.running:
+            return
+        elapsed = time.monotonic() - self._started
+        self.query_one("#run-status", Static).update(
+            Text.assemble(("exporting ", "bold"), f"{elapsed:5.1f}s  ",
+                          (self._last_progress[:60], "dim"), ("  Esc cancels", "dim"))
+        )
+
+    def _stop_running(self) -> None:
+        self._cancel = None
+        self.query_one("#export-progress", ProgressBar).display = False
+        self.refresh_bindings()
+
+    def worker_failed(self, worker: object) -> None:
+        self._stop_running()
+        self.query_one("#run-status", Static).update(Text("export stopped", "yellow"))
+
+    @on(ExportFinished)
+    def _finished(self, event: ExportFinished) -> None:
+        self._stop_running()
+        result = event.result
+        self._result = result
+        self._show_details = False
+        self.state.exports[result.exporter] = result
+        status = self.query_one("#run-status", Static)
+        if result.ok and result.onnx_path:
+            status.update(Text.assemble(("done ", "bold green"), f"{result.seconds:.2f}s",
+                                        ("  → 3 Graph, 4 Diff", "dim")))
+            self.cfx.set_onnx(OnnxRef(result.onnx_path, f"{event.label} · {result.exporter}",
+                                      result.exporter))
+        else:
+            status.update(Text("export failed", "bold red"))
+        self.cfx.exports_changed.publish(result.exporter)
+        self._show_result()
+        self.refresh_bindings()
+
+    def _show_result(self) -> None:
+        view = self.query_one("#result-view", Static)
+        r = self._result
+        if r is None:
+            view.update(Text("x exports with the chosen exporter (s/t/y pick script, trace, "
+                             "dynamo)", "dim"))
+            return
+        out = Text()
+        if r.ok:
+            out.append("ok  ", "bold green")
+            out.append(f"{r.exporter}, opset {r.opset}, {r.seconds:.2f}s, "
+                       f"{r.size_bytes / 1024:.1f} KiB\n")
+            for op, n in r.control_flow.items():
+                out.append(f"{op} {n}  ", "bold magenta" if n else "dim")
+            out.append("\nONNX inputs: ", "dim")
+            out.append(", ".join(r.onnx_inputs) or "(none)")
+            vals = ", ".join(f"{k}={v}" for k, v in r.knob_values.items())
+            if vals:
+                out.append("\nknobs at export: ", "dim")
+                out.append(vals)
+            out.append("\n")
+        else:
+            out.append("failed  ", "bold red")
+            out.append(f"{r.exporter} after {r.seconds:.2f}s\n")
+            out.append(r.error or "", "red")
+            out.append("\n")
+            if self._show_details and r.error_details:
+                out.append("\n" + r.error_details + "\n", "dim")
+            else:
+                out.append("d shows the full error\n", "dim")
+        if r.warnings:
+            out.append(f"\n{len(r.warnings)} warning(s):\n", "yellow")
+            for w in r.warnings:
+                out.append(f"• {w}\n", "dim")
+        view.update(out)
+
+    def action_details(self) -> None:
+        self._show_details = not self._show_details
+        self._show_result()
+
+    @on(Input.Submitted, "#save-input")
+    def _save_submitted(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        r = self._result
+        target = self.query_one("#save-input", Input).value.strip()
+        if r is None or not r.ok or not r.onnx_path:
+            self.notify("nothing to save: export successfully first", severity="warning")
+            return
+        if not target:
+            self.query_one("#save-input", Input).focus()
+            self.notify("type a path to save to, then Enter", timeout=3)
+            return
+        from cfexplore.fileio import atomic_copy
+
+        dest = Path(target).expanduser()
+        if dest.is_dir():
+            dest = dest / f"{self.state.label.replace('/', '_')}.{r.exporter}.onnx"
+        try:
+            if not dest.parent.is_dir():
+                raise CfxError(f"folder {str(dest.parent)!r} does not exist")
+            atomic_copy(r.onnx_path, dest)
+        except (OSError, CfxError) as exc:
+            self.notify(f"cannot save: {exc}", severity="error")
+            return
+        self.notify(f"saved {dest}", timeout=4)

@@ -1,0 +1,165 @@
+"""Variants screen: pick a built-in variant or open a file; see its source and knobs."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from cfexplore.models import VARIANTS
+from cfexplore.spec import WHERE_LABEL, VariantSpec
+
+from ..source_view import ClassSource, class_source, module_path
+from ..state import AppState
+from .base import CfxScreen
+
+
+class VariantsScreen(CfxScreen):
+    """The first screen: choose what to explore."""
+
+    CSS_PATH = "variants.tcss"
+    HELP = (
+        "Pick a built-in variant (Enter loads it in a worker process) or type a path in the "
+        "Open box: an .onnx file (browse it, run it in ONNX Runtime) or "
+        "path/to/file.py:ClassName for your own model. The source view marks the "
+        "control-flow lines; the knobs are the values a sweep will try."
+    )
+    BINDINGS = [
+        Binding("enter", "load", "Load", id="load", show=True),
+        Binding("o", "focus_open", "Open file", id="open"),
+        Binding("escape", "focus_table", "Back to list", show=False),
+        Binding("a", "toggle_all", "All/small", id="all"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.show_heavy = False
+        self._shown: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="variants-body"):
+            with Vertical(id="variants-left"):
+                yield Input(
+                    placeholder="open: model.onnx or path/file.py:Class", id="open-input"
+                )
+                yield DataTable(id="variants-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="loaded-line")
+            with Vertical(id="variants-right"):
+                yield Static(id="variant-info")
+                with VerticalScroll(id="source-scroll"):
+                    yield Static(id="source-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("variant", "flow", "where")
+        self._fill()
+        self.cfx.target_changed.subscribe(self, self._on_target)
+        table.focus()
+        self._on_target(self.state)
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for v in VARIANTS.values():
+            if v.heavy and not self.show_heavy:
+                continue
+            table.add_row(Text(v.name), v.construct, WHERE_LABEL[v.where], key=v.name)
+        if table.row_count:
+            self._show_variant(next(iter(VARIANTS)))
+
+    def action_toggle_all(self) -> None:
+        """Show or hide the full-size seed-* variants."""
+        self.show_heavy = not self.show_heavy
+        self._fill()
+        self.notify("showing full-size seed-* variants" if self.show_heavy else
+                    "small variants only", timeout=2)
+
+    def action_focus_open(self) -> None:
+        self.query_one("#open-input", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_load(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
+            self.cfx.open_path(key)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.cfx.open_path(event.row_key.value)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self._show_variant(event.row_key.value)
+
+    @on(Input.Submitted, "#open-input")
+    def _open(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.cfx.open_path(event.value)
+            self.query_one(DataTable).focus()
+
+    def _show_variant(self, name: str) -> None:
+        if name == self._shown:
+            return
+        self._shown = name
+        v = VARIANTS[name]
+        mod, _, cls = v.factory.partition(":")
+        path = module_path(mod)
+        src = class_source(path, cls) if path else None
+        self._render(v.name, v.description, v, src)
+
+    def _render(
+        self, title: str, description: str, v: VariantSpec | None, src: ClassSource | None,
+        knobs: list | None = None, inputs: list | None = None,
+    ) -> None:
+        knobs = knobs if knobs is not None else list(v.knobs if v else [])
+        inputs = inputs if inputs is not None else list(v.inputs if v else [])
+        info = Text.assemble((title, "bold"), "  ", (description, "italic"), "\n")
+        for k in knobs:
+            vals = ", ".join(str(x).lower() if isinstance(x, bool) else str(x) for x in k.values)
+            info.append("knob ", "dim")
+            info.append(k.name, "bold cyan")
+            info.append(f"  {WHERE_LABEL.get(k.where, k.where)} · {k.construct} · "
+                        f"export value {k.default} · sweep {{{vals}}}\n")
+        if inputs:
+            info.append("inputs ", "dim")
+            info.append(", ".join(i.describe() for i in inputs))
+        self.query_one("#variant-info", Static).update(info)
+        view = self.query_one("#source-view", Static)
+        if src is None:
+            view.update(Text("(source not available)", style="dim"))
+            return
+        syntax = Syntax(
+            src.code, "python", line_numbers=True, start_line=src.start,
+            highlight_lines=set(src.control_lines), theme="ansi_dark", word_wrap=False,
+        )
+        legend = Text.assemble(("highlighted", "reverse"), " lines: control flow  ",
+                               (src.path, "dim"))
+        view.update(Group(legend, syntax))
+
+    def _on_target(self, state: AppState) -> None:
+        line = self.query_one("#loaded-line", Static)
+        if state.session is None:
+            line.update(Text("nothing loaded — Enter loads the highlighted variant", "dim"))
+            return
+        info = state.session.info
+        line.update(Text.assemble(("loaded ", "dim"), (info.label, "bold green"),
+                                  ("  → 2 Export", "dim")))
+        if state.spec and not state.spec.variant and info.source_file:
+            self._shown = info.label
+            src = class_source(info.source_file, info.class_name)
+            self._render(info.label, info.description, None, src, info.knobs, info.inputs)

@@ -1,0 +1,38 @@
+"""What the app knows across screens: the loaded target, its exports, the ONNX on show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED
+from cfexplore.spec import TargetSpec
+
+from .messages import OnnxRef
+
+
+@dataclass
+class AppState:
+    """Shared state; screens read it and subscribe to the app's signals for changes."""
+
+    spec: TargetSpec | None = None
+    session: Any = None
+    """cfexplore.engine.Session of the loaded target (lives in its worker process)."""
+    exports: dict[str, Any] = field(default_factory=dict)
+    """exporter -> last ExportResult."""
+    onnx: OnnxRef | None = None
+    exporter: str = "script"
+    opset: int = DEFAULT_OPSET
+    seed: int = DEFAULT_SEED
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    @property
+    def info(self) -> Any:
+        return self.session.info if self.session is not None else None
+
+    @property
+    def label(self) -> str:
+        if self.spec is not None:
+            return self.spec.label
+        return self.onnx.label if self.onnx else "nothing loaded"

@@ -14,9 +14,10 @@ from textual.signal import Signal
 
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
+from cfexplore.results import ExportResult
 from cfexplore.spec import TargetSpec
 
-from .messages import OnnxRef, TargetFailed, TargetLoaded
+from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
 
 MODE_KEYS = {
@@ -143,6 +144,54 @@ class CfxApp(App[None]):
     def _close_session(self, session: object) -> None:
         session.close()  # type: ignore[attr-defined]
 
+    def open_variant(self, spec: TargetSpec, exporter: str, mode: str) -> None:
+        """Load `spec`, export it with `exporter`, then show `mode` (from the Matrix)."""
+        self._load_cancel.set()
+        self._load_cancel = threading.Event()
+        self.notify(f"loading {spec.label} and exporting with {exporter}…", timeout=3)
+        self._open_and_export(spec, exporter, mode, self._load_cancel)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _open_and_export(
+        self, spec: TargetSpec, exporter: str, mode: str, cancel: threading.Event
+    ) -> None:
+        from cfexplore.engine import Session
+
+        try:
+            session = Session.open(spec, cancel=cancel)
+            if cancel.is_set():
+                session.close()
+                return
+            self.post_message(TargetLoaded(session))
+            result = session.export(exporter, self.state.opset, cancel=cancel)
+        except CfxError as exc:
+            if not cancel.is_set():
+                self.post_message(TargetFailed(spec.label, str(exc), exc.details))
+            return
+        self.post_message(Exported(result, spec.label, mode))
+
+    @on(Exported)
+    def _exported(self, event: Exported) -> None:
+        self.record_export(event.result, event.label)
+        if not event.result.ok:
+            self.notify(
+                event.result.error or "export failed",
+                title="Export failed",
+                severity="error",
+                timeout=8,
+            )
+        if event.mode:
+            self.switch_mode(event.mode)
+
+    def record_export(self, result: ExportResult, label: str) -> None:
+        """Remember an export; a successful one becomes the model on show."""
+        self.state.exports[result.exporter] = result
+        if result.ok and result.onnx_path:
+            self.set_onnx(
+                OnnxRef(result.onnx_path, f"{label} · {result.exporter}", result.exporter)
+            )
+        self.exports_changed.publish(result.exporter)
+
     def set_onnx(self, ref: OnnxRef) -> None:
         """Show `ref` in the Graph screen (and make it the Diff screen's ONNX-only model)."""
         self.state.onnx = ref
@@ -181,8 +230,5 @@ class CfxApp(App[None]):
 
 def main() -> int:
     """Run the app (the `cfexplore` command with no arguments)."""
-    import sys
-
-    start = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] not in ("-", "--") else None
-    CfxApp(start).run()
+    CfxApp().run()
     return 0

@@ -36,6 +36,16 @@ class TargetFailed(Message):
         self.details = details
 
 
+class Exported(Message):
+    """An export finished (ok or failed); `mode` is the screen to show next, if any."""
+
+    def __init__(self, result: Any, label: str, mode: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.label = label
+        self.mode = mode
+
+
 class Progressed(Message):
     """Progress of a long operation; consecutive ones coalesce."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 from cfexplore.source import control_flow_lines, find_class, parse_file
 
@@ -28,7 +29,7 @@ def class_source(path: str, class_name: str) -> ClassSource | None:
     """The class body from `path` (decorators included), or None if not found."""
     try:
         tree = parse_file(path)
-        lines = open(path, encoding="utf-8").read().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     node = find_class(tree, class_name)

@@ -46,8 +46,9 @@ class CfxScreen(Screen[None]):
         elif isinstance(error, CfxError):
             self.notify(str(error), title="Error", severity="error", timeout=8)
         else:
-            self.notify(f"{type(error).__name__}: {error}", title="Error", severity="error",
-                        timeout=8)
+            self.notify(
+                f"{type(error).__name__}: {error}", title="Error", severity="error", timeout=8
+            )
         self.worker_failed(event.worker)
 
     def worker_failed(self, worker: Worker[object]) -> None:

@@ -11,24 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from cfexplore.errors import CfxError
 from cfexplore.results import EXPORTERS, ExportResult
 
-from ..messages import OnnxRef, Progressed
+from ..messages import Exported, Progressed
 from ..state import AppState
 from .base import CfxScreen
-
-
-class ExportFinished(Message):
-    """An export attempt ended (ok or failed)."""
-
-    def __init__(self, result: ExportResult, label: str) -> None:
-        super().__init__()
-        self.result = result
-        self.label = label
 
 
 class ExportScreen(CfxScreen):
@@ -68,8 +58,7 @@ class ExportScreen(CfxScreen):
                     yield RadioButton(name, value=name == "script", id=f"exp-{name}")
             with Vertical(id="export-options"):
                 yield Label("opset")
-                yield Input(str(self.state.opset), id="opset-input", type="integer",
-                            max_length=3)
+                yield Input(str(self.state.opset), id="opset-input", type="integer", max_length=3)
                 yield Static(id="target-line")
         with Horizontal(id="run-line"):
             yield ProgressBar(id="export-progress", show_eta=False, show_percentage=False)
@@ -83,6 +72,7 @@ class ExportScreen(CfxScreen):
 
     def on_mount(self) -> None:
         self.cfx.target_changed.subscribe(self, self._on_target)
+        self.cfx.exports_changed.subscribe(self, self._on_exported)
         self.query_one("#export-progress", ProgressBar).display = False
         self._on_target(self.state)
         self.set_interval(0.1, self._tick)
@@ -149,13 +139,12 @@ class ExportScreen(CfxScreen):
         self._export(session, self.exporter, opset, self._cancel)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export(self, session: object, exporter: str, opset: int,
-                cancel: threading.Event) -> None:
+    def _export(self, session: object, exporter: str, opset: int, cancel: threading.Event) -> None:
         def progress(frac: float | None, text: str) -> None:
             self.post_message(Progressed("export", frac, text))
 
         result = session.export(exporter, opset, progress=progress, cancel=cancel)  # type: ignore[attr-defined]
-        self.post_message(ExportFinished(result, session.spec.label))  # type: ignore[attr-defined]
+        self.post_message(Exported(result, session.spec.label))  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         if self._cancel is not None:
@@ -172,8 +161,12 @@ class ExportScreen(CfxScreen):
             return
         elapsed = time.monotonic() - self._started
         self.query_one("#run-status", Static).update(
-            Text.assemble(("exporting ", "bold"), f"{elapsed:5.1f}s  ",
-                          (self._last_progress[:60], "dim"), ("  Esc cancels", "dim"))
+            Text.assemble(
+                ("exporting ", "bold"),
+                f"{elapsed:5.1f}s  ",
+                (self._last_progress[:60], "dim"),
+                ("  Esc cancels", "dim"),
+            )
         )
 
     def _stop_running(self) -> None:
@@ -185,22 +178,30 @@ class ExportScreen(CfxScreen):
         self._stop_running()
         self.query_one("#run-status", Static).update(Text("export stopped", "yellow"))
 
-    @on(ExportFinished)
-    def _finished(self, event: ExportFinished) -> None:
+    @on(Exported)
+    def _finished(self, event: Exported) -> None:
+        event.stop()
         self._stop_running()
         result = event.result
-        self._result = result
-        self._show_details = False
-        self.state.exports[result.exporter] = result
         status = self.query_one("#run-status", Static)
-        if result.ok and result.onnx_path:
-            status.update(Text.assemble(("done ", "bold green"), f"{result.seconds:.2f}s",
-                                        ("  → 3 Graph, 4 Diff", "dim")))
-            self.cfx.set_onnx(OnnxRef(result.onnx_path, f"{event.label} · {result.exporter}",
-                                      result.exporter))
+        if result.ok:
+            status.update(
+                Text.assemble(
+                    ("done ", "bold green"),
+                    f"{result.seconds:.2f}s",
+                    ("  → 3 Graph, 4 Diff", "dim"),
+                )
+            )
         else:
             status.update(Text("export failed", "bold red"))
-        self.cfx.exports_changed.publish(result.exporter)
+        self.cfx.record_export(result, event.label)
+
+    def _on_exported(self, exporter: str) -> None:
+        """Any export (here, from Diff or Matrix) becomes the result on show."""
+        if self.running:
+            return
+        self._result = self.state.exports.get(exporter)
+        self._show_details = False
         self._show_result()
         self.refresh_bindings()
 
@@ -208,14 +209,16 @@ class ExportScreen(CfxScreen):
         view = self.query_one("#result-view", Static)
         r = self._result
         if r is None:
-            view.update(Text("x exports with the chosen exporter (s/t/y pick script, trace, "
-                             "dynamo)", "dim"))
+            view.update(
+                Text("x exports with the chosen exporter (s/t/y pick script, trace, dynamo)", "dim")
+            )
             return
         out = Text()
         if r.ok:
             out.append("ok  ", "bold green")
-            out.append(f"{r.exporter}, opset {r.opset}, {r.seconds:.2f}s, "
-                       f"{r.size_bytes / 1024:.1f} KiB\n")
+            out.append(
+                f"{r.exporter}, opset {r.opset}, {r.seconds:.2f}s, {r.size_bytes / 1024:.1f} KiB\n"
+            )
             for op, n in r.control_flow.items():
                 out.append(f"{op} {n}  ", "bold magenta" if n else "dim")
             out.append("\nONNX inputs: ", "dim")

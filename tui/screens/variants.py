@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cfexplore.models import VARIANTS
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
@@ -11,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from cfexplore.models import VARIANTS
 from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
@@ -45,9 +45,7 @@ class VariantsScreen(CfxScreen):
         yield Header()
         with Horizontal(id="variants-body"):
             with Vertical(id="variants-left"):
-                yield Input(
-                    placeholder="open: model.onnx or path/file.py:Class", id="open-input"
-                )
+                yield Input(placeholder="open: model.onnx or path/file.py:Class", id="open-input")
                 yield DataTable(id="variants-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="loaded-line")
             with Vertical(id="variants-right"):
@@ -78,8 +76,10 @@ class VariantsScreen(CfxScreen):
         """Show or hide the full-size seed-* variants."""
         self.show_heavy = not self.show_heavy
         self._fill()
-        self.notify("showing full-size seed-* variants" if self.show_heavy else
-                    "small variants only", timeout=2)
+        self.notify(
+            "showing full-size seed-* variants" if self.show_heavy else "small variants only",
+            timeout=2,
+        )
 
     def action_focus_open(self) -> None:
         self.query_one("#open-input", Input).focus()
@@ -123,8 +123,13 @@ class VariantsScreen(CfxScreen):
         self._render(v.name, v.description, v, src)
 
     def _render(
-        self, title: str, description: str, v: VariantSpec | None, src: ClassSource | None,
-        knobs: list | None = None, inputs: list | None = None,
+        self,
+        title: str,
+        description: str,
+        v: VariantSpec | None,
+        src: ClassSource | None,
+        knobs: list | None = None,
+        inputs: list | None = None,
     ) -> None:
         knobs = knobs if knobs is not None else list(v.knobs if v else [])
         inputs = inputs if inputs is not None else list(v.inputs if v else [])
@@ -133,8 +138,10 @@ class VariantsScreen(CfxScreen):
             vals = ", ".join(str(x).lower() if isinstance(x, bool) else str(x) for x in k.values)
             info.append("knob ", "dim")
             info.append(k.name, "bold cyan")
-            info.append(f"  {WHERE_LABEL.get(k.where, k.where)} · {k.construct} · "
-                        f"export value {k.default} · sweep {{{vals}}}\n")
+            info.append(
+                f"  {WHERE_LABEL.get(k.where, k.where)} · {k.construct} · "
+                f"export value {k.default} · sweep {{{vals}}}\n"
+            )
         if inputs:
             info.append("inputs ", "dim")
             info.append(", ".join(i.describe() for i in inputs))
@@ -144,11 +151,17 @@ class VariantsScreen(CfxScreen):
             view.update(Text("(source not available)", style="dim"))
             return
         syntax = Syntax(
-            src.code, "python", line_numbers=True, start_line=src.start,
-            highlight_lines=set(src.control_lines), theme="ansi_dark", word_wrap=False,
+            src.code,
+            "python",
+            line_numbers=True,
+            start_line=src.start,
+            highlight_lines=set(src.control_lines),
+            theme="ansi_dark",
+            word_wrap=False,
         )
-        legend = Text.assemble(("highlighted", "reverse"), " lines: control flow  ",
-                               (src.path, "dim"))
+        legend = Text.assemble(
+            ("highlighted", "reverse"), " lines: control flow  ", (src.path, "dim")
+        )
         view.update(Group(legend, syntax))
 
     def _on_target(self, state: AppState) -> None:
@@ -157,8 +170,9 @@ class VariantsScreen(CfxScreen):
             line.update(Text("nothing loaded — Enter loads the highlighted variant", "dim"))
             return
         info = state.session.info
-        line.update(Text.assemble(("loaded ", "dim"), (info.label, "bold green"),
-                                  ("  → 2 Export", "dim")))
+        line.update(
+            Text.assemble(("loaded ", "dim"), (info.label, "bold green"), ("  → 2 Export", "dim"))
+        )
         if state.spec and not state.spec.variant and info.source_file:
             self._shown = info.label
             src = class_source(info.source_file, info.class_name)

@@ -1,0 +1,416 @@
+"""Diff screen: live seeded PyTorch vs ONNX Runtime diff, knobs, tolerances, sweep verdicts."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Label, Sparkline, Static, Switch
+
+from cfexplore.report import fmt_num, fmt_value
+from cfexplore.results import EXPORTERS, CheckReport, DiffResult
+
+from ..messages import Exported, OnnxRef
+from ..state import AppState
+from .base import CfxScreen
+
+DEBOUNCE = 0.3
+"""Seconds of quiet after an edit before the diff re-runs."""
+
+
+class DiffDone(Message):
+    def __init__(self, result: DiffResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class SweepDone(Message):
+    def __init__(self, report: CheckReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class FileRunDone(Message):
+    """An ONNX-only run of a file finished."""
+
+    def __init__(self, names: list[str], outputs: list[Any], ms: float, seed: int) -> None:
+        super().__init__()
+        self.names = names
+        self.outputs = outputs
+        self.ms = ms
+        self.seed = seed
+
+
+class DiffScreen(CfxScreen):
+    """Change the seed, a knob or a tolerance and the diff re-runs; s sweeps every knob."""
+
+    CSS_PATH = "diff.tcss"
+    HELP = (
+        "Every edit (seed, rtol, atol, a knob) re-runs PyTorch and ONNX Runtime on seeded "
+        "inputs in the worker process and updates the table: shapes, max abs/rel diff, "
+        "elements outside atol + rtol*|torch|, pass/fail, and a chart of |diff| per decade. "
+        "Attribute knobs change the PyTorch module only — the ONNX model stays as exported, "
+        "which is how a frozen branch shows. s sweeps every knob value and gives a verdict "
+        "per knob. For an .onnx file opened alone, the outputs of an ONNX Runtime run are shown."
+    )
+    BINDINGS = [
+        Binding("s", "sweep", "Sweep", id="sweep"),
+        Binding("r", "rerun", "Re-run", id="rerun"),
+        Binding("t", "next_exporter", "Exporter", id="exporter"),
+        Binding("escape", "cancel", "Cancel", id="cancel", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
+        self._cancel = threading.Event()
+        self._file_client: Any = None
+        self._knob_key = ""
+        self._running = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="diff-controls"):
+            yield Label("seed")
+            yield Input(str(self.state.seed), id="seed", type="integer")
+            yield Label("rtol")
+            yield Input(f"{self.state.rtol:g}", id="rtol", type="number")
+            yield Label("atol")
+            yield Input(f"{self.state.atol:g}", id="atol", type="number")
+            yield Static(id="exporter-label")
+        yield Horizontal(id="knobs")
+        yield DataTable(id="diff-table", cursor_type="row")
+        with Horizontal(id="chart-line"):
+            yield Static(Text("|diff|", "dim"), id="chart-label")
+            with Vertical(id="chart-box"):
+                yield Sparkline([], id="diff-chart")
+                yield Static(Text("1e-9" + " " * 8 + "…" + " " * 8 + "≥1", "dim"), id="chart-axis")
+        yield Static(id="diff-status", classes="status-line")
+        with VerticalScroll(id="verdicts"):
+            yield Static(id="verdict-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("output", "torch", "onnx", "max abs", "max rel", "outside", "result")
+        self.cfx.target_changed.subscribe(self, self._on_target)
+        self.cfx.onnx_changed.subscribe(self, self._on_onnx)
+        self._on_target(self.state)
+
+    def on_unmount(self) -> None:
+        if self._file_client is not None:
+            self._file_client.close()
+
+    # -- mode -------------------------------------------------------------------------
+
+    @property
+    def file_mode(self) -> bool:
+        """An .onnx file opened on its own: ONNX Runtime only, no PyTorch side."""
+        onnx = self.state.onnx
+        return onnx is not None and onnx.exporter is None
+
+    def _on_target(self, state: AppState) -> None:
+        self._build_knobs()
+        self.query_one("#verdict-view", Static).update("")
+        self._update_exporter_label()
+        self._schedule()
+
+    def _on_onnx(self, ref: OnnxRef) -> None:
+        if ref.exporter is None:
+            self._build_knobs()
+            self._update_exporter_label()
+            self._schedule()
+
+    def _update_exporter_label(self) -> None:
+        label = self.query_one("#exporter-label", Static)
+        if self.file_mode and self.state.onnx:
+            label.update(
+                Text.assemble(
+                    ("file ", "dim"),
+                    (self.state.onnx.label, "bold"),
+                    (" (ONNX Runtime only)", "dim"),
+                )
+            )
+        elif self.state.session is not None:
+            label.update(
+                Text.assemble(
+                    ("exporter ", "dim"), (self.state.exporter, "bold"), ("  t changes", "dim")
+                )
+            )
+        else:
+            label.update(Text("load a variant in 1 Variants", "dim"))
+
+    def _build_knobs(self) -> None:
+        box = self.query_one("#knobs", Horizontal)
+        info = self.state.info
+        knobs = [] if self.file_mode or info is None else info.knobs
+        key = ",".join(k.name for k in knobs) + (info.label if info else "")
+        if key == self._knob_key:
+            return
+        self._knob_key = key
+        box.remove_children()
+        widgets = []
+        for k in knobs:
+            widgets.append(Label(k.name, classes="knob-label"))
+            if isinstance(k.default, bool):
+                widgets.append(Switch(value=k.default, id=f"knob-{k.name}", classes="knob"))
+            else:
+                widgets.append(
+                    Input(
+                        str(k.default), id=f"knob-{k.name}", type="integer", classes="knob knob-int"
+                    )
+                )
+        if not widgets:
+            widgets.append(Label("no knobs", classes="knob-label"))
+        box.mount_all(widgets)
+
+    def knob_values(self) -> dict[str, Any]:
+        info = self.state.info
+        out: dict[str, Any] = {}
+        if info is None or self.file_mode:
+            return out
+        for k in info.knobs:
+            widgets = self.query(f"#knob-{k.name}")
+            if not widgets:
+                continue
+            w = widgets.first()
+            if isinstance(w, Switch):
+                out[k.name] = w.value
+            elif isinstance(w, Input):
+                try:
+                    out[k.name] = int(w.value)
+                except ValueError:
+                    out[k.name] = k.default
+        return out
+
+    # -- running ----------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(Switch.Changed)
+    def _edited(self) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE, self.action_rerun)
+
+    def _read_numbers(self) -> tuple[int, float, float] | None:
+        try:
+            seed = int(self.query_one("#seed", Input).value)
+            rtol = float(self.query_one("#rtol", Input).value)
+            atol = float(self.query_one("#atol", Input).value)
+        except ValueError:
+            self._status(Text("seed must be an integer, rtol/atol numbers", "yellow"))
+            return None
+        if rtol < 0 or atol < 0 or seed < 0:
+            self._status(Text("seed, rtol and atol must be >= 0", "yellow"))
+            return None
+        self.state.seed, self.state.rtol, self.state.atol = seed, rtol, atol
+        return seed, rtol, atol
+
+    def _status(self, text: Text) -> None:
+        self.query_one("#diff-status", Static).update(text)
+
+    def action_rerun(self) -> None:
+        numbers = self._read_numbers()
+        if numbers is None:
+            return
+        seed, rtol, atol = numbers
+        self._cancel.set()
+        self._cancel = threading.Event()
+        if self.file_mode and self.state.onnx is not None:
+            self._status(Text("running ONNX Runtime…", "dim"))
+            self._run_file(self.state.onnx.path, seed, self._cancel)
+            return
+        session = self.state.session
+        if session is None:
+            self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
+            return
+        self._running = True
+        self._status(Text(f"running {self.state.exporter}…", "dim"))
+        self._run(
+            session,
+            self.state.exporter,
+            self.state.opset,
+            seed,
+            self.knob_values(),
+            rtol,
+            atol,
+            self._cancel,
+        )
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _run(
+        self,
+        session: Any,
+        exporter: str,
+        opset: int,
+        seed: int,
+        values: dict[str, Any],
+        rtol: float,
+        atol: float,
+        cancel: threading.Event,
+    ) -> None:
+        if exporter not in session.exports:
+            exp = session.export(exporter, opset, cancel=cancel)
+            self.post_message(Exported(exp, session.spec.label))
+            if not exp.ok:
+                return
+        result = session.diff(exporter, seed, values, rtol, atol, cancel=cancel)
+        if not cancel.is_set():
+            self.post_message(DiffDone(result))
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _run_file(self, path: str, seed: int, cancel: threading.Event) -> None:
+        from cfexplore.engine import run_onnx_file
+        from cfexplore.worker import WorkerClient
+
+        if self._file_client is None:
+            self._file_client = WorkerClient()
+        names, outs, ms = run_onnx_file(path, seed=seed, client=self._file_client, cancel=cancel)
+        self.post_message(FileRunDone(names, outs, ms, seed))
+
+    def worker_failed(self, worker: object) -> None:
+        self._running = False
+        self._status(Text("run failed — see the notification", "red"))
+
+    def action_cancel(self) -> None:
+        self._cancel.set()
+
+    def action_next_exporter(self) -> None:
+        i = EXPORTERS.index(self.state.exporter)
+        self.state.exporter = EXPORTERS[(i + 1) % len(EXPORTERS)]
+        self._update_exporter_label()
+        self._schedule()
+
+    @on(Exported)
+    def _exported(self, event: Exported) -> None:
+        event.stop()
+        r = event.result
+        if not r.ok:
+            self._running = False
+            self._status(Text.assemble(("export failed: ", "bold red"), r.error or ""))
+            self.query_one(DataTable).clear()
+        self.cfx.record_export(r, event.label)
+
+    @on(DiffDone)
+    def _done(self, event: DiffDone) -> None:
+        self._running = False
+        r = event.result
+        table = self.query_one(DataTable)
+        table.clear()
+        for o in r.outputs:
+            result = (
+                Text("pass", "bold green")
+                if o.passed
+                else Text("FAIL" + (f" {o.note}" if o.note else ""), "bold red")
+            )
+            table.add_row(
+                Text(o.name),
+                f"{o.torch_dtype}{o.torch_shape}",
+                f"{o.onnx_dtype}{o.onnx_shape}",
+                fmt_num(o.max_abs),
+                fmt_num(o.max_rel),
+                f"{o.mismatches}/{o.total}",
+                result,
+            )
+        hist = r.outputs[0].histogram if r.outputs else []
+        self.query_one(Sparkline).data = [float(x) for x in hist]
+        if r.torch_error or r.onnx_error:
+            status = Text.assemble(("error ", "bold red"), r.torch_error or r.onnx_error or "")
+        else:
+            fed = ", ".join(r.onnx_fed) or "none"
+            vals = ", ".join(f"{k}={fmt_value(v)}" for k, v in r.knob_values.items())
+            status = Text.assemble(
+                ("PASS " if r.passed else "FAIL ", "bold green" if r.passed else "bold red"),
+                f"{r.exporter} seed {r.seed}",
+                (f" · {vals}" if vals else ""),
+                (f" · ONNX takes {fed}", "dim"),
+                (f" · torch {r.torch_ms:.1f} ms, ORT {r.onnx_ms:.1f} ms", "dim"),
+            )
+        self._status(status)
+
+    @on(FileRunDone)
+    def _file_done(self, event: FileRunDone) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for name, out in zip(event.names, event.outputs, strict=False):
+            arr = np.asarray(out) if not isinstance(out, list) else None
+            if arr is not None and arr.dtype.kind in "fiub" and arr.size:
+                stats = f"min {fmt_num(float(arr.min()))} max {fmt_num(float(arr.max()))}"
+                table.add_row(
+                    Text(name),
+                    "-",
+                    f"{arr.dtype}{list(arr.shape)}",
+                    "-",
+                    "-",
+                    stats,
+                    Text("ran", "green"),
+                )
+            else:
+                table.add_row(
+                    Text(name), "-", type(out).__name__, "-", "-", "-", Text("ran", "green")
+                )
+        self.query_one(Sparkline).data = []
+        self._status(
+            Text.assemble(
+                ("ONNX Runtime ", "bold"),
+                f"seed {event.seed} · {event.ms:.1f} ms · no PyTorch side for a file opened alone",
+            )
+        )
+
+    # -- sweep ------------------------------------------------------------------------
+
+    def action_sweep(self) -> None:
+        session = self.state.session
+        if session is None or self.file_mode:
+            self.notify("a sweep needs a loaded variant or user model", severity="warning")
+            return
+        numbers = self._read_numbers()
+        if numbers is None:
+            return
+        seed, rtol, atol = numbers
+        self.query_one("#verdict-view", Static).update(
+            Text(f"sweeping every knob under {self.state.exporter}…", "dim")
+        )
+        self._sweep(session, self.state.exporter, self.state.opset, seed, rtol, atol, self._cancel)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def _sweep(
+        self,
+        session: Any,
+        exporter: str,
+        opset: int,
+        seed: int,
+        rtol: float,
+        atol: float,
+        cancel: threading.Event,
+    ) -> None:
+        report = session.check([exporter], opset, seed, rtol, atol, cancel=cancel)
+        self.post_message(SweepDone(report))
+
+    @on(SweepDone)
+    def _swept(self, event: SweepDone) -> None:
+        from cfexplore.report import VERDICT_STYLE
+
+        out = Text()
+        for res in event.report.results:
+            if not res.knobs:
+                out.append(f"{res.exporter}: no knobs to sweep\n", "dim")
+            for k in res.knobs:
+                out.append(f"{k.name}", "bold")
+                out.append(f" ({res.exporter}) ")
+                out.append(k.verdict, VERDICT_STYLE.get(k.verdict, ""))
+                out.append(f"  max abs {fmt_num(k.max_abs_diff)}\n", "dim")
+                out.append(f"  {k.explanation}\n")
+        out.append(f"reproduce: {event.report.command}", "dim")
+        self.query_one("#verdict-view", Static).update(out)

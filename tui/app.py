@@ -29,20 +29,12 @@ MODE_KEYS = {
 }
 
 
-def _screens() -> dict[str, type[Screen[None]]]:
-    from .screens.diff import DiffScreen
-    from .screens.export import ExportScreen
-    from .screens.graph import GraphScreen
-    from .screens.matrix import MatrixScreen
-    from .screens.variants import VariantsScreen
+def _make_screen(mode: str) -> Screen[None]:
+    """Build the screen for `mode`, importing its module only when first shown."""
+    import importlib
 
-    return {
-        "variants": VariantsScreen,
-        "export": ExportScreen,
-        "graph": GraphScreen,
-        "diff": DiffScreen,
-        "matrix": MatrixScreen,
-    }
+    module = importlib.import_module(f"{__package__}.screens.{mode}")
+    return getattr(module, f"{mode.capitalize()}Screen")()
 
 
 class CfxApp(App[None]):
@@ -51,7 +43,7 @@ class CfxApp(App[None]):
     TITLE = "cfexplore"
     SUB_TITLE = "did your ifs and loops survive the ONNX export?"
     CSS_PATH = "app.tcss"
-    MODES = {name: (lambda name=name: _screens()[name]()) for name in MODE_KEYS}
+    MODES = {name: (lambda name=name: _make_screen(name)) for name in MODE_KEYS}
     DEFAULT_MODE = "variants"
     BINDINGS = [
         *(

@@ -65,7 +65,7 @@ class DiffScreen(CfxScreen):
         Binding("s", "sweep", "Sweep", id="sweep"),
         Binding("r", "rerun", "Re-run", id="rerun"),
         Binding("t", "next_exporter", "Exporter", id="exporter"),
-        Binding("escape", "cancel", "Cancel", id="cancel", show=False),
+        Binding("escape", "leave_or_cancel", "Cancel / leave box", id="cancel", show=False),
     ]
 
     def __init__(self) -> None:
@@ -104,6 +104,7 @@ class DiffScreen(CfxScreen):
         self.cfx.target_changed.subscribe(self, self._on_target)
         self.cfx.onnx_changed.subscribe(self, self._on_onnx)
         self._on_target(self.state)
+        table.focus()
 
     def on_unmount(self) -> None:
         if self._file_client is not None:
@@ -283,8 +284,12 @@ class DiffScreen(CfxScreen):
         self._running = False
         self._status(Text("run failed — see the notification", "red"))
 
-    def action_cancel(self) -> None:
-        self._cancel.set()
+    def action_leave_or_cancel(self) -> None:
+        """Escape: leave an edit box (so letter keys work again), else cancel the run."""
+        if isinstance(self.focused, Input | Switch):
+            self.query_one(DataTable).focus()
+        else:
+            self._cancel.set()
 
     def action_next_exporter(self) -> None:
         i = EXPORTERS.index(self.state.exporter)
@@ -328,15 +333,28 @@ class DiffScreen(CfxScreen):
         if r.torch_error or r.onnx_error:
             status = Text.assemble(("error ", "bold red"), r.torch_error or r.onnx_error or "")
         else:
-            fed = ", ".join(r.onnx_fed) or "none"
+            fed = ", ".join(r.onnx_fed) or "no knob"
             vals = ", ".join(f"{k}={fmt_value(v)}" for k, v in r.knob_values.items())
+            torch_ms = "cached" if r.torch_ms == 0 else f"{r.torch_ms:.1f} ms"
             status = Text.assemble(
                 ("PASS " if r.passed else "FAIL ", "bold green" if r.passed else "bold red"),
                 f"{r.exporter} seed {r.seed}",
                 (f" · {vals}" if vals else ""),
                 (f" · ONNX takes {fed}", "dim"),
-                (f" · torch {r.torch_ms:.1f} ms, ORT {r.onnx_ms:.1f} ms", "dim"),
+                (f" · torch {torch_ms}, ORT {r.onnx_ms:.1f} ms", "dim"),
             )
+            exported = self.state.exports.get(r.exporter)
+            moved = [
+                k
+                for k, v in r.knob_values.items()
+                if exported is not None and exported.knob_values.get(k) != v and k not in r.onnx_fed
+            ]
+            if moved and not r.passed:
+                status.append(
+                    f"  ← {', '.join(moved)} is not an ONNX input: the export froze it "
+                    f"at {', '.join(fmt_value(exported.knob_values[k]) for k in moved)}",
+                    "yellow",
+                )
         self._status(status)
 
     @on(FileRunDone)

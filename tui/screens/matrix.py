@@ -77,6 +77,7 @@ class MatrixScreen(CfxScreen):
         self._title()
         self.query_one("#matrix-progress", ProgressBar).display = False
         table.focus()
+        table.move_cursor(row=0, column=1)
 
     def _title(self) -> None:
         size = "full-size seed model" if self.full_size else "small seed model"

@@ -120,9 +120,9 @@ class VariantsScreen(CfxScreen):
         mod, _, cls = v.factory.partition(":")
         path = module_path(mod)
         src = class_source(path, cls) if path else None
-        self._render(v.name, v.description, v, src)
+        self._show_source(v.name, v.description, v, src)
 
-    def _render(
+    def _show_source(
         self,
         title: str,
         description: str,
@@ -176,4 +176,4 @@ class VariantsScreen(CfxScreen):
         if state.spec and not state.spec.variant and info.source_file:
             self._shown = info.label
             src = class_source(info.source_file, info.class_name)
-            self._render(info.label, info.description, None, src, info.knobs, info.inputs)
+            self._show_source(info.label, info.description, None, src, info.knobs, info.inputs)

@@ -1,0 +1,207 @@
+"""The real app driven with Pilot: real exports in real worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+from textual.widgets import DataTable, Input, Switch
+
+from cfexplore.spec import TargetSpec
+from cfexplore.tui.app import CfxApp
+
+from .tui_helpers import settle, text_of
+
+SIZE = (100, 30)
+
+
+async def load(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    app.load_target(TargetSpec(variant=name))
+    await settle(pilot, lambda: app.state.spec is not None and app.state.spec.variant == name)
+
+
+async def test_first_screen_lists_variants_without_torch() -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from cfexplore.tui.app import CfxApp\n"
+        "async def main():\n"
+        "    app = CfxApp()\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        t = app.screen.query_one('#variants-table')\n"
+        "        assert t.row_count >= 14, t.row_count\n"
+        "        assert 'torch' not in sys.modules\n"
+        "asyncio.run(main())\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+async def test_select_variant_export_diff_flip_sweep() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#variants-table", DataTable)
+        table.move_cursor(
+            row=list(table.rows).index(next(k for k in table.rows if k.value == "if-forward-arg"))
+        )
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.session is not None)
+        assert "if-forward-arg" in text_of(app, "#loaded-line")
+        assert "IfForwardArg" in text_of(app, "#source-view")
+
+        await pilot.press("2")
+        await pilot.press("s", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        result = text_of(app, "#result-view")
+        assert "If 1" in result and "ONNX inputs: branch_testing, x" in result
+        assert app.state.onnx is not None and app.state.onnx.exporter == "script"
+
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        assert "branch_testing=false" in text_of(app, "#diff-status")
+        app.screen.query_one("#knob-branch_testing", Switch).value = True
+        await settle(pilot, lambda: "branch_testing=true" in text_of(app, "#diff-status"))
+        assert text_of(app, "#diff-status").startswith("PASS")
+        await pilot.press("s")
+        await settle(pilot, lambda: "preserved" in text_of(app, "#verdict-view"))
+        assert "input 'branch_testing'" in text_of(app, "#verdict-view")
+
+
+async def test_instance_attr_is_frozen_in_diff_and_sweep() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-instance-attr")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        app.screen.query_one("#knob-branch_testing", Switch).value = True
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("FAIL"))
+        assert "not an ONNX input" in text_of(app, "#diff-status")
+        table = app.screen.query_one("#diff-table", DataTable)
+        assert "FAIL" in str(table.get_row_at(0)[-1])
+        await pilot.press("s")
+        await settle(pilot, lambda: "frozen" in text_of(app, "#verdict-view"))
+        assert "instance attribute" in text_of(app, "#verdict-view")
+
+
+async def test_failed_export_short_error_and_details() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-class-attr")
+        await pilot.press("2", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        view = text_of(app, "#result-view")
+        assert "failed" in view and "has no attribute 'branch_testing'" in view
+        assert "HERE" not in view
+        await pilot.press("d")
+        await pilot.pause()
+        assert "HERE" in text_of(app, "#result-view")
+
+
+async def test_cancel_export_then_export_again() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-torch-cond")
+        await pilot.press("2", "y", "x")
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "stopped" in text_of(app, "#run-status")
+        assert app.is_running
+        await pilot.press("s", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        await pilot.press("y", "x")
+        await settle(pilot, lambda: "dynamo" in app.state.exports)
+        assert app.state.exports["dynamo"].ok
+        assert "If 1" in text_of(app, "#result-view")
+
+
+async def test_save_export_atomically(tmp_path: Path) -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "loop-forward-arg")
+        await pilot.press("2", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        dest = tmp_path / "saved.onnx"
+        app.screen.query_one("#save-input", Input).value = str(dest)
+        await pilot.press("w")
+        await pilot.pause()
+        model = onnx.load(str(dest))
+        assert any(n.op_type == "Loop" for n in model.graph.node)
+        assert [p.name for p in tmp_path.iterdir()] == ["saved.onnx"]
+
+
+async def test_matrix_screen_runs_and_opens_a_cell(tmp_path: Path) -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5", "r")
+        await settle(pilot, lambda: app.screen.report is not None, timeout=180)
+        table = app.screen.query_one("#matrix-table", DataTable)
+        row = [str(c) for c in table.get_row("script/If")]
+        assert row[1].startswith("failed") and "frozen" in row[1]
+        assert row[2] == "frozen" and row[3] == "preserved"
+        table.move_cursor(row=0, column=2)
+        await pilot.pause()
+        assert "instance attribute" in text_of(app, "#matrix-cell")
+        md = tmp_path / "m.md"
+        app.screen.query_one("#md-path", Input).value = str(md)
+        table.focus()
+        await pilot.press("m")
+        assert "| If | failed (plain) / frozen (Final) | frozen | preserved |" in md.read_text()
+        table.move_cursor(row=0, column=3)
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                type(app.screen).__name__ == "DiffScreen"
+                and text_of(app, "#diff-status").startswith("PASS")
+            ),
+        )
+        assert app.state.spec == TargetSpec(variant="if-forward-arg")
+
+
+async def test_help_and_palette_commands() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        help_text = text_of(app, "Static")
+        assert "Export" in help_text and "Cancel" in help_text
+        await pilot.press("escape")
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert any(t.startswith("Export (x)") for t in commands)
+        assert any(t.startswith("Graph (3)") for t in commands)
+
+
+async def test_open_bad_input_keeps_running() -> None:
+    app = CfxApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.screen.has_class("-narrow")
+        app.open_path("no/such/file.py:Net")
+        app.open_path("missing.onnx")
+        await settle(pilot)
+        assert app.is_running
+        assert len(app._notifications) >= 2
+
+
+async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
+    from onnx.backend.test.case.node import collect_testcases
+
+    case = next(c for c in collect_testcases(None) if c.name == "test_scan9_sum")
+    path = tmp_path / "scan.onnx"
+    onnx.save(case.model, str(path))
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#open-input", Input).value = str(path)
+        app.screen.query_one("#open-input", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.state.onnx is not None and app.state.onnx.exporter is None
+        await pilot.press("4")
+        await settle(pilot, lambda: "ONNX Runtime" in text_of(app, "#diff-status"))
+        table = app.screen.query_one("#diff-table", DataTable)
+        assert table.row_count == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cfexplore.models import VARIANTS
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
@@ -12,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from cfexplore.models import VARIANTS
 from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
@@ -160,7 +162,7 @@ class VariantsScreen(CfxScreen):
             word_wrap=False,
         )
         legend = Text.assemble(
-            ("highlighted", "reverse"), " lines: control flow  ", (src.path, "dim")
+            ("highlighted", "reverse"), " lines: control flow  ", (Path(src.path).name, "dim")
         )
         view.update(Group(legend, syntax))
 

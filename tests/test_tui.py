@@ -202,6 +202,7 @@ async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
         await settle(pilot)
         assert app.state.onnx is not None and app.state.onnx.exporter is None
         await pilot.press("4")
-        await settle(pilot, lambda: "ONNX Runtime" in text_of(app, "#diff-status"))
+        await settle(pilot, lambda: "no PyTorch side" in text_of(app, "#diff-status"))
         table = app.screen.query_one("#diff-table", DataTable)
         assert table.row_count == 2
+        assert "ran" in str(table.get_row_at(0)[-1])

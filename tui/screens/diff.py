@@ -65,6 +65,8 @@ class DiffScreen(CfxScreen):
         Binding("s", "sweep", "Sweep", id="sweep"),
         Binding("r", "rerun", "Re-run", id="rerun"),
         Binding("t", "next_exporter", "Exporter", id="exporter"),
+        Binding("k", "focus_knobs", "Knobs", id="knobs"),
+        Binding("i", "focus_seed", "Seed/tol", id="seed", show=False),
         Binding("escape", "leave_or_cancel", "Cancel / leave box", id="cancel", show=False),
     ]
 
@@ -283,6 +285,17 @@ class DiffScreen(CfxScreen):
     def worker_failed(self, worker: object) -> None:
         self._running = False
         self._status(Text("run failed — see the notification", "red"))
+
+    def action_focus_knobs(self) -> None:
+        """Focus the first knob (then tab through the rest; space flips a switch)."""
+        knobs = self.query(".knob")
+        if knobs:
+            knobs.first().focus()
+        else:
+            self.notify("this target has no knobs", timeout=2)
+
+    def action_focus_seed(self) -> None:
+        self.query_one("#seed", Input).focus()
 
     def action_leave_or_cancel(self) -> None:
         """Escape: leave an edit box (so letter keys work again), else cancel the run."""

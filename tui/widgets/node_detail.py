@@ -1,4 +1,4 @@
-"""`NodeDetailView`: what one ONNX node (or graph) is, reads and writes, as plain rich Text.
+"""`NodeDetailView`: what one ONNX node (or graph) is, reads and writes, as rich Text.
 
 Everything model-derived goes in through `Text.append`, never markup, so names such as
 `[/model/If]` show literally.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -35,135 +37,136 @@ _MAX_VALUES = 64
 """Inputs/outputs listed per section before `… N more` (a Concat can have thousands)."""
 
 
-def _heading(text: Text, title: str) -> None:
-    text.append("\n")
-    text.append(title, style=_HEADING)
-    text.append("\n")
+class DetailText:
+    """Lines, each with a hanging indent (wrapped stack traces stay readable), and plain text."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Text, int]] = []
+
+    def add(self, text: Text | str, indent: int = 0, style: str = "") -> None:
+        self.lines.append((Text(text, style=style) if isinstance(text, str) else text, indent))
+
+    def heading(self, title: str) -> None:
+        self.add(title, style=_HEADING)
+
+    def field(self, key: str, value: str, style: str = "") -> None:
+        self.add(Text.assemble((f"{key}: ", "dim"), (value, style)))
+
+    def block(self, value: str, indent: int) -> None:
+        """A multi-line value (stack trace, doc string), every line indented."""
+        for line in value.rstrip().splitlines() or [""]:
+            self.add(Text(line), indent)
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(" " * indent + text.plain for text, indent in self.lines)
+
+    def renderable(self) -> Group:
+        return Group(*(Padding(t, (0, 0, 0, i)) if i else t for t, i in self.lines))
 
 
-def _field(text: Text, key: str, value: str, style: str = "") -> None:
-    text.append(f"{key}: ", style="dim")
-    text.append(value, style=style)
-    text.append("\n")
-
-
-def _values(text: Text, title: str, values: list[ValueInfo]) -> None:
-    _heading(text, f"{title} ({len(values)})")
+def _values(doc: DetailText, title: str, values: list[ValueInfo]) -> None:
+    doc.heading(f"{title} ({len(values)})")
     if not values:
-        text.append("  none\n", style="dim")
+        doc.add("none", 2, "dim")
         return
     for v in values[:_MAX_VALUES]:
-        text.append("  ")
-        text.append(v.name or "∅ (omitted)", style="bold" if v.name else "dim")
-        text.append(": ", style="dim")
         type_str = v.type_str()
-        text.append(type_str, style="dim" if type_str == "?" else "green")
-        text.append("\n")
+        doc.add(
+            Text.assemble(
+                (v.name or "∅ (omitted)", "bold" if v.name else "dim"),
+                (": ", "dim"),
+                (type_str, "dim" if type_str == "?" else "green"),
+            ),
+            2,
+        )
     if len(values) > _MAX_VALUES:
-        text.append(f"  … {len(values) - _MAX_VALUES:,} more\n", style="dim")
+        doc.add(f"… {len(values) - _MAX_VALUES:,} more", 2, "dim")
 
 
-def _names(text: Text, title: str, names: Iterable[str]) -> None:
+def _names(doc: DetailText, title: str, names: Iterable[str]) -> None:
     names = list(names)
     if not names:
         return
-    _heading(text, f"{title} ({len(names)})")
+    doc.heading(f"{title} ({len(names)})")
     for name in names[:_MAX_VALUES]:
-        text.append("  ")
-        text.append(name)
-        text.append("\n")
+        doc.add(Text(name), 2)
     if len(names) > _MAX_VALUES:
-        text.append(f"  … {len(names) - _MAX_VALUES:,} more\n", style="dim")
+        doc.add(f"… {len(names) - _MAX_VALUES:,} more", 2, "dim")
 
 
-def _block(text: Text, value: str) -> None:
-    """A multi-line value (stack trace, doc string), indented."""
-    for line in value.rstrip().splitlines() or [""]:
-        text.append("    ")
-        text.append(line)
-        text.append("\n")
-
-
-def render_node_detail(detail: NodeDetail) -> Text:
-    """Op, domain, name, path, typed inputs/outputs, attributes, outer reads, metadata, doc."""
-    text = Text()
+def render_node_detail(detail: NodeDetail) -> DetailText:
+    """Op, name, domain, typed inputs/outputs, attributes, outer reads, metadata, doc, path."""
+    doc = DetailText()
     control_flow = detail.op_type in CONTROL_FLOW_OPS and detail.domain in STANDARD_DOMAINS
+    title = Text()
     if control_flow:
-        text.append(CF_MARKER, style=CF_STYLE)
-    text.append(detail.op_type, style=CF_STYLE if control_flow else "bold")
-    text.append("  ")
-    text.append(detail.name, style="italic")
-    text.append("\n")
-    _field(text, "domain", detail.domain or "ai.onnx (default)")
-    _field(text, "path", detail.path)
+        title.append(CF_MARKER, style=CF_STYLE)
+    title.append(detail.op_type, style=CF_STYLE if control_flow else "bold")
+    title.append("  ")
+    title.append(detail.name, style="italic")
+    doc.add(title)
+    doc.field("domain", detail.domain or "ai.onnx")
     if detail.function:
-        _field(text, "function", detail.function, "cyan")
-    _values(text, "Inputs", detail.inputs)
-    _values(text, "Outputs", detail.outputs)
+        doc.field("function", detail.function, "cyan")
+    _values(doc, "Inputs", detail.inputs)
+    _values(doc, "Outputs", detail.outputs)
     if detail.attributes:
-        _heading(text, f"Attributes ({len(detail.attributes)})")
+        doc.heading(f"Attributes ({len(detail.attributes)})")
         for name, value in detail.attributes:
-            text.append("  ")
-            text.append(name, style="bold")
-            text.append(" = ", style="dim")
-            text.append(value)
-            text.append("\n")
-    _names(text, "Outer-scope reads", detail.outer_scope_reads)
+            doc.add(Text.assemble((name, "bold"), (" = ", "dim"), value), 2)
+    _names(doc, "Outer-scope reads", detail.outer_scope_reads)
     if detail.metadata:
-        _heading(text, f"Metadata ({len(detail.metadata)})")
+        doc.heading(f"Metadata ({len(detail.metadata)})")
         for key, value in detail.metadata.items():
-            text.append("  ")
-            text.append(key, style="bold")
-            if "\n" in value.strip():
-                text.append("\n")
-                _block(text, value)
+            if "\n" in value.strip() or len(key) + len(value) > 48:
+                doc.add(Text(key, style="bold"), 2)
+                doc.block(value, 4)
             else:
-                text.append(": ", style="dim")
-                text.append(value)
-                text.append("\n")
+                doc.add(Text.assemble((key, "bold"), (": ", "dim"), value), 2)
     if detail.doc_string:
-        _heading(text, "Doc string")
-        _block(text, detail.doc_string)
-    text.rstrip()
-    return text
+        doc.heading("Doc string")
+        doc.block(detail.doc_string, 2)
+    doc.field("path", detail.path)  # last: deep in nested bodies it is long
+    return doc
 
 
-def render_graph_item(item: GraphItem) -> Text:
+def render_graph_item(item: GraphItem) -> DetailText:
     """Kind, name, node count, inputs/outputs, outer-scope reads, control-flow counts."""
-    text = Text()
+    doc = DetailText()
+    title = Text()
     if item.kind == "function":
-        text.append("function ", style="cyan")
-        text.append(item.function_name or "", style="bold cyan")
+        title.append("function ", style="cyan")
+        title.append(item.function_name or "", style="bold cyan")
     elif item.kind == "subgraph":
-        text.append(item.attr_name or "subgraph", style="bold yellow")
+        title.append(item.attr_name or "subgraph", style="bold yellow")
         if item.parent is not None:
-            text.append(" of ", style="dim")
-            text.append(item.parent.op_type, style=CF_STYLE if item.parent.is_control_flow else "")
-            text.append(" ")
-            text.append(item.parent.display_name, style="italic")
+            title.append(" of ", style="dim")
+            title.append(item.parent.op_type, style=CF_STYLE if item.parent.is_control_flow else "")
+            title.append(" ")
+            title.append(item.parent.display_name, style="italic")
     else:
-        text.append("main graph", style="bold")
-    text.append("\n")
+        title.append("main graph", style="bold")
+    doc.add(title)
     if item.name:
-        _field(text, "name", item.name)
-    _field(text, "path", path_to_str(item.path))
-    _field(text, "nodes", f"{item.node_count:,}")
+        doc.field("name", item.name)
+    doc.field("nodes", f"{item.node_count:,}")
     counts = item.counts
     if any(counts.values()):
-        _field(text, "control flow here", format_counts(counts), CF_STYLE)
+        doc.field("control flow here", format_counts(counts), CF_STYLE)
     if item.kind != "graph":  # the main graph's totals are in the screen's header line
         total = item.total_counts
         if any(total.values()):
-            _field(text, "control flow inside", format_counts(total), CF_STYLE)
-    _values(text, "Inputs", item.inputs)
-    _values(text, "Outputs", item.outputs)
-    _names(text, "Outer-scope reads", item.outer_scope_reads)
-    text.rstrip()
-    return text
+            doc.field("control flow inside", format_counts(total), CF_STYLE)
+    _values(doc, "Inputs", item.inputs)
+    _values(doc, "Outputs", item.outputs)
+    _names(doc, "Outer-scope reads", item.outer_scope_reads)
+    doc.field("path", path_to_str(item.path))
+    return doc
 
 
-def render_shown(shown: Shown) -> Text | None:
-    """The pane's text for `shown` (None when there is nothing to show)."""
+def render_shown(shown: Shown) -> DetailText | None:
+    """The pane's content for `shown` (None when there is nothing to show)."""
     if isinstance(shown, NodeItem):
         return render_node_detail(shown.detail())
     if isinstance(shown, NodeDetail):
@@ -204,7 +207,7 @@ class NodeDetailView(VerticalScroll):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._text = Text()
+        self._plain = ""
 
     def compose(self) -> ComposeResult:
         yield Static(classes="node-detail--body")
@@ -215,7 +218,7 @@ class NodeDetailView(VerticalScroll):
     @property
     def plain_text(self) -> str:
         """The text on show, without styles (for tests and copying)."""
-        return self._text.plain
+        return self._plain
 
     def show_message(self, message: str, *, error: bool = False) -> None:
         """Clear the item and show `message` instead."""
@@ -233,12 +236,14 @@ class NodeDetailView(VerticalScroll):
     def _refresh_body(self) -> None:
         if not self.is_mounted:
             return
-        text = render_shown(self.item)
-        if text is None:
-            text = Text(self.message)
-        self._text = text
+        doc = render_shown(self.item)
         body = self.query_one(".node-detail--body", Static)
-        body.update(text)
+        if doc is None:
+            self._plain = self.message
+            body.update(Text(self.message))
+        else:
+            self._plain = doc.plain
+            body.update(doc.renderable())
         body.set_class(self.item is None and not self.is_error, "node-detail--message")
         body.set_class(self.item is None and self.is_error, "node-detail--error")
         self.scroll_home(animate=False)

@@ -243,7 +243,7 @@ class OnnxTreeView(Tree[Row]):
         if node is None:
             return False
         self._expand_ancestors(node)
-        self._move_to(node)
+        self._move_to(node, center=True)
         return True
 
     def expand_control_flow(self) -> None:
@@ -296,6 +296,7 @@ class OnnxTreeView(Tree[Row]):
             return
         self.filter_text = text
         self._reset(Text(f"filtering for “{text}”…", style="dim italic"), self.model.root)
+        self._loaded.add(self.root)  # the root's rows come from the filter, not the graph
         self._filter(self.model, text, self._generation)
 
     # -- building rows ----------------------------------------------------------------
@@ -309,7 +310,11 @@ class OnnxTreeView(Tree[Row]):
         self.reset(label, data)
 
     def _add_row(
-        self, parent: TreeNode[Row], item: Item, before: int | None = None, label: Text | None = None
+        self,
+        parent: TreeNode[Row],
+        item: Item,
+        before: int | None = None,
+        label: Text | None = None,
     ) -> TreeNode[Row]:
         node = parent.add(
             label if label is not None else item.label(),
@@ -438,11 +443,18 @@ class OnnxTreeView(Tree[Row]):
                 parent.expand()
             parent = parent.parent
 
-    def _move_to(self, node: TreeNode[Row]) -> None:
+    def _move_to(self, node: TreeNode[Row], center: bool = False) -> None:
         """Put the cursor on `node` (rebuilding the line index first) and scroll to it."""
         _ = self.last_line  # rebuilds the line index, so `node.line` is current
+        before = self.cursor_line
         self.move_cursor(node)
+        self.center_scroll, previous = center, self.center_scroll
         self.scroll_to_node(node, animate=False)
+        self.center_scroll = previous
+        if self.cursor_line == before and not isinstance(node.data, Gap):
+            # Same line, new row (after a rebuild): Tree posts no highlight, so we do.
+            self._last_line = self.cursor_line
+            self.post_message(self.ItemHighlighted(self, node.data))
 
     # -- events -----------------------------------------------------------------------
 
@@ -628,7 +640,7 @@ class OnnxTreeView(Tree[Row]):
         for offset in range(1, last + 2):
             node = self.get_node_at_line((start + step * offset) % (last + 1))
             if node is not None and isinstance(node.data, NodeItem) and node.data.is_control_flow:
-                self._move_to(node)
+                self._move_to(node, center=True)
                 return node.data
         return None
 
@@ -676,7 +688,7 @@ class OnnxTreeView(Tree[Row]):
                 parent = node
         self.root.expand()
         first = self._rows.get(paths[0]) if paths else self.root
-        self._move_to(first if first is not None else self.root)
+        self._move_to(first if first is not None else self.root, center=True)
         self.post_message(self.FilterApplied(self, text, len(paths), total))
 
     def _clear_filter(self) -> None:

@@ -1,0 +1,367 @@
+"""Graph screen: the ONNX node tree (If/Loop/Scan bodies expand in place) and node details."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker
+
+from cfexplore.graph import GraphError, ItemPath, OnnxTree, path_to_str
+from cfexplore.graph_render import summary_line
+
+from ..messages import OnnxRef
+from ..widgets.node_detail import NodeDetailView, Shown
+from ..widgets.onnx_tree import OnnxTreeView
+from .base import CfxScreen
+
+DETAIL_DELAY = 0.08
+"""Seconds the cursor must rest on a row before the detail pane renders it."""
+NARROW_WIDTH = 100
+"""Below this many columns the detail pane goes under the tree instead of beside it."""
+EMPTY_TEXT = (
+    "No model loaded.\n\n"
+    "Export a variant (2) or open an .onnx file from Variants (1).\n"
+    "The node tree of the model then shows here: If/Loop/Scan rows expand into their "
+    "then/else branches and loop bodies."
+)
+
+
+class GraphScreen(CfxScreen):
+    """Browse an ONNX model: which ifs and loops became If/Loop/Scan, and what they contain."""
+
+    CSS_PATH = "graph.tcss"
+    AUTO_FOCUS = "#graph-tree"
+    HELP = (
+        "The ONNX node tree of the model on show: did your ifs and loops become If, Loop "
+        "or Scan nodes (◆, highlighted), or were they frozen into a straight line? "
+        "Control-flow rows expand in place into their then/else branches and loop bodies, "
+        "to any depth; the side pane shows the selected node's typed inputs and outputs, "
+        "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll."
+    )
+    BINDINGS = [
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="graph.filter",
+            tooltip="Filter nodes by op type or name",
+        ),
+        Binding(
+            "n",
+            "next_control_flow",
+            "Next If/Loop",
+            id="graph.next-cf",
+            tooltip="Jump to the next If/Loop/Scan node",
+        ),
+        Binding(
+            "N",
+            "previous_control_flow",
+            "Prev If/Loop",
+            id="graph.prev-cf",
+            show=False,
+            tooltip="Jump to the previous If/Loop/Scan node",
+        ),
+        Binding(
+            "e",
+            "expand_control_flow",
+            "Expand all",
+            id="graph.expand-cf",
+            tooltip="Expand every If/Loop/Scan node, its bodies and the path to it",
+        ),
+        Binding(
+            "c",
+            "collapse_all",
+            "Collapse all",
+            id="graph.collapse",
+            show=False,
+            tooltip="Collapse every row",
+        ),
+        Binding(
+            "d",
+            "toggle_detail",
+            "Details",
+            id="graph.detail",
+            tooltip="Show or hide the node detail pane",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="graph.clear-filter",
+            tooltip="Close the filter and show the whole model",
+        ),
+    ]
+
+    selected: reactive[Shown] = reactive(None)
+    """The item the detail pane shows (set after the cursor rests, see DETAIL_DELAY)."""
+
+    class ModelOpened(Message):
+        """The open worker parsed the file (and ran shape inference)."""
+
+        def __init__(self, ref: OnnxRef, tree: OnnxTree, summary: str, token: int) -> None:
+            super().__init__()
+            self.ref = ref
+            self.tree = tree
+            self.summary = summary
+            self.token = token
+
+    class ModelFailed(Message):
+        """The file could not be opened as an ONNX model."""
+
+        def __init__(self, ref: OnnxRef, error: str, token: int) -> None:
+            super().__init__()
+            self.ref = ref
+            self.error = error
+            self.token = token
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.onnx_ref: OnnxRef | None = None
+        """The model asked for last (on show, or being opened)."""
+        self.model: OnnxTree | None = None
+        """The model on show."""
+        self._token = 0
+        self._pending_path: ItemPath | None = None
+        self._pending_item: Shown = None
+        self._detail_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="graph-summary", classes="status-line")
+        with Horizontal(id="graph-body"):
+            with Vertical(id="graph-left"):
+                with Horizontal(id="graph-filter-bar"):
+                    yield Static("/", id="graph-filter-prompt")
+                    yield Input(
+                        placeholder="op type or name — Enter applies, Esc clears",
+                        id="graph-filter",
+                        compact=True,
+                    )
+                yield OnnxTreeView(id="graph-tree")
+                yield Static(EMPTY_TEXT, id="graph-empty")
+            yield NodeDetailView(id="graph-detail").data_bind(item=GraphScreen.selected)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.cfx.onnx_changed.subscribe(self, self.load)
+        self._set_narrow(self.app.size.width)
+        if self.state.onnx is not None:
+            self.load(self.state.onnx)
+        else:
+            self._show_empty(EMPTY_TEXT)
+
+    def on_screen_resume(self) -> None:
+        """Catch up with a model chosen while another screen was active."""
+        onnx = self.state.onnx
+        if onnx is not None and onnx != self.onnx_ref:
+            self.load(onnx)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._set_narrow(event.size.width)
+
+    def _set_narrow(self, width: int) -> None:
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+
+    # -- loading --------------------------------------------------------------------
+
+    def load(self, ref: OnnxRef) -> None:
+        """Open `ref` in a thread worker; the tree shows it when the worker reports back."""
+        self.onnx_ref = ref
+        self._token += 1
+        tree_view = self.query_one(OnnxTreeView)
+        self._show_tree(True)
+        tree_view.loading = True
+        self._summary(Text.assemble(("opening ", "dim"), ref.label, ("…", "dim")))
+        self._detail_message(f"Opening {ref.path}…")
+        self._open(ref, self._token)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="graph-open")
+    def _open(self, ref: OnnxRef, token: int) -> None:
+        """Parse and shape-infer in a thread; report with a message, never touch widgets."""
+        try:
+            tree = OnnxTree.open(ref.path)
+        except GraphError as exc:
+            self.post_message(self.ModelFailed(ref, str(exc), token))
+            return
+        summary = summary_line(tree)  # walks every node: keep it off the UI thread too
+        self.post_message(self.ModelOpened(ref, tree, summary, token))
+
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.token != self._token:
+            return  # a newer request is on its way
+        self.model = event.tree
+        tree_view = self.query_one(OnnxTreeView)
+        tree_view.loading = False
+        self._summary(Text(event.summary))
+        self._close_filter_input()
+        tree_view.show_model(event.tree)
+        self._show_tree(True)
+        tree_view.focus()
+        for warning in event.tree.warnings:
+            self.notify(warning, title=event.ref.label, severity="warning", timeout=6)
+        if self._pending_path is not None:
+            path, self._pending_path = self._pending_path, None
+            self.show_path(path)
+
+    @on(ModelFailed)
+    def _model_failed(self, event: ModelFailed) -> None:
+        if event.token == self._token:
+            self._failed(event.ref, event.error)
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        """An unexpected error in the open worker: same as a file that cannot be opened."""
+        if worker.group == "graph-open" and self.onnx_ref is not None:
+            self._failed(
+                self.onnx_ref, f"{type(worker.error).__name__}: {worker.error}", notify=False
+            )
+
+    def _failed(self, ref: OnnxRef, error: str, notify: bool = True) -> None:
+        self.model = None
+        self._pending_path = None
+        self.query_one(OnnxTreeView).loading = False
+        self.query_one(OnnxTreeView).clear_model()
+        if notify:
+            self.notify(error, title=f"Cannot open {ref.label}", severity="error", timeout=8)
+        self._summary(Text.assemble(("cannot open ", "dim"), (ref.label, "bold")))
+        message = f"Cannot open {ref.path}:\n{error}\n\nPick another file from Variants (1)."
+        self._show_empty(message, error=True)
+        self.refresh_bindings()
+
+    def _show_empty(self, message: str, error: bool = False) -> None:
+        empty = self.query_one("#graph-empty", Static)
+        empty.update(Text(message))
+        empty.set_class(error, "error-text")
+        self._show_tree(False)
+        self._detail_message("Nothing to show." if not error else message, error=error)
+
+    def _detail_message(self, message: str, error: bool = False) -> None:
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._pending_item = self.selected = None
+        self.query_one(NodeDetailView).show_message(message, error=error)
+
+    def _show_tree(self, show: bool) -> None:
+        """The tree and detail pane, or (no model, or an error) the empty-state text alone."""
+        self.query_one(OnnxTreeView).display = show
+        self.query_one("#graph-empty").display = not show
+        self.set_class(not show, "-empty")
+        self.refresh_bindings()
+
+    def _summary(self, text: Text) -> None:
+        self.query_one("#graph-summary", Static).update(text)
+
+    # -- jump from other screens ----------------------------------------------------
+
+    def show_path(self, path: tuple[int | str, ...]) -> bool:
+        """Select and reveal the item at `path` (an `OnnxTree` item path), expanding ancestors.
+
+        While a model is still being opened, the jump happens once it is shown.
+        """
+        path = tuple(path)
+        tree_view = self.query_one(OnnxTreeView)
+        if self.model is None or tree_view.loading:
+            self._pending_path = path
+            return False
+        if tree_view.filter_text and not tree_view.reveal(path):
+            self._close_filter_input()
+            tree_view.apply_filter("")
+        if not tree_view.reveal(path):
+            self.notify(f"No node at {path_to_str(path)}.", severity="warning", timeout=4)
+            return False
+        tree_view.focus()
+        return True
+
+    # -- detail pane ----------------------------------------------------------------
+
+    @on(OnnxTreeView.ItemHighlighted)
+    def _item_highlighted(self, event: OnnxTreeView.ItemHighlighted) -> None:
+        """Debounced: holding a cursor key renders only where the cursor stops."""
+        self._pending_item = event.item
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_pending)
+
+    def _show_pending(self) -> None:
+        self._detail_timer = None
+        self.selected = self._pending_item
+
+    # -- filter ---------------------------------------------------------------------
+
+    @on(Input.Submitted, "#graph-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        tree_view = self.query_one(OnnxTreeView)
+        text = event.value.strip()
+        if not text:
+            self._close_filter_input()
+        tree_view.apply_filter(text)
+        tree_view.focus()
+
+    @on(OnnxTreeView.FilterApplied)
+    def _filter_applied(self, event: OnnxTreeView.FilterApplied) -> None:
+        if event.text and not event.total:
+            self.notify(f"No node matches “{event.text}”.", severity="warning", timeout=3)
+        self.refresh_bindings()
+
+    def _close_filter_input(self) -> None:
+        filter_input = self.query_one("#graph-filter", Input)
+        filter_input.value = ""
+        self.query_one("#graph-filter-bar").remove_class("-open")
+        self.refresh_bindings()
+
+    # -- actions --------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out tree actions while no model is shown; Escape only while filtering."""
+        if action == "clear_filter":
+            tree_view = self.query_one(OnnxTreeView)
+            bar_open = self.query_one("#graph-filter-bar").has_class("-open")
+            return bool(tree_view.filter_text) or bar_open
+        if action in (
+            "filter",
+            "next_control_flow",
+            "previous_control_flow",
+            "expand_control_flow",
+            "collapse_all",
+        ):
+            return True if self.model is not None else None
+        return True
+
+    def action_filter(self) -> None:
+        """Open (and focus) the filter input."""
+        self.query_one("#graph-filter-bar").add_class("-open")
+        filter_input = self.query_one("#graph-filter", Input)
+        filter_input.value = self.query_one(OnnxTreeView).filter_text
+        filter_input.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        """Close the filter input and show the whole model again."""
+        self._close_filter_input()
+        tree_view = self.query_one(OnnxTreeView)
+        tree_view.apply_filter("")
+        tree_view.focus()
+
+    def action_next_control_flow(self) -> None:
+        self.query_one(OnnxTreeView).goto_control_flow(forward=True)
+
+    def action_previous_control_flow(self) -> None:
+        self.query_one(OnnxTreeView).goto_control_flow(forward=False)
+
+    def action_expand_control_flow(self) -> None:
+        self.query_one(OnnxTreeView).expand_control_flow()
+
+    def action_collapse_all(self) -> None:
+        self.query_one(OnnxTreeView).collapse_everything()
+
+    def action_toggle_detail(self) -> None:
+        """Hide or show the detail pane (more room for the tree on narrow terminals)."""
+        self.toggle_class("-no-detail")

@@ -47,7 +47,7 @@ class CfxApp(App[None]):
     DEFAULT_MODE = "variants"
     BINDINGS = [
         *(
-            Binding(key, f"switch_mode('{mode}')", title, id=f"mode-{mode}")
+            Binding(key, f"switch_mode('{mode}')", title, id=f"mode-{mode}", show=False)
             for mode, (key, title) in MODE_KEYS.items()
         ),
         Binding("question_mark", "help", "Help", id="help"),

@@ -13,13 +13,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Sparkline, Static, Switch
+from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, Switch
 
 from cfexplore.report import fmt_num, fmt_value
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult
 
 from ..messages import Exported, OnnxRef
 from ..state import AppState
+from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
 DEBOUNCE = 0.3
@@ -79,7 +80,7 @@ class DiffScreen(CfxScreen):
         self._running = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ModeBar("diff")
         with Horizontal(id="diff-controls"):
             yield Label("seed")
             yield Input(str(self.state.seed), id="seed", type="integer")

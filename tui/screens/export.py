@@ -11,13 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from cfexplore.errors import CfxError
 from cfexplore.results import EXPORTERS, ExportResult
 
 from ..messages import Exported, Progressed
 from ..state import AppState
+from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
 
@@ -51,7 +52,7 @@ class ExportScreen(CfxScreen):
         self._last_progress = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ModeBar("export")
         with Horizontal(id="export-controls"):
             with RadioSet(id="exporter-set"):
                 for name in EXPORTERS:

@@ -10,13 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from cfexplore.graph import GraphError, ItemPath, OnnxTree, path_to_str
 from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
+from ..widgets.mode_bar import ModeBar
 from ..widgets.node_detail import NodeDetailView, Shown
 from ..widgets.onnx_tree import OnnxTreeView
 from .base import CfxScreen
@@ -133,7 +134,7 @@ class GraphScreen(CfxScreen):
         self._detail_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ModeBar("graph")
         yield Static(id="graph-summary", classes="status-line")
         with Horizontal(id="graph-body"):
             with Vertical(id="graph-left"):

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 
 from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.report import COLUMN_TITLE, VERDICT_STYLE
@@ -19,6 +19,7 @@ from cfexplore.results import EXPORTERS
 from cfexplore.spec import TargetSpec
 
 from ..messages import Progressed
+from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
 
@@ -55,7 +56,7 @@ class MatrixScreen(CfxScreen):
         self.full_size = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ModeBar("matrix")
         yield Static(id="matrix-title")
         with Horizontal(id="matrix-run"):
             yield ProgressBar(id="matrix-progress", total=1.0, show_eta=False)

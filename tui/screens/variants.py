@@ -11,13 +11,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from cfexplore.models import VARIANTS
 from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
 from ..state import AppState
+from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
 
@@ -44,7 +45,7 @@ class VariantsScreen(CfxScreen):
         self._shown: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ModeBar("variants")
         with Horizontal(id="variants-body"):
             with Vertical(id="variants-left"):
                 yield Input(placeholder="open: model.onnx or path/file.py:Class", id="open-input")

@@ -18,41 +18,29 @@ def compare(
     An element passes when |got - ref| <= atol + rtol * |ref| (numpy.isclose), NaN equal
     to NaN. Shapes must match exactly; a dtype change alone is noted but not a failure.
     """
-    rshape = list(ref.shape) if ref is not None else None
-    gshape = list(got.shape) if got is not None else None
-    rdt = str(ref.dtype) if ref is not None else None
-    gdt = str(got.dtype) if got is not None else None
+
+    def unmatched(total: int, note: str) -> TensorDiff:
+        return TensorDiff(
+            index,
+            name,
+            list(ref.shape) if ref is not None else None,
+            str(ref.dtype) if ref is not None else None,
+            list(got.shape) if got is not None else None,
+            str(got.dtype) if got is not None else None,
+            None,
+            None,
+            0,
+            total,
+            False,
+            note=note,
+        )
+
     if ref is None or got is None:
-        missing = "PyTorch" if ref is None else "ONNX"
-        return TensorDiff(
-            index,
-            name,
-            rshape,
-            rdt,
-            gshape,
-            gdt,
-            None,
-            None,
-            0,
-            0,
-            False,
-            note=f"no {missing} output",
-        )
+        return unmatched(0, f"no {'PyTorch' if ref is None else 'ONNX'} output")
     if ref.shape != got.shape:
-        return TensorDiff(
-            index,
-            name,
-            rshape,
-            rdt,
-            gshape,
-            gdt,
-            None,
-            None,
-            0,
-            int(ref.size),
-            False,
-            note="shape differs",
-        )
+        return unmatched(int(ref.size), "shape differs")
+    rshape, gshape = list(ref.shape), list(got.shape)
+    rdt, gdt = str(ref.dtype), str(got.dtype)
     note = "" if rdt == gdt else f"dtype {rdt} vs {gdt}"
     a, b = _as_float(ref), _as_float(got)
     try:

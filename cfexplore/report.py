@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cfexplore.engine import COLUMNS, MatrixReport
-from cfexplore.results import CheckReport, DiffResult, ExportResult
+from cfexplore.results import CheckReport, DiffResult, ExportResult, TensorDiff
 from cfexplore.spec import VariantSpec
 
 VERDICT_STYLE = {
@@ -89,6 +89,24 @@ def export_summary(result: ExportResult, saved: str | None = None) -> Group:
     return Group(*lines)
 
 
+def diff_row(o: TensorDiff) -> tuple[Text | str, ...]:
+    """One output's cells: name, torch and onnx type, max abs/rel, outside tolerance, result."""
+    result = (
+        Text("pass", style="bold green")
+        if o.passed
+        else Text("FAIL" + (f" ({o.note})" if o.note else ""), style="bold red")
+    )
+    return (
+        Text(o.name),
+        f"{o.torch_dtype}{o.torch_shape}",
+        f"{o.onnx_dtype}{o.onnx_shape}",
+        fmt_num(o.max_abs),
+        fmt_num(o.max_rel),
+        f"{o.mismatches}/{o.total}",
+        result,
+    )
+
+
 def diff_table(result: DiffResult) -> Table:
     knobs = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.knob_values.items())
     title = (
@@ -99,17 +117,7 @@ def diff_table(result: DiffResult) -> Table:
     for col in ("output", "torch", "onnx", "max abs", "max rel", "mismatches", "result"):
         table.add_column(col, justify="right" if col.startswith(("max", "mis")) else "left")
     for o in result.outputs:
-        table.add_row(
-            Text(o.name),
-            f"{o.torch_dtype}{o.torch_shape}",
-            f"{o.onnx_dtype}{o.onnx_shape}",
-            fmt_num(o.max_abs),
-            fmt_num(o.max_rel),
-            f"{o.mismatches}/{o.total}",
-            Text("pass", style="bold green")
-            if o.passed
-            else Text("FAIL" + (f" ({o.note})" if o.note else ""), style="bold red"),
-        )
+        table.add_row(*diff_row(o))
     if result.torch_error:
         table.add_row("PyTorch", Text(result.torch_error, style="red"), "", "", "", "", "")
     if result.onnx_error:

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, Switch
 
-from cfexplore.report import fmt_num, fmt_value
+from cfexplore.report import diff_row, fmt_num, fmt_value
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult
 
 from ..messages import Exported, OnnxRef
@@ -328,20 +328,7 @@ class DiffScreen(CfxScreen):
         table = self.query_one(DataTable)
         table.clear()
         for o in r.outputs:
-            result = (
-                Text("pass", "bold green")
-                if o.passed
-                else Text("FAIL" + (f" {o.note}" if o.note else ""), "bold red")
-            )
-            table.add_row(
-                Text(o.name),
-                f"{o.torch_dtype}{o.torch_shape}",
-                f"{o.onnx_dtype}{o.onnx_shape}",
-                fmt_num(o.max_abs),
-                fmt_num(o.max_rel),
-                f"{o.mismatches}/{o.total}",
-                result,
-            )
+            table.add_row(*diff_row(o))
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
         if r.torch_error or r.onnx_error:

@@ -10,7 +10,8 @@ MADE = {"script": "scripted", "trace": "traced", "dynamo": "exported with torch.
 
 
 def _v(value: Any) -> str:
-    return str(value)
+    """Values as typed on the command line: true/false for bools."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def decide(

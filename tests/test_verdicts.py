@@ -134,7 +134,7 @@ def test_decide_mismatch_at_export_value() -> None:
     rows = [row(False, False, False, 0.5), row(True, True, True)]
     verdict, why = decide("k", "forward-arg", "If", "script", False, rows, True, True)
     assert verdict == "mismatch"
-    assert "export-time value k=False" in why
+    assert "export-time value k=false" in why
 
 
 def test_decide_frozen_preserved_no_effect() -> None:

@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 import numpy as np
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -421,15 +423,21 @@ class DiffScreen(CfxScreen):
     def _swept(self, event: SweepDone) -> None:
         from cfexplore.report import VERDICT_STYLE
 
-        out = Text()
+        grid = Table.grid(padding=(0, 0, 0, 2))
+        grid.add_column()
         for res in event.report.results:
             if not res.knobs:
-                out.append(f"{res.exporter}: no knobs to sweep\n", "dim")
+                grid.add_row(Text(f"{res.exporter}: no knobs to sweep", "dim"))
             for k in res.knobs:
-                out.append(f"{k.name}", "bold")
-                out.append(f" ({res.exporter}) ")
-                out.append(k.verdict, VERDICT_STYLE.get(k.verdict, ""))
-                out.append(f"  max abs {fmt_num(k.max_abs_diff)}\n", "dim")
-                out.append(f"  {k.explanation}\n")
-        out.append(f"reproduce: {event.report.command}", "dim")
-        self.query_one("#verdict-view", Static).update(out)
+                grid.add_row(
+                    Text.assemble(
+                        (k.name, "bold"),
+                        f" ({res.exporter}) ",
+                        (k.verdict, VERDICT_STYLE.get(k.verdict, "")),
+                        (f"  max abs {fmt_num(k.max_abs_diff)}", "dim"),
+                    )
+                )
+                # the explanation wraps with a hanging indent under the verdict line
+                grid.add_row(Padding(Text(k.explanation), (0, 0, 0, 2)))
+        grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
+        self.query_one("#verdict-view", Static).update(grid)

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from cfexplore.errors import CfxError
+from cfexplore.report import fmt_value
 from cfexplore.results import EXPORTERS, ExportResult
 
 from ..messages import Exported, Progressed
@@ -224,7 +225,7 @@ class ExportScreen(CfxScreen):
                 out.append(f"{op} {n}  ", "bold magenta" if n else "dim")
             out.append("\nONNX inputs: ", "dim")
             out.append(", ".join(r.onnx_inputs) or "(none)")
-            vals = ", ".join(f"{k}={v}" for k, v in r.knob_values.items())
+            vals = ", ".join(f"{k}={fmt_value(v)}" for k, v in r.knob_values.items())
             if vals:
                 out.append("\nknobs at export: ", "dim")
                 out.append(vals)

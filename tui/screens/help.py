@@ -46,6 +46,7 @@ class HelpScreen(ModalScreen[None]):
         grid.add_column(style="bold cyan", no_wrap=True)
         grid.add_column()
         name = type(self.under).__name__.removesuffix("Screen")
+        grid.add_row(Text("Help", "bold reverse"), Text("Esc or ? closes", "dim"))
         grid.add_row(Text(name, "bold"), Text(getattr(self.under, "HELP", "") or "", "italic"))
         grid.add_row("", "")
         for binding in self.under.BINDINGS:

@@ -43,7 +43,7 @@ class MatrixScreen(CfxScreen):
     BINDINGS = [
         Binding("r", "run", "Run", id="run"),
         Binding("escape", "cancel", "Cancel", id="cancel"),
-        Binding("enter", "open('diff')", "Open in Diff", id="open-diff"),
+        Binding("d", "open('diff')", "Open in Diff", id="open-diff"),
         Binding("g", "open('graph')", "Open in Graph", id="open-graph"),
         Binding("m", "markdown", "Markdown", id="markdown"),
         Binding("f", "toggle_full", "Full size", id="full", show=False),
@@ -81,11 +81,11 @@ class MatrixScreen(CfxScreen):
         table.move_cursor(row=0, column=1)
 
     def _title(self) -> None:
-        size = "full-size seed model" if self.full_size else "small seed model"
+        size = "full-size" if self.full_size else "small"
         self.query_one("#matrix-title", Static).update(
             Text.assemble(
-                ("Where the control value lives vs. whether it survives export", "bold"),
-                (f"  ({size}; f toggles)", "dim"),
+                ("Does the branch survive export?", "bold"),
+                (f"  {size} seed model (f) · ᵖ plain / ᶠ Final class attr", "dim"),
             )
         )
 
@@ -101,6 +101,7 @@ class MatrixScreen(CfxScreen):
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
+        row, column = table.cursor_coordinate
         table.clear()
         for exporter in EXPORTERS:
             for construct in ("If", "Loop"):
@@ -121,6 +122,7 @@ class MatrixScreen(CfxScreen):
                 table.add_row(
                     Text(f"{construct} · {exporter}"), *cells, key=f"{exporter}/{construct}"
                 )
+        table.move_cursor(row=row, column=max(1, column))
 
     # -- run --------------------------------------------------------------------------
 

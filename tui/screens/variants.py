@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from cfexplore.models import VARIANTS
+from cfexplore.report import fmt_value
 from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
@@ -33,7 +34,7 @@ class VariantsScreen(CfxScreen):
         "control-flow lines; the knobs are the values a sweep will try."
     )
     BINDINGS = [
-        Binding("enter", "load", "Load", id="load", show=True),
+        Binding("l", "load", "Load", id="load"),
         Binding("o", "focus_open", "Open file", id="open"),
         Binding("escape", "focus_table", "Back to list", show=False),
         Binding("a", "toggle_all", "All/small", id="all"),
@@ -138,12 +139,12 @@ class VariantsScreen(CfxScreen):
         inputs = inputs if inputs is not None else list(v.inputs if v else [])
         info = Text.assemble((title, "bold"), "  ", (description, "italic"), "\n")
         for k in knobs:
-            vals = ", ".join(str(x).lower() if isinstance(x, bool) else str(x) for x in k.values)
+            vals = ", ".join(fmt_value(x) for x in k.values)
             info.append("knob ", "dim")
             info.append(k.name, "bold cyan")
             info.append(
                 f"  {WHERE_LABEL.get(k.where, k.where)} · {k.construct} · "
-                f"export value {k.default} · sweep {{{vals}}}\n"
+                f"export value {fmt_value(k.default)} · sweep {{{vals}}}\n"
             )
         if inputs:
             info.append("inputs ", "dim")
@@ -166,6 +167,12 @@ class VariantsScreen(CfxScreen):
             ("highlighted", "reverse"), " lines: control flow  ", (Path(src.path).name, "dim")
         )
         view.update(Group(legend, syntax))
+        scroll = self.query_one("#source-scroll", VerticalScroll)
+        first = min(src.control_lines, default=src.start)
+        # bring the first control-flow line into view, with a few lines of context above
+        self.call_after_refresh(
+            scroll.scroll_to, y=max(0, first - src.start - 2) + 1, animate=False
+        )
 
     def _on_target(self, state: AppState) -> None:
         line = self.query_one("#loaded-line", Static)

@@ -48,7 +48,7 @@ class ModeBar(Static):
         state = getattr(self.app, "state", None)
         label = state.label if state is not None else ""
         width = self.size.width or 80
-        room = width - text.cell_len - 4
+        room = width - text.cell_len - 2
         if label and room > 6:
             if len(label) > room:
                 label = "…" + label[-(room - 1) :]

@@ -80,6 +80,16 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _reference_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run onnx's ReferenceEvaluator as a third backend (default: only for "
+        "models up to 8 MiB; it is pure numpy)",
+    )
+
+
 def _tolerance_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed",
@@ -131,12 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     _target_args(p)
     p.add_argument("--exporter", choices=EXPORTERS, required=True)
     _tolerance_args(p)
+    _reference_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")
     _target_args(p)
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
     _tolerance_args(p)
+    _reference_arg(p)
     p.add_argument("--json", action="store_true", help="print the JSON document")
 
     p = sub.add_parser("matrix", help="the seed table (If/Loop x where the value lives), live")
@@ -282,7 +294,9 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
         exp = session.export(args.exporter, args.opset, values, progress, cancel)
         if not exp.ok:
             raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
-        result = session.diff(args.exporter, args.seed, values, args.rtol, args.atol, cancel)
+        result = session.diff(
+            args.exporter, args.seed, values, args.rtol, args.atol, cancel, args.reference
+        )
     if args.json:
         data = result.to_dict()
         data["max_abs"] = result.max_abs
@@ -306,7 +320,15 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with _progress(True) as progress, _session(args, progress, cancel) as session:
         report = session.check(
-            exporters, args.opset, args.seed, args.rtol, args.atol, values, progress, cancel
+            exporters,
+            args.opset,
+            args.seed,
+            args.rtol,
+            args.atol,
+            values,
+            progress,
+            cancel,
+            args.reference,
         )
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2, default=str))

@@ -14,6 +14,7 @@ from typing import Any
 
 from cfexplore.errors import CfxError
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
+from cfexplore.reference import merge_traces
 from cfexplore.results import (
     DEFAULT_ATOL,
     DEFAULT_OPSET,
@@ -29,7 +30,7 @@ from cfexplore.results import (
     TargetInfo,
 )
 from cfexplore.spec import TargetSpec
-from cfexplore.verdicts import decide, failed_sentence
+from cfexplore.verdicts import decide, failed_sentence, knob_problem, problem_sentence
 from cfexplore.versions import versions
 from cfexplore.worker import WorkerClient
 
@@ -170,8 +171,12 @@ class Session:
         rtol: float = DEFAULT_RTOL,
         atol: float = DEFAULT_ATOL,
         cancel: threading.Event | None = None,
+        reference: bool | None = None,
     ) -> DiffResult:
-        """Seeded PyTorch vs ONNX Runtime run on the current `exporter` export."""
+        """Seeded PyTorch vs ONNX Runtime (vs the reference evaluator) on the current export.
+
+        `reference`: True/False forces the third backend on/off; None decides by model size.
+        """
         self._ensure_loaded(cancel)
         if exporter not in self.exports:
             raise CfxError(f"export with {exporter} first")
@@ -185,6 +190,7 @@ class Session:
             values=values,
             rtol=rtol,
             atol=atol,
+            reference=reference,
         )
         result.versions = versions()
         result.command = command_for(
@@ -206,8 +212,13 @@ class Session:
         values: dict[str, Any] | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        reference: bool | None = None,
     ) -> CheckReport:
-        """Export with each exporter and sweep every knob: the verdict table."""
+        """Export with each exporter and sweep every knob: the verdict table.
+
+        Each sweep also runs the reference evaluator (see `diff`), which classifies a
+        disagreement and records the branch trace of every If/Loop.
+        """
         progress = progress or _quiet
         exporters = list(exporters)
         values = self.check_values(values)
@@ -220,6 +231,7 @@ class Session:
             exp = self.export(exporter, opset, values, cancel=cancel)
             done += 1
             verdicts: list[KnobVerdict] = []
+            trace: dict[str, Any] = {}
             for knob in knobs:
                 cmd = command_for(
                     self.spec,
@@ -263,7 +275,10 @@ class Session:
                     seed=seed,
                     rtol=rtol,
                     atol=atol,
+                    reference=reference,
                 )
+                for row in rows:
+                    merge_traces(trace, row.trace)
                 verdict, why = decide(
                     knob.name,
                     knob.where,
@@ -275,14 +290,16 @@ class Session:
                     base["graph_has_construct"],
                 )
                 diffs = [r.max_abs for r in rows if r.max_abs is not None]
+                problem = knob_problem(rows)
                 verdicts.append(
                     KnobVerdict(
                         **base,
                         verdict=verdict,
-                        explanation=why,
+                        explanation=why + problem_sentence(problem),
                         max_abs_diff=max(diffs) if diffs else None,
                         onnx_has_input=has_input,
                         rows=rows,
+                        problem=problem,
                     )
                 )
                 done += 1
@@ -296,6 +313,7 @@ class Session:
                     knobs=verdicts,
                     seconds=exp.seconds,
                     warnings=exp.warnings,
+                    branch_trace=trace,
                 )
             )
         progress(1.0, f"{self.spec.label}: done")

@@ -89,22 +89,66 @@ def export_summary(result: ExportResult, saved: str | None = None) -> Group:
     return Group(*lines)
 
 
-def diff_row(o: TensorDiff) -> tuple[Text | str, ...]:
-    """One output's cells: name, torch and onnx type, max abs/rel, outside tolerance, result."""
+DIFF_COLUMNS = (
+    "output",
+    "type",
+    "|ORT-torch|",
+    "|ref-torch|",
+    "|ORT-ref|",
+    "max rel",
+    "outside",
+    "result",
+)
+"""Columns of a diff table: PyTorch vs ONNX Runtime vs the onnx reference evaluator."""
+
+
+def _type(o: TensorDiff) -> str:
+    torch_t = f"{o.torch_dtype}{o.torch_shape}"
+    onnx_t = f"{o.onnx_dtype}{o.onnx_shape}"
+    return torch_t if torch_t == onnx_t else f"{torch_t} ≠ onnx {onnx_t}"
+
+
+def diff_row(
+    o: TensorDiff, ref: TensorDiff | None = None, ort_ref: TensorDiff | None = None
+) -> tuple[Text | str, ...]:
+    """One output's cells (DIFF_COLUMNS); `ref`/`ort_ref` come from the reference evaluator."""
     result = (
         Text("pass", style="bold green")
         if o.passed
         else Text("FAIL" + (f" ({o.note})" if o.note else ""), style="bold red")
     )
+
+    def cell(d: TensorDiff | None) -> Text:
+        if d is None:
+            return Text("-", "dim")
+        return Text(fmt_num(d.max_abs), "" if d.passed else "red")
+
     return (
         Text(o.name),
-        f"{o.torch_dtype}{o.torch_shape}",
-        f"{o.onnx_dtype}{o.onnx_shape}",
-        fmt_num(o.max_abs),
+        _type(o),
+        cell(o),
+        cell(ref),
+        cell(ort_ref),
         fmt_num(o.max_rel),
         f"{o.mismatches}/{o.total}",
         result,
     )
+
+
+def diff_rows(result: DiffResult) -> list[tuple[Text | str, ...]]:
+    """diff_row for every output, with the reference columns when they ran."""
+    rows = []
+    for i, o in enumerate(result.outputs):
+        ref = result.reference[i] if i < len(result.reference) else None
+        ovr = result.ort_vs_reference[i] if i < len(result.ort_vs_reference) else None
+        rows.append(diff_row(o, ref, ovr))
+    return rows
+
+
+PROBLEM_TEXT = {
+    "export": "export problem: PyTorch differs from both ONNX Runtime and the reference",
+    "runtime": "runtime problem: ONNX Runtime and the reference evaluator disagree",
+}
 
 
 def diff_table(result: DiffResult) -> Table:
@@ -114,15 +158,35 @@ def diff_table(result: DiffResult) -> Table:
         f"atol {result.atol:g}" + (f" · {knobs}" if knobs else "")
     )
     table = Table(title=title, title_justify="left")
-    for col in ("output", "torch", "onnx", "max abs", "max rel", "mismatches", "result"):
-        table.add_column(col, justify="right" if col.startswith(("max", "mis")) else "left")
-    for o in result.outputs:
-        table.add_row(*diff_row(o))
+    for col in DIFF_COLUMNS:
+        table.add_column(col, justify="left" if col in ("output", "type", "result") else "right")
+    for row in diff_rows(result):
+        table.add_row(*row)
+    blank = [""] * (len(DIFF_COLUMNS) - 2)
     if result.torch_error:
-        table.add_row("PyTorch", Text(result.torch_error, style="red"), "", "", "", "", "")
+        table.add_row("PyTorch", Text(result.torch_error, style="red"), *blank)
     if result.onnx_error:
-        table.add_row("ONNX Runtime", "", Text(result.onnx_error, style="red"), "", "", "", "")
+        table.add_row("ONNX Runtime", Text(result.onnx_error, style="red"), *blank)
+    if result.reference_error:
+        table.add_row("reference", Text(result.reference_error, style="red"), *blank)
+    if result.problem:
+        table.caption = PROBLEM_TEXT[result.problem]
+    elif not result.reference_used:
+        table.caption = "reference evaluator not run (model over the auto size limit)"
     return table
+
+
+def trace_lines(trace: dict[str, Any]) -> list[Text]:
+    """`1  Loop /Loop  trip 0..3` per traced node, an untested branch in yellow."""
+    out = []
+    for path, node in trace.items():
+        style = "yellow" if node.untested else ""
+        out.append(
+            Text.assemble(
+                (f"  {path:<12}", "dim"), f"{node.op} {node.name}  ", (node.summary(), style)
+            )
+        )
+    return out
 
 
 def check_table(report: CheckReport) -> Group:
@@ -166,6 +230,16 @@ def check_table(report: CheckReport) -> Group:
             table.add_row("-", "-", res.exporter, cf, status, "-")
             if res.error:
                 notes.append(Text.assemble((f"{res.exporter}: ", "bold"), res.error))
+    for res in report.results:
+        if res.branch_trace:
+            notes.append(
+                Text(
+                    f"branch trace under {res.exporter} (reference evaluator, "
+                    "samples = sweep runs):",
+                    "bold",
+                )
+            )
+            notes.extend(trace_lines(res.branch_trace))
     return Group(table, *notes)
 
 

@@ -105,6 +105,19 @@ class DiffResult:
     onnx_ms: float = 0.0
     versions: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    reference_used: bool = False
+    """Whether onnx's ReferenceEvaluator ran as a third backend (see `reference`)."""
+    reference: list[TensorDiff] = field(default_factory=list)
+    """PyTorch vs the reference evaluator, per output."""
+    ort_vs_reference: list[TensorDiff] = field(default_factory=list)
+    """ONNX Runtime (as `got`) vs the reference evaluator (as `ref`), per output."""
+    reference_error: str | None = None
+    reference_ms: float = 0.0
+    problem: str | None = None
+    """`export` (PyTorch differs from both ONNX backends), `runtime` (the ONNX backends
+    disagree, or ORT alone differs from PyTorch), or None when all agree."""
+    trace: dict[str, Any] = field(default_factory=dict)
+    """Tree path -> NodeTrace of each If/Loop for this run (reference evaluator only)."""
 
     @property
     def max_abs(self) -> float | None:
@@ -126,6 +139,10 @@ class SweepRow:
     """Whether PyTorch's output differs from its output at the export-time value."""
     torch_error: str | None = None
     onnx_error: str | None = None
+    reference_passed: bool | None = None
+    """PyTorch vs the reference evaluator (None when it did not run)."""
+    problem: str | None = None
+    trace: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +161,8 @@ class KnobVerdict:
     graph_has_construct: bool
     rows: list[SweepRow] = field(default_factory=list)
     command: str = ""
+    problem: str | None = None
+    """`export` or `runtime` when the three-way check could tell (see DiffResult)."""
 
 
 @dataclass
@@ -158,6 +177,8 @@ class ExporterResult:
     knobs: list[KnobVerdict]
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    branch_trace: dict[str, Any] = field(default_factory=dict)
+    """Tree path -> NodeTrace merged over every sweep sample (reference evaluator)."""
 
 
 @dataclass
@@ -198,6 +219,7 @@ class CheckReport:
                     "control_flow": r.control_flow,
                     "seconds": round(r.seconds, 3),
                     "warnings": r.warnings,
+                    "branch_trace": {p: t.to_dict() for p, t in r.branch_trace.items()},
                     "knobs": [
                         {
                             "name": k.name,
@@ -210,8 +232,9 @@ class CheckReport:
                             "max_abs_diff": k.max_abs_diff,
                             "onnx_has_input": k.onnx_has_input,
                             "graph_has_construct": k.graph_has_construct,
+                            "problem": k.problem,
                             "command": k.command,
-                            "sweep": [asdict(row) for row in k.rows],
+                            "sweep": [_row_dict(row) for row in k.rows],
                         }
                         for k in r.knobs
                     ],
@@ -219,3 +242,9 @@ class CheckReport:
                 for r in self.results
             ],
         }
+
+
+def _row_dict(row: SweepRow) -> dict[str, Any]:
+    out = asdict(row)
+    out["trace"] = {p: t.to_dict() for p, t in row.trace.items()}
+    return out

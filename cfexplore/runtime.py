@@ -15,7 +15,6 @@ import io
 import os
 import sys
 import tempfile
-import threading
 import time
 import typing
 import warnings
@@ -30,6 +29,7 @@ from cfexplore import diffing
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
 from cfexplore.models import get_variant
+from cfexplore.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.results import (
     DiffResult,
     ExportResult,
@@ -54,6 +54,8 @@ class ExportState:
 
     result: ExportResult
     session: Any = None
+    reference: Any = None
+    """TracingReference, built on first use."""
     input_types: dict[str, str] = field(default_factory=dict)
 
 
@@ -582,9 +584,10 @@ class Runtime:
         self._torch_cache[key] = arrays
         return arrays, ms
 
-    def _onnx_outputs(
+    def _feeds(
         self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any]
-    ) -> tuple[list[np.ndarray], list[str], list[str], float]:
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The ONNX inputs for a run, and the knob names the graph takes as inputs."""
         data = tgt.tensors(seed, vals)
         feeds: dict[str, np.ndarray] = {}
         fed: list[str] = []
@@ -599,11 +602,19 @@ class Runtime:
                 fed.append(name)
             else:
                 raise CfxError(f"ONNX input {name!r} matches no forward() parameter or knob")
-        start = time.perf_counter()
-        outs = state.session.run(None, feeds)
-        ms = (time.perf_counter() - start) * 1000
-        names = [o.name for o in state.session.get_outputs()]
-        return [np.asarray(o) for o in outs], names, fed, ms
+        return feeds, fed
+
+    def _reference(self, state: ExportState, enabled: bool | None) -> Any:
+        """The tracing ReferenceEvaluator for this export, or None when not wanted."""
+        if enabled is None:
+            enabled = state.result.size_bytes <= AUTO_LIMIT_BYTES
+        if not enabled:
+            return None
+        if state.reference is None:
+            import onnx
+
+            state.reference = TracingReference(onnx.load(state.result.onnx_path))
+        return state.reference
 
     def diff(
         self,
@@ -612,8 +623,13 @@ class Runtime:
         values: dict[str, Any] | None,
         rtol: float,
         atol: float,
+        reference: bool | None = None,
     ) -> DiffResult:
-        """Run PyTorch and ONNX Runtime on the seeded inputs and diff every output."""
+        """Run PyTorch, ONNX Runtime and (unless `reference` is False) the reference
+        evaluator on the seeded inputs, and diff every output three ways.
+
+        `reference=None` runs the evaluator for models up to AUTO_LIMIT_BYTES.
+        """
         import onnxruntime as ort
 
         tgt = self._need()
@@ -639,21 +655,33 @@ class Runtime:
             ref, result.torch_ms = self._torch_outputs(tgt, seed, vals)
         except Exception as exc:
             result.torch_error = short_error(exc)
+        feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
+        names = [o.name for o in state.session.get_outputs()]
         try:
-            got, names, result.onnx_fed, result.onnx_ms = self._onnx_outputs(tgt, state, seed, vals)
-        except CfxError:
-            raise
+            start = time.perf_counter()
+            got = [np.asarray(o) for o in state.session.run(None, feeds)]
+            result.onnx_ms = (time.perf_counter() - start) * 1000
         except Exception as exc:
             result.onnx_error = short_error(exc)
+        evaluator = self._reference(state, reference)
+        ref_out: list[np.ndarray] = []
+        if evaluator is not None:
+            result.reference_used = True
+            try:
+                start = time.perf_counter()
+                ref_out, trace = evaluator.run(feeds)
+                result.reference_ms = (time.perf_counter() - start) * 1000
+                result.trace = trace
+            except Exception as exc:
+                result.reference_error = short_error(exc)
         if result.torch_error or result.onnx_error:
             return result
-        count = max(len(ref), len(got))
-        for i in range(count):
-            r = ref[i] if i < len(ref) else None
-            g = got[i] if i < len(got) else None
-            name = names[i] if i < len(names) else f"output{i}"
-            result.outputs.append(diffing.compare(i, name, r, g, rtol, atol))
+        result.outputs = _compare_all(names, ref, got, rtol, atol)
         result.passed = bool(result.outputs) and all(o.passed for o in result.outputs)
+        if result.reference_used and not result.reference_error:
+            result.reference = _compare_all(names, ref, ref_out, rtol, atol)
+            result.ort_vs_reference = _compare_all(names, ref_out, got, rtol, atol)
+            result.problem = classify(result)
         return result
 
     def run_onnx(
@@ -681,7 +709,7 @@ class Runtime:
         seed: int,
         rtol: float,
         atol: float,
-        cancel: threading.Event | None = None,
+        reference: bool | None = None,
     ) -> tuple[list[SweepRow], bool]:
         """Diff at every value of `knob` (others at their export values).
 
@@ -697,7 +725,7 @@ class Runtime:
         has_input = False
         for value in k.values:
             vals = {**base, knob: value}
-            d = self.diff(exporter, seed, vals, rtol, atol)
+            d = self.diff(exporter, seed, vals, rtol, atol, reference)
             has_input = has_input or knob in d.onnx_fed
             changed = None
             if d.torch_error is None and value != export_value:
@@ -705,8 +733,56 @@ class Runtime:
                 changed = not diffing.same(ref, ref0, rtol, atol)
             elif value == export_value:
                 changed = False
-            rows.append(SweepRow(value, d.passed, d.max_abs, changed, d.torch_error, d.onnx_error))
+            ref_passed = (
+                all(o.passed for o in d.reference) if d.reference_used and d.reference else None
+            )
+            rows.append(
+                SweepRow(
+                    value,
+                    d.passed,
+                    d.max_abs,
+                    changed,
+                    d.torch_error,
+                    d.onnx_error,
+                    reference_passed=ref_passed,
+                    problem=d.problem,
+                    trace=d.trace,
+                )
+            )
         return rows, has_input
+
+
+def _compare_all(
+    names: list[str], ref: list[np.ndarray], got: list[Any], rtol: float, atol: float
+) -> list[Any]:
+    """diffing.compare for each output position (a missing side is reported, not dropped)."""
+    out = []
+    for i in range(max(len(ref), len(got))):
+        r = ref[i] if i < len(ref) else None
+        g = got[i] if i < len(got) else None
+        if g is not None and not isinstance(g, np.ndarray):
+            g = np.asarray(g)
+        name = names[i] if i < len(names) else f"output{i}"
+        out.append(diffing.compare(i, name, r, g, rtol, atol))
+    return out
+
+
+def classify(result: DiffResult) -> str | None:
+    """Where a disagreement comes from, by the three-way check.
+
+    PyTorch differs from both ONNX backends -> `export`; the two ONNX backends disagree
+    (or ONNX Runtime alone differs from PyTorch) -> `runtime`; all agree -> None.
+    """
+    ort_ok = result.passed
+    ref_ok = bool(result.reference) and all(o.passed for o in result.reference)
+    backends_agree = bool(result.ort_vs_reference) and all(
+        o.passed for o in result.ort_vs_reference
+    )
+    if ort_ok and ref_ok:
+        return None
+    if not ort_ok and not ref_ok and backends_agree:
+        return "export"
+    return "runtime"
 
 
 def _bind(module: Any, params: list[str], tensor_names: list[str], vals: dict) -> Any:

@@ -118,3 +118,27 @@ def _fmt(x: float | None) -> str:
 def failed_sentence(exporter: str, error: str | None) -> str:
     """The explanation carried by every knob of a failed export."""
     return f"the {exporter} export failed: {error or 'unknown error'}"
+
+
+def knob_problem(rows: list[SweepRow]) -> str | None:
+    """`runtime` if any sample's ONNX backends disagreed, else `export` if PyTorch differed
+    from both, else None (also None when the reference evaluator did not run)."""
+    problems = {r.problem for r in rows if r.problem}
+    if "runtime" in problems:
+        return "runtime"
+    return "export" if "export" in problems else None
+
+
+def problem_sentence(problem: str | None) -> str:
+    """A closing sentence naming where the disagreement lies (three-way check)."""
+    if problem == "export":
+        return (
+            " Both ONNX Runtime and the ONNX reference evaluator differ from PyTorch: "
+            "an export problem."
+        )
+    if problem == "runtime":
+        return (
+            " ONNX Runtime and the ONNX reference evaluator disagree with each other: "
+            "a runtime problem."
+        )
+    return ""

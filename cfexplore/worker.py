@@ -233,13 +233,23 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                 value = runtime.export(req["exporter"], req["opset"], req.get("values"), progress)
             elif op == "diff":
                 value = runtime.diff(
-                    req["exporter"], req["seed"], req.get("values"), req["rtol"], req["atol"]
+                    req["exporter"],
+                    req["seed"],
+                    req.get("values"),
+                    req["rtol"],
+                    req["atol"],
+                    req.get("reference"),
                 )
             elif op == "run_onnx":
                 value = runtime.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
             elif op == "sweep":
                 value = runtime.sweep(
-                    req["exporter"], req["knob"], req["seed"], req["rtol"], req["atol"]
+                    req["exporter"],
+                    req["knob"],
+                    req["seed"],
+                    req["rtol"],
+                    req["atol"],
+                    req.get("reference"),
                 )
             else:
                 raise CfxError(f"unknown worker request {op!r}")

@@ -63,6 +63,8 @@ class CfxApp(App[None]):
         """Published when the ONNX model on show changes."""
         self.exports_changed: Signal[str] = Signal(self, "exports-changed")
         """Published with the exporter name when an export finished."""
+        self.traces_changed: Signal[str] = Signal(self, "traces-changed")
+        """Published with the exporter name when a sweep recorded a new branch trace."""
         self._start = start
         self._load_cancel = threading.Event()
 
@@ -123,6 +125,7 @@ class CfxApp(App[None]):
         self.state.session = event.session
         self.state.spec = event.session.spec
         self.state.exports = {}
+        self.state.traces = {}
         if old is not None:
             self._close_session(old)
         self.notify(f"{event.session.spec.label} loaded", timeout=2)

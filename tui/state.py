@@ -20,6 +20,8 @@ class AppState:
     """cfexplore.engine.Session of the loaded target (lives in its worker process)."""
     exports: dict[str, Any] = field(default_factory=dict)
     """exporter -> last ExportResult."""
+    traces: dict[str, Any] = field(default_factory=dict)
+    """exporter -> branch trace (tree path -> NodeTrace) of the last sweep."""
     onnx: OnnxRef | None = None
     exporter: str = "script"
     opset: int = DEFAULT_OPSET

@@ -17,7 +17,14 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, Switch
 
-from cfexplore.report import diff_row, fmt_num, fmt_value
+from cfexplore.report import (
+    DIFF_COLUMNS,
+    PROBLEM_TEXT,
+    diff_rows,
+    fmt_num,
+    fmt_value,
+    trace_lines,
+)
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult
 
 from ..messages import Exported, OnnxRef
@@ -25,6 +32,8 @@ from ..state import AppState
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
+FILE_COLUMNS = ("output", "type", "min", "max", "mean", "result")
+"""Columns for an .onnx file run alone in ONNX Runtime (no PyTorch side)."""
 DEBOUNCE = 0.3
 """Seconds of quiet after an edit before the diff re-runs."""
 
@@ -105,11 +114,21 @@ class DiffScreen(CfxScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("output", "torch", "onnx", "max abs", "max rel", "outside", "result")
+        self._columns(DIFF_COLUMNS)
         self.cfx.target_changed.subscribe(self, self._on_target)
         self.cfx.onnx_changed.subscribe(self, self._on_onnx)
         self._on_target(self.state)
         table.focus()
+
+    def _columns(self, columns: tuple[str, ...]) -> DataTable:
+        """The table, cleared, with `columns` (diff and file runs show different ones)."""
+        table = self.query_one(DataTable)
+        if tuple(str(c.label) for c in table.columns.values()) != columns:
+            table.clear(columns=True)
+            table.add_columns(*columns)
+        else:
+            table.clear()
+        return table
 
     def on_unmount(self) -> None:
         if self._file_client is not None:
@@ -327,10 +346,9 @@ class DiffScreen(CfxScreen):
     def _done(self, event: DiffDone) -> None:
         self._running = False
         r = event.result
-        table = self.query_one(DataTable)
-        table.clear()
-        for o in r.outputs:
-            table.add_row(*diff_row(o))
+        table = self._columns(DIFF_COLUMNS)
+        for row in diff_rows(r):
+            table.add_row(*row)
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
         if r.torch_error or r.onnx_error:
@@ -346,6 +364,10 @@ class DiffScreen(CfxScreen):
                 (f" · ONNX takes {fed}", "dim"),
                 (f" · torch {torch_ms}, ORT {r.onnx_ms:.1f} ms", "dim"),
             )
+            if r.reference_used:
+                status.append(f", reference {r.reference_ms:.1f} ms", "dim")
+            if r.problem:
+                status.append(f"  {PROBLEM_TEXT[r.problem]}", "bold yellow")
             exported = self.state.exports.get(r.exporter)
             moved = [
                 k
@@ -362,25 +384,22 @@ class DiffScreen(CfxScreen):
 
     @on(FileRunDone)
     def _file_done(self, event: FileRunDone) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
+        table = self._columns(FILE_COLUMNS)
         for name, out in zip(event.names, event.outputs, strict=False):
             arr = np.asarray(out) if not isinstance(out, list) else None
             if arr is not None and arr.dtype.kind in "fiub" and arr.size:
-                stats = f"min {fmt_num(float(arr.min()))} max {fmt_num(float(arr.max()))}"
+                values = arr.astype(np.float64)
                 table.add_row(
                     Text(name),
-                    "-",
                     f"{arr.dtype}{list(arr.shape)}",
-                    "-",
-                    "-",
-                    stats,
+                    fmt_num(float(values.min())),
+                    fmt_num(float(values.max())),
+                    fmt_num(float(values.mean())),
                     Text("ran", "green"),
                 )
             else:
-                table.add_row(
-                    Text(name), "-", type(out).__name__, "-", "-", "-", Text("ran", "green")
-                )
+                kind = f"sequence of {len(out)}" if isinstance(out, list) else type(out).__name__
+                table.add_row(Text(name), kind, "-", "-", "-", Text("ran", "green"))
         self.query_one(Sparkline).data = []
         self._status(
             Text.assemble(
@@ -439,5 +458,14 @@ class DiffScreen(CfxScreen):
                 )
                 # the explanation wraps with a hanging indent under the verdict line
                 grid.add_row(Padding(Text(k.explanation), (0, 0, 0, 2)))
+        for res in event.report.results:
+            if res.branch_trace:
+                grid.add_row(
+                    Text(f"branch trace ({res.exporter}; also on the Graph screen):", "bold")
+                )
+                for line in trace_lines(res.branch_trace):
+                    grid.add_row(line)
+                self.state.traces[res.exporter] = res.branch_trace
+                self.cfx.traces_changed.publish(res.exporter)
         grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
         self.query_one("#verdict-view", Static).update(grid)

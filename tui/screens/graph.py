@@ -17,6 +17,7 @@ from cfexplore.graph import GraphError, ItemPath, OnnxTree, path_to_str
 from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
+from ..widgets.badges import trace_badges
 from ..widgets.mode_bar import ModeBar
 from ..widgets.node_detail import NodeDetailView, Shown
 from ..widgets.onnx_tree import OnnxTreeView
@@ -152,6 +153,7 @@ class GraphScreen(CfxScreen):
 
     def on_mount(self) -> None:
         self.cfx.onnx_changed.subscribe(self, self.load)
+        self.cfx.traces_changed.subscribe(self, lambda _exporter: self._refresh_badges())
         self._set_narrow(self.app.size.width)
         if self.state.onnx is not None:
             self.load(self.state.onnx)
@@ -204,6 +206,7 @@ class GraphScreen(CfxScreen):
         self._summary(Text(event.summary))
         self._close_filter_input()
         tree_view.show_model(event.tree)
+        self._refresh_badges()
         self._show_tree(True)
         tree_view.focus()
         for warning in event.tree.warnings:
@@ -211,6 +214,14 @@ class GraphScreen(CfxScreen):
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
             self.show_path(path)
+
+    def _refresh_badges(self) -> None:
+        """Badge tree rows with the last sweep's branch trace for this export."""
+        ref = self.onnx_ref
+        if self.model is None or ref is None:
+            return
+        trace = self.state.traces.get(ref.exporter) if ref.exporter else None
+        self.query_one(OnnxTreeView).set_badges(trace_badges(trace or {}))
 
     @on(ModelFailed)
     def _model_failed(self, event: ModelFailed) -> None:

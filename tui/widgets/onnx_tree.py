@@ -198,6 +198,8 @@ class OnnxTreeView(Tree[Row]):
         self._cf_paths: list[ItemPath] = []
         self._cf_iter: Iterator[NodeItem] | None = None
         self._cf_done = False
+        self.badges: dict[ItemPath, Text] = {}
+        """Item path -> text shown after its label (see `set_badges`)."""
 
     # -- public API -------------------------------------------------------------------
 
@@ -221,6 +223,7 @@ class OnnxTreeView(Tree[Row]):
     def show_model(self, tree: OnnxTree) -> None:
         """Show `tree`: the root and the first chunk of its nodes now, more in the background."""
         if tree is not self.model:
+            self.badges = {}
             self._cf_keys, self._cf_paths = [], []
             self._cf_iter, self._cf_done = None, False
         self.model = tree
@@ -230,6 +233,27 @@ class OnnxTreeView(Tree[Row]):
         self._load_children(self.root)
         self.root.expand()
         self._move_to(self.root)
+
+    def set_badges(self, badges: dict[ItemPath, Text]) -> None:
+        """Show `badges` after the labels of those items (branch trace, audit flags).
+
+        Rows already built are relabelled now; rows built later get theirs when added.
+        """
+        old, self.badges = self.badges, dict(badges)
+        for path in set(old) | set(self.badges):
+            node = self._rows.get(path)
+            if node is not None and isinstance(node.data, GraphItem | NodeItem):
+                label = (
+                    _highlight(node.data.label(), self.filter_text)
+                    if self.filter_text
+                    else (node.data.label())
+                )
+                node.set_label(self._with_badge(node.data, label))
+
+    def _with_badge(self, item: Item, label: Text) -> Text:
+        badge = self.badges.get(item.path)
+        # in front: a long in -> out summary would push a trailing badge off screen
+        return Text.assemble(badge, " ", label) if badge is not None else label
 
     def clear_model(self, message: str = "no model") -> None:
         """Show nothing but `message` as the root label."""
@@ -317,7 +341,7 @@ class OnnxTreeView(Tree[Row]):
         label: Text | None = None,
     ) -> TreeNode[Row]:
         node = parent.add(
-            label if label is not None else item.label(),
+            self._with_badge(item, label if label is not None else item.label()),
             item,
             before=before,
             allow_expand=item.has_children,

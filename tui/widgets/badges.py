@@ -1,0 +1,32 @@
+"""Badges for tree rows: the branch trace of a sweep and structural audit flags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from cfexplore.graph import ItemPath, path_from_str
+
+
+def trace_badges(trace: dict[str, Any]) -> dict[ItemPath, Text]:
+    """`then 3/4 · else 1/4` / `trip 0..3` on each If/Loop; `untested` on a branch never run."""
+    out: dict[ItemPath, Text] = {}
+    for key, node in trace.items():
+        path = path_from_str(key)
+        out[path] = Text(f"[{node.summary()}]", "yellow" if node.untested else "cyan")
+        if node.untested in ("then_branch", "else_branch"):
+            out[(*path, node.untested)] = Text("untested in the sweep", "bold yellow")
+        elif node.untested == "both branches":
+            for branch in ("then_branch", "else_branch"):
+                out[(*path, branch)] = Text("untested in the sweep", "bold yellow")
+    return out
+
+
+def merge_badges(*parts: dict[ItemPath, Text]) -> dict[ItemPath, Text]:
+    """One badge per path, joining texts from several sources with a space."""
+    out: dict[ItemPath, Text] = {}
+    for part in parts:
+        for path, text in part.items():
+            out[path] = Text.assemble(out[path], " ", text) if path in out else text
+    return out

@@ -14,9 +14,12 @@ every inlined model-local function body:
   constant), so it always runs the same number of times (`M`, or 0 when the initial
   condition is false). A Loop without `M` is bounded only by its condition: never flagged.
 - `unrolled-loop`: the same op sequence (period 1..8; identical attributes and inferred
-  output types per position, a `Constant`'s value compared by dtype and shape only, since
-  `x = x + i` bakes a different constant per iteration) repeated 3+ times back to back, as
-  `trace`/`script`/`dynamo` leave a Python `for` over a constant range.
+  input and output types per position, a `Constant`'s value compared by dtype and shape only, since
+  `x = x + i` bakes a different constant per iteration) repeated 3+ times back to back, each
+  repeat reading an output of the one before (a loop-carried value), as `trace`/`script`/
+  `dynamo` leave a Python `for` over a constant range. Parallel repeats (three `Unsqueeze`s
+  of shape arithmetic feeding one `Concat`) are not flagged; blocks of only `Constant`s
+  neither.
 
 Flags carry the `OnnxTree` item path of their node (for a run, its first node), so a UI can
 badge tree rows with `AuditReport.by_path()`.
@@ -49,7 +52,7 @@ JSON (`cfexplore audit FILE.onnx --json`, `AuditReport.to_json_dict()`):
       "node_name": "/Constant", "op_type": "Constant", "message": "...",
       "details": {"ops": ["Constant", "Add"], "period": 2, "repeats": 3,
                   "first_index": 0, "last_index": 5, "first_path": [0], "last_path": [5],
-                  "graph": "/", "chained": true}
+                  "graph": "/"}
     }
   ],
   "summary": {"constant-if": 1, "constant-loop": 1, "unrolled-loop": 1},
@@ -75,8 +78,7 @@ JSON (`cfexplore audit FILE.onnx --json`, `AuditReport.to_json_dict()`):
 - `constant-loop` `details`: `initial_cond` is `null` when the Loop has no condition input;
   `body_cond` is `pass-through`, `constant true` or `constant false`; `iterations` is how
   many times the body always runs.
-- `unrolled-loop` `details`: `ops` is one repeat, `chained` says whether each repeat reads
-  an output of the previous one (a loop-carried value); `graph` is the enclosing graph's path.
+- `unrolled-loop` `details`: `ops` is one repeat; `graph` is the enclosing graph's path.
 - `counts`: control-flow ops over the whole inlined tree; `optimize` is `null` unless the
   caller compared a dynamo export before and after `optimize()`.
 """
@@ -86,7 +88,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -562,20 +564,54 @@ def _graph_signature(g: GraphProto, depth: int = 0) -> Hashable:
     )
 
 
-def _node_signature(node: NodeProto, frame: _Frame) -> Hashable:
+def _value_types(frame: _Frame) -> Callable[[str], Hashable]:
+    """Name -> hashable type key; a graph's own (inferred) types are read directly."""
     scope = frame.item.scope
+    g = frame.item.graph
+    if g is None:  # a function body: types are inferred per call by the tree's scope
+        return lambda name: scope.lookup(name).type_str()
+    table: dict[str, Hashable] = {
+        t.name: (t.data_type, tuple(t.dims)) for t in g.initializer if t.name
+    }
+    for vi in (*g.input, *g.value_info, *g.output):
+        if vi.HasField("type") and vi.type.WhichOneof("value") == "tensor_type":
+            tt = vi.type.tensor_type
+            dims = tuple(
+                d.dim_value if d.HasField("dim_value") else d.dim_param for d in tt.shape.dim
+            )
+            table[vi.name] = (tt.elem_type, dims if tt.HasField("shape") else None)
+        elif vi.HasField("type"):
+            table[vi.name] = vi.type.SerializeToString()
+
+    def type_of(name: str) -> Hashable:
+        found = table.get(name)
+        return found if found is not None else scope.lookup(name).type_str()
+
+    return type_of
+
+
+def _node_signature(node: NodeProto, type_of: Callable[[str], Hashable]) -> Hashable:
+    """What must match between repeats: op, attributes, and every input and output type.
+
+    Input types keep e.g. a Conv(16->8) out of a run of Conv(8->8) with the same output.
+    """
     attrs = tuple(sorted((a.name, _attr_signature(node, a)) for a in node.attribute))
-    outs = tuple(scope.lookup(o).type_str() if o else "" for o in node.output)
-    return (node.domain, node.op_type, len(node.input), attrs, outs)
+    ins = tuple(type_of(i) if i else "" for i in node.input)
+    outs = tuple(type_of(o) if o else "" for o in node.output)
+    return (node.domain, node.op_type, attrs, ins, outs)
 
 
 def find_runs(
-    signatures: Sequence[Hashable], max_period: int = MAX_PERIOD, min_repeats: int = MIN_REPEATS
+    signatures: Sequence[Hashable],
+    max_period: int = MAX_PERIOD,
+    min_repeats: int = MIN_REPEATS,
+    accept: Callable[[int, int, int], bool] | None = None,
 ) -> list[tuple[int, int, int]]:
     """Back-to-back repeats in a sequence: `(start, period, repeats)`, left to right.
 
-    At each position the period covering the most items wins (the shorter on a tie), and the
-    scan resumes after the run, so runs never overlap.
+    At each position the period covering the most items wins (the shorter on a tie) among
+    the candidates `accept(start, period, repeats)` allows; the scan resumes after the run,
+    so runs never overlap.
     """
     ids: dict[Hashable, int] = {}
     seq = [ids.setdefault(s, len(ids)) for s in signatures]
@@ -591,7 +627,9 @@ def find_runs(
             k = 1
             while i + (k + 1) * p <= n and seq[i + k * p : i + (k + 1) * p] == block:
                 k += 1
-            if k >= min_repeats and (best is None or p * k > best[0] * best[1]):
+            if k < min_repeats or (best is not None and p * k <= best[0] * best[1]):
+                continue
+            if accept is None or accept(i, p, k):
                 best = (p, k)
         if best is not None:
             runs.append((i, *best))
@@ -646,7 +684,7 @@ class _Auditor:
             if i in runs:
                 self._flag_run(frame, nodes, i, *runs[i])
             children: list[_Frame] = []
-            for key, _ in graph_attributes(node):
+            for key, _ in graph_attributes(node) if node.attribute else ():
                 sub = self.tree.node_by_path((*npath, key))
                 assert isinstance(sub, GraphItem)
                 children.append(_graph_frame(sub, frame, frame.opsets))
@@ -772,12 +810,14 @@ class _Auditor:
     def _runs(self, frame: _Frame, nodes: list[NodeProto]) -> list[tuple[int, int, int]]:
         if len(nodes) < MIN_REPEATS:
             return []
-        sigs = [_node_signature(n, frame) for n in nodes]
-        return [
-            (s, p, k)
-            for s, p, k in find_runs(sigs)
-            if not all(n.op_type == "Constant" for n in nodes[s : s + p])
-        ]
+        type_of = _value_types(frame)
+        sigs = [_node_signature(n, type_of) for n in nodes]
+
+        def is_loop(start: int, p: int, k: int) -> bool:
+            block = nodes[start : start + p]
+            return not all(n.op_type == "Constant" for n in block) and _chained(nodes, start, p, k)
+
+        return find_runs(sigs, accept=is_loop)
 
     def _flag_run(self, frame: _Frame, nodes: list[NodeProto], start: int, p: int, k: int) -> None:
         ops = [n.op_type for n in nodes[start : start + p]]
@@ -797,7 +837,6 @@ class _Auditor:
             "first_path": [*gpath, start],
             "last_path": [*gpath, last],
             "graph": path_to_str(gpath),
-            "chained": _chained(nodes, start, p, k),
         }
         self._add("unrolled-loop", frame, nodes[start], start, msg, details)
 

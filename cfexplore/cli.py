@@ -137,6 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=None, help="levels of nested graphs to show")
     p.add_argument("--limit", type=int, default=None, help="nodes to show per graph")
 
+    p = sub.add_parser(
+        "audit", help="structural audit: constant-condition If, constant Loop, unrolled loops"
+    )
+    p.add_argument("file", help="an .onnx file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser(
+        "compare", help="align two .onnx files by their If/Loop skeleton: what one folded"
+    )
+    p.add_argument("a", help="first .onnx file (e.g. the script export)")
+    p.add_argument("b", help="second .onnx file (e.g. the dynamo export)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("diff", help="seeded PyTorch vs ONNX Runtime diff for one export")
     _target_args(p)
     p.add_argument("--exporter", choices=EXPORTERS, required=True)
@@ -285,6 +298,18 @@ def cmd_tree(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from cfexplore.audit import cmd_audit
+
+    return cmd_audit(args.file, args.json)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from cfexplore.compare import cmd_compare
+
+    return cmd_compare(args.a, args.b, args.json)
+
+
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.report import diff_table
 
@@ -372,6 +397,8 @@ def run(argv: list[str]) -> int:
         "variants": lambda: cmd_variants(args),
         "export": lambda: cmd_export(args, cancel),
         "tree": lambda: cmd_tree(args),
+        "compare": lambda: _compare(args),
+        "audit": lambda: _audit(args),
         "diff": lambda: cmd_diff(args, cancel),
         "check": lambda: cmd_check(args, cancel),
         "matrix": lambda: cmd_matrix(args, cancel),

@@ -61,9 +61,10 @@ JSON (`CompareReport.to_json_dict()`, `cfexplore compare A.onnx B.onnx --json`):
   are followed by those of its subgraphs).
 - `rows[].details` by kind:
   - `same`: `similarity` (0-1), `branch_diff` (`{key: {"only_a": {...}, "only_b": {...}}}`
-    for branches whose op counts differ), and `moved_from` (`{"side", "path", "op",
-    "branch"}` or with `"iteration"`) when the node was found inside a folded/unrolled
-    parent on the other side.
+    for branches whose op counts differ), and `moved_from` when the node sits inside a
+    folded If or unrolled Loop on one side (`{"side": "a", "path": "0", "op": "If",
+    "name": "/If", "branch": "then_branch"}`; for a Loop `"iteration": 1, 2, …`
+    instead of `"branch"`).
   - `folded`, and `only-in-b` for an If: `kept` (a branch key or `null`), `how` (`ops`,
     `constants`, `partial`, `ambiguous`, `none`), `candidates`, `coverage` (share of the
     kept branch's ops found), `surplus` (the other side's extra ops at that level).
@@ -108,8 +109,8 @@ plumbing (loop-carried pass-through) or move between Constant nodes and initiali
 MIN_SIMILARITY = 0.2
 """Two same-type control-flow nodes with differently named nodes match only above this."""
 
-_DP_LIMIT = 250_000
-"""Above this many node pairs in one gap, align by op type (difflib) instead of the DP."""
+_DP_LIMIT = 1_000_000
+"""Above this many node pairs at one level, align by op type (difflib) instead."""
 
 _SMALL_CONSTANT = 64
 _MAX_OPS_SHOWN = 4
@@ -540,42 +541,65 @@ def _align(
 ) -> list[tuple[int | None, int | None]]:
     """Order-preserving alignment maximising matched pairs, then their similarity.
 
-    Runs of identical nodes are anchored first (difflib on signatures), so the quadratic
-    weighted alignment only runs in the gaps between them.
+    A common prefix and suffix of identical nodes is matched directly; the middle gets a
+    weighted LCS (same-type pairs score 1 + similarity, gaps 0), or an op-type difflib
+    alignment when it is wider than `_DP_LIMIT` pairs.
     """
     n, m = len(xs), len(ys)
-    if n == 0 or m == 0:
-        return [(i, None) for i in range(n)] + [(None, j) for j in range(m)]
     sx, sy = [_signature(x) for x in xs], [_signature(y) for y in ys]
-    matcher = difflib.SequenceMatcher(None, sx, sy, autojunk=False)
-    out: list[tuple[int | None, int | None]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            out.extend(zip(range(i1, i2), range(j1, j2), strict=True))
-            continue
-        for i, j in _align_gap(xs[i1:i2], ys[j1:j2]):
-            out.append((None if i is None else i + i1, None if j is None else j + j1))
+    lo = 0
+    while lo < min(n, m) and sx[lo] == sy[lo]:
+        lo += 1
+    hi = 0
+    while hi < min(n, m) - lo and sx[n - 1 - hi] == sy[m - 1 - hi]:
+        hi += 1
+    out: list[tuple[int | None, int | None]] = [(k, k) for k in range(lo)]
+    mid_x, mid_y = xs[lo : n - hi], ys[lo : m - hi]
+    if len(mid_x) * len(mid_y) > _DP_LIMIT:
+        middle = _align_by_type(mid_x, mid_y)
+    else:
+        middle = _align_dp(mid_x, mid_y, sx[lo : n - hi], sy[lo : m - hi])
+    for i, j in middle:
+        out.append((None if i is None else i + lo, None if j is None else j + lo))
+    out.extend((n - hi + k, m - hi + k) for k in range(hi))
     return out
 
 
-def _align_gap(
-    xs: Sequence[SkeletonNode], ys: Sequence[SkeletonNode]
+def _signature(node: SkeletonNode) -> tuple[Any, ...]:
+    """Op type and every branch's op Counter: nodes with equal signatures are alike."""
+    return (node.op, tuple((b.key, tuple(sorted(b.total_ops.items()))) for b in node.branches))
+
+
+def _align_dp(
+    xs: Sequence[SkeletonNode],
+    ys: Sequence[SkeletonNode],
+    sx: Sequence[tuple[Any, ...]],
+    sy: Sequence[tuple[Any, ...]],
 ) -> list[tuple[int | None, int | None]]:
-    """Weighted LCS: same-type pairs score 1 + similarity, gaps 0 (difflib if too wide)."""
+    """Weighted LCS; pair scores are memoized by signature (wide levels repeat them)."""
     n, m = len(xs), len(ys)
     if n == 0 or m == 0:
         return [(i, None) for i in range(n)] + [(None, j) for j in range(m)]
-    if n * m > _DP_LIMIT:
-        return _align_by_type(xs, ys)
-    pair = [[_pair_score(x, y) for y in ys] for x in xs]
+    memo: dict[tuple[Any, ...], float | None] = {}
+
+    def pair_score(i: int, j: int) -> float | None:
+        x, y = xs[i], ys[j]
+        if x.op != y.op:
+            return None
+        key = (sx[i], sy[j], bool(x.name) and x.name == y.name)
+        if key not in memo:
+            memo[key] = _pair_score(x, y)
+        return memo[key]
+
+    pair = [[pair_score(i, j) for j in range(m)] for i in range(n)]
     score = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
-        row, below = score[i], score[i + 1]
+        row, below, prow = score[i], score[i + 1], pair[i]
         for j in range(m - 1, -1, -1):
-            best = max(below[j], row[j + 1])
-            s = pair[i][j]
-            if s is not None:
-                best = max(best, s + below[j + 1])
+            best = below[j] if below[j] > row[j + 1] else row[j + 1]
+            s = prow[j]
+            if s is not None and s + below[j + 1] > best:
+                best = s + below[j + 1]
             row[j] = best
     out: list[tuple[int | None, int | None]] = []
     i = j = 0
@@ -598,7 +622,7 @@ def _align_gap(
 def _align_by_type(
     xs: Sequence[SkeletonNode], ys: Sequence[SkeletonNode]
 ) -> list[tuple[int | None, int | None]]:
-    """difflib alignment on op types alone, for gaps too wide for the weighted one."""
+    """difflib alignment on op types alone, for levels too wide for the weighted one."""
 
     def sig(node: SkeletonNode) -> str:
         return f"{node.op}/{len(node.branches)}"

@@ -30,7 +30,13 @@ from cfexplore.results import (
     TargetInfo,
 )
 from cfexplore.spec import TargetSpec
-from cfexplore.verdicts import decide, failed_sentence, knob_problem, problem_sentence
+from cfexplore.verdicts import (
+    decide,
+    failed_sentence,
+    knob_problem,
+    problem_sentence,
+    where_sentence,
+)
 from cfexplore.versions import versions
 from cfexplore.worker import WorkerClient
 
@@ -251,6 +257,8 @@ class Session:
                     export_value=exp.knob_values.get(knob.name, knob.default),
                     graph_has_construct=exp.control_flow.get(knob.construct, 0) > 0,
                     command=cmd,
+                    source_file=self.info.source_file if knob.line else None,
+                    source_line=knob.line,
                 )
                 if not exp.ok:
                     verdicts.append(
@@ -295,7 +303,9 @@ class Session:
                     KnobVerdict(
                         **base,
                         verdict=verdict,
-                        explanation=why + problem_sentence(problem),
+                        explanation=why
+                        + problem_sentence(problem)
+                        + where_sentence(verdict, self.info.source_file, knob.line),
                         max_abs_diff=max(diffs) if diffs else None,
                         onnx_has_input=has_input,
                         rows=rows,

@@ -57,6 +57,8 @@ class ExportResult:
     onnx_inputs: list[str] = field(default_factory=list)
     knob_values: dict[str, Any] = field(default_factory=dict)
     """Knob values in effect when the model was exported."""
+    unoptimized_control_flow: dict[str, int] | None = None
+    """dynamo only: If/Loop/Scan counts before `ONNXProgram.optimize()` (audit)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +165,9 @@ class KnobVerdict:
     command: str = ""
     problem: str | None = None
     """`export` or `runtime` when the three-way check could tell (see DiffResult)."""
+    source_file: str | None = None
+    source_line: int | None = None
+    """Where the knob's control-flow condition is in the Python source."""
 
 
 @dataclass
@@ -233,6 +238,9 @@ class CheckReport:
                             "onnx_has_input": k.onnx_has_input,
                             "graph_has_construct": k.graph_has_construct,
                             "problem": k.problem,
+                            "source": (
+                                f"{k.source_file}:{k.source_line}" if k.source_line else None
+                            ),
                             "command": k.command,
                             "sweep": [_row_dict(row) for row in k.rows],
                         }

@@ -473,7 +473,7 @@ class Runtime:
                 contextlib.redirect_stdout(_LineWriter(progress)),
             ):
                 warnings.simplefilter("always")
-                self._export(tgt, exporter, opset, vals, path)
+                unoptimized = self._export(tgt, exporter, opset, vals, path)
         except Exception as exc:
             return ExportResult(
                 exporter,
@@ -488,10 +488,7 @@ class Runtime:
         seconds = time.perf_counter() - start
         import onnx
 
-        from cfexplore.graph import OnnxTree
-
         model = onnx.load(str(path), load_external_data=False)
-        tree = OnnxTree.from_model(model)
         result = ExportResult(
             exporter,
             opset,
@@ -500,9 +497,10 @@ class Runtime:
             onnx_path=str(path),
             size_bytes=path.stat().st_size,
             warnings=_dedupe(caught),
-            control_flow={op: tree.total_counts.get(op, 0) for op in ("If", "Loop", "Scan")},
+            control_flow=_cf_counts(model),
             onnx_inputs=[i.name for i in model.graph.input],
             knob_values=vals,
+            unoptimized_control_flow=unoptimized,
         )
         self.stats["exports"] += 1
         self.exports[exporter] = ExportState(result)
@@ -511,43 +509,58 @@ class Runtime:
 
     def _export(
         self, tgt: Loaded, exporter: str, opset: int, vals: dict[str, Any], path: Path
-    ) -> None:
+    ) -> dict[str, int] | None:
+        """Write the export to `path` (atomically); for dynamo, return the If/Loop/Scan
+        counts before `ONNXProgram.optimize()`."""
         import torch
 
+        before = None
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         data = tgt.tensors(0, vals)
         args = tuple(tgt.args(data, vals))
         with tgt.attrs_set(vals), torch.no_grad():
             if exporter == "script":
                 scripted = torch.jit.script(tgt.module)
-                torch.onnx.export(
-                    scripted,
-                    args,
-                    str(tmp),
-                    dynamo=False,
-                    opset_version=opset,
-                    input_names=[p for p in tgt.params if p in data or p in vals],
-                )
+                # verbose=True keeps each node's source range in its doc_string (source
+                # mapping); the graph dump it prints is discarded
+                with contextlib.redirect_stdout(io.StringIO()):
+                    torch.onnx.export(
+                        scripted,
+                        args,
+                        str(tmp),
+                        dynamo=False,
+                        opset_version=opset,
+                        input_names=[p for p in tgt.params if p in data or p in vals],
+                        verbose=True,
+                    )
             elif exporter == "trace":
                 tensor_names = [p for p in tgt.params if p in data]
                 bound = _bind(tgt.module, tgt.params, tensor_names, vals)
                 tensors = tuple(a for a in args if isinstance(a, torch.Tensor))
                 traced = torch.jit.trace(bound, tensors)
-                torch.onnx.export(
-                    traced,
-                    tensors,
-                    str(tmp),
-                    dynamo=False,
-                    opset_version=opset,
-                    input_names=tensor_names,
-                )
+                with contextlib.redirect_stdout(io.StringIO()):
+                    torch.onnx.export(
+                        traced,
+                        tensors,
+                        str(tmp),
+                        dynamo=False,
+                        opset_version=opset,
+                        input_names=tensor_names,
+                        verbose=True,
+                    )
             elif exporter == "dynamo":
-                program = torch.onnx.export(tgt.module, args, dynamo=True, opset_version=opset)
+                program = torch.onnx.export(
+                    tgt.module, args, dynamo=True, opset_version=opset, optimize=False
+                )
                 assert program is not None
+                # what optimisation folds away is an audit finding: count before and after
+                before = _cf_counts(program.model_proto)
+                program.optimize()
                 program.save(str(tmp))
             else:
                 raise CfxError(f"unknown exporter {exporter!r} (script, trace or dynamo)")
         os.replace(tmp, path)
+        return before
 
     def _session(self, exporter: str) -> ExportState:
         state = self.exports.get(exporter)
@@ -750,6 +763,13 @@ class Runtime:
                 )
             )
         return rows, has_input
+
+
+def _cf_counts(model: Any) -> dict[str, int]:
+    from cfexplore.graph import OnnxTree
+
+    counts = OnnxTree(model, infer=False).total_counts
+    return {op: counts.get(op, 0) for op in ("If", "Loop", "Scan")}
 
 
 def _compare_all(

@@ -142,3 +142,12 @@ def problem_sentence(problem: str | None) -> str:
             "a runtime problem."
         )
     return ""
+
+
+def where_sentence(verdict: str, source_file: str | None, line: int | None) -> str:
+    """For a frozen verdict, the source line of the condition that was frozen."""
+    if verdict != "frozen" or not source_file or not line:
+        return ""
+    from pathlib import Path
+
+    return f" The frozen condition is at {Path(source_file).name}:{line}."

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import onnx
@@ -67,22 +68,28 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     x = torch.randn(2, 3)
     paths = {k: out / f"{k}.onnx" for k in ("if_script", "if_trace", "loop_script", "loop_trace")}
-    torch.onnx.export(
-        torch.jit.script(Branchy()),
-        (True, x),
-        paths["if_script"],
-        dynamo=False,
-        input_names=["flag", "x"],
-    )
-    torch.onnx.export(torch.jit.trace(BranchyTrue(), (x,)), (x,), paths["if_trace"], dynamo=False)
-    torch.onnx.export(
-        torch.jit.script(Loopy()),
-        (3, x),
-        paths["loop_script"],
-        dynamo=False,
-        input_names=["n", "x"],
-    )
-    torch.onnx.export(torch.jit.trace(LoopyThree(), (x,)), (x,), paths["loop_trace"], dynamo=False)
+    with warnings.catch_warnings():  # torchscript exporter chatter
+        warnings.simplefilter("ignore", UserWarning)
+        torch.onnx.export(
+            torch.jit.script(Branchy()),
+            (True, x),
+            paths["if_script"],
+            dynamo=False,
+            input_names=["flag", "x"],
+        )
+        torch.onnx.export(
+            torch.jit.trace(BranchyTrue(), (x,)), (x,), paths["if_trace"], dynamo=False
+        )
+        torch.onnx.export(
+            torch.jit.script(Loopy()),
+            (3, x),
+            paths["loop_script"],
+            dynamo=False,
+            input_names=["n", "x"],
+        )
+        torch.onnx.export(
+            torch.jit.trace(LoopyThree(), (x,)), (x,), paths["loop_trace"], dynamo=False
+        )
     return paths
 
 
@@ -304,6 +311,46 @@ def test_alignment_prefers_the_similar_if_over_the_first() -> None:
         ("same", (1,), (1,)),
     ]
     assert report.rows[0].details["kept"] == "then_branch"
+
+
+def test_unrolled_loop_finds_its_body_if_once_per_iteration() -> None:
+    body = [*chain(["Add"], "xc", "a", "body"), if_node("/If", ["Mul"], ["Neg"], "a", "z")]
+    a = model([loop_node("/Loop", body, "x", "y", "z")])
+    b = model(
+        [
+            *chain(["Add"], "x", "a0", "it0"),
+            if_node("/If_0", ["Mul"], ["Neg"], "a0", "z0"),
+            *chain(["Add"], "z0", "a1", "it1"),
+            if_node("/If_1", ["Mul"], ["Neg"], "a1", "y"),
+        ]
+    )
+    report = compare_models(a, b)
+    assert kinds(report) == [("unrolled", "Loop", 0), ("same", "If", 1), ("same", "If", 1)]
+    assert report.rows[0].details["k"] == 2
+    assert [r.details["moved_from"]["iteration"] for r in report.rows[1:]] == [1, 2]
+    assert [r.b_path for r in report.rows[1:]] == [(1,), (3,)]
+
+
+def test_wide_repetitive_level_aligns_every_if() -> None:
+    """Every 7th of 60 look-alike Ifs (period 3) is folded in B: exactly those are found."""
+
+    def wide(drop: set[int]) -> OnnxTree:
+        nodes: list[NodeProto] = []
+        cur = "x"
+        for i in range(60):
+            nxt = "y" if i == 59 else f"v{i}"
+            if i in drop:
+                nodes += chain(["Mul"] * (1 + i % 3), cur, nxt, f"d{i}")
+            else:
+                nodes.append(if_node(f"/If_{i}", ["Mul"] * (1 + i % 3), ["Neg"], cur, nxt))
+            cur = nxt
+        return model(nodes)
+
+    dropped = set(range(0, 60, 7))
+    report = compare_models(wide(set()), wide(dropped))
+    folded = [r.a_path[0] for r in report.rows if r.kind == "folded" and r.a_path]
+    assert folded == sorted(dropped)
+    assert report.summary["same"] == 60 - len(dropped) and report.summary["only-in-b"] == 0
 
 
 def test_loop_without_copies_is_only_in_a() -> None:

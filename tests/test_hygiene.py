@@ -20,6 +20,10 @@ CORE = [
     "cfexplore.targets",
     "cfexplore.models",
     "cfexplore.errortext",
+    "cfexplore.compare",
+    "cfexplore.reference",
+    "cfexplore.sourcemap",
+    "cfexplore.audit",
 ]
 
 

@@ -78,6 +78,7 @@ class DiffScreen(CfxScreen):
         Binding("r", "rerun", "Re-run", id="rerun"),
         Binding("t", "next_exporter", "Exporter", id="exporter"),
         Binding("k", "focus_knobs", "Knobs", id="knobs"),
+        Binding("o", "open_source", "Source", id="source"),
         Binding("i", "focus_seed", "Seed/tol", id="seed", show=False),
         Binding("escape", "leave_or_cancel", "Cancel / leave box", id="cancel", show=False),
     ]
@@ -89,6 +90,8 @@ class DiffScreen(CfxScreen):
         self._file_client: Any = None
         self._knob_key = ""
         self._running = False
+        self._frozen: set[str] = set()
+        """Knobs the last sweep found frozen (o opens the first one's condition)."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("diff")
@@ -316,6 +319,21 @@ class DiffScreen(CfxScreen):
         else:
             self.notify("this target has no knobs", timeout=2)
 
+    def action_open_source(self) -> None:
+        """Open the condition line of the first frozen knob (else the first knob's line)."""
+        from .source import SourceScreen
+
+        info = self.state.info
+        if info is None or not info.source_file:
+            self.notify("no Python source for this target", timeout=2)
+            return
+        knobs = [k for k in info.knobs if k.line]
+        frozen = [k for k in knobs if k.name in self._frozen]
+        chosen = (frozen or knobs or [None])[0]
+        line = chosen.line if chosen is not None else (info.control_lines or [1])[0]
+        why = f"{chosen.name}: frozen" if chosen in frozen else (chosen.name if chosen else "")
+        self.app.push_screen(SourceScreen(info.source_file, line or 1, why))
+
     def action_focus_seed(self) -> None:
         self.query_one("#seed", Input).focus()
 
@@ -458,6 +476,9 @@ class DiffScreen(CfxScreen):
                 )
                 # the explanation wraps with a hanging indent under the verdict line
                 grid.add_row(Padding(Text(k.explanation), (0, 0, 0, 2)))
+        self._frozen = {
+            k.name for r in event.report.results for k in r.knobs if k.verdict == "frozen"
+        }
         for res in event.report.results:
             if res.branch_trace:
                 grid.add_row(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -13,11 +15,12 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
+from cfexplore.audit import summary_text
 from cfexplore.graph import GraphError, ItemPath, OnnxTree, path_to_str
 from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
-from ..widgets.badges import trace_badges
+from ..widgets.badges import audit_badges, merge_badges, trace_badges
 from ..widgets.mode_bar import ModeBar
 from ..widgets.node_detail import NodeDetailView, Shown
 from ..widgets.onnx_tree import OnnxTreeView
@@ -93,6 +96,13 @@ class GraphScreen(CfxScreen):
             tooltip="Show or hide the node detail pane",
         ),
         Binding(
+            "o",
+            "open_source",
+            "Source",
+            id="graph.source",
+            tooltip="Open the Python line this node came from (exporter records)",
+        ),
+        Binding(
             "escape",
             "clear_filter",
             "Clear filter",
@@ -107,12 +117,15 @@ class GraphScreen(CfxScreen):
     class ModelOpened(Message):
         """The open worker parsed the file (and ran shape inference)."""
 
-        def __init__(self, ref: OnnxRef, tree: OnnxTree, summary: str, token: int) -> None:
+        def __init__(
+            self, ref: OnnxRef, tree: OnnxTree, summary: str, token: int, audit: Any = None
+        ) -> None:
             super().__init__()
             self.ref = ref
             self.tree = tree
             self.summary = summary
             self.token = token
+            self.audit = audit
 
     class ModelFailed(Message):
         """The file could not be opened as an ONNX model."""
@@ -129,6 +142,8 @@ class GraphScreen(CfxScreen):
         """The model asked for last (on show, or being opened)."""
         self.model: OnnxTree | None = None
         """The model on show."""
+        self.audit: Any = None
+        """cfexplore.audit.AuditReport of the model on show (flags badge the tree)."""
         self._token = 0
         self._pending_path: ItemPath | None = None
         self._pending_item: Shown = None
@@ -194,16 +209,27 @@ class GraphScreen(CfxScreen):
             self.post_message(self.ModelFailed(ref, str(exc), token))
             return
         summary = summary_line(tree)  # walks every node: keep it off the UI thread too
-        self.post_message(self.ModelOpened(ref, tree, summary, token))
+        from cfexplore.audit import audit_model
+
+        try:
+            audit = audit_model(tree.model, tree)
+        except Exception as exc:  # an audit bug must not stop the browsing
+            tree.warnings.append(f"audit failed: {type(exc).__name__}: {exc}")
+            audit = None
+        self.post_message(self.ModelOpened(ref, tree, summary, token, audit))
 
     @on(ModelOpened)
     def _model_opened(self, event: ModelOpened) -> None:
         if event.token != self._token:
             return  # a newer request is on its way
         self.model = event.tree
+        self.audit = event.audit
         tree_view = self.query_one(OnnxTreeView)
         tree_view.loading = False
-        self._summary(Text(event.summary))
+        summary = Text(event.summary)
+        if event.audit is not None and event.audit.flags:
+            summary.append(f" · audit: {summary_text(event.audit)}", "bold yellow")
+        self._summary(summary)
         self._close_filter_input()
         tree_view.show_model(event.tree)
         self._refresh_badges()
@@ -215,13 +241,33 @@ class GraphScreen(CfxScreen):
             path, self._pending_path = self._pending_path, None
             self.show_path(path)
 
+    def action_open_source(self) -> None:
+        """Open the Python source line recorded for the highlighted node."""
+        from cfexplore.graph import NodeItem
+        from cfexplore.sourcemap import node_source
+
+        from .source import SourceScreen
+
+        item = self.query_one(OnnxTreeView).highlighted_item
+        if not isinstance(item, NodeItem):
+            self.notify("highlight a node first", timeout=2)
+            return
+        detail = item.detail()
+        loc = node_source(detail.doc_string, detail.metadata)
+        if loc is None:
+            self.notify("the exporter recorded no source line for this node", timeout=3)
+            return
+        self.app.push_screen(SourceScreen(loc.file, loc.line, f"{detail.op_type} {detail.name}"))
+
     def _refresh_badges(self) -> None:
         """Badge tree rows with the last sweep's branch trace for this export."""
         ref = self.onnx_ref
         if self.model is None or ref is None:
             return
         trace = self.state.traces.get(ref.exporter) if ref.exporter else None
-        self.query_one(OnnxTreeView).set_badges(trace_badges(trace or {}))
+        self.query_one(OnnxTreeView).set_badges(
+            merge_badges(trace_badges(trace or {}), audit_badges(self.audit))
+        )
 
     @on(ModelFailed)
     def _model_failed(self, event: ModelFailed) -> None:

@@ -30,3 +30,21 @@ def merge_badges(*parts: dict[ItemPath, Text]) -> dict[ItemPath, Text]:
         for path, text in part.items():
             out[path] = Text.assemble(out[path], " ", text) if path in out else text
     return out
+
+
+AUDIT_LABEL = {
+    "constant-if": "⚠ constant cond",
+    "constant-loop": "⚠ constant trip",
+    "unrolled-loop": "⚠ unrolled loop",
+}
+
+
+def audit_badges(report: Any) -> dict[ItemPath, Text]:
+    """A warning badge on every node the structural audit flagged (None: no badges)."""
+    if report is None:
+        return {}
+    out: dict[ItemPath, Text] = {}
+    for path, flags in report.by_path().items():
+        kinds = sorted({AUDIT_LABEL.get(f.kind, f.kind) for f in flags})
+        out[path] = Text(" ".join(kinds), "bold yellow")
+    return out

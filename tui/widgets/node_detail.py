@@ -28,6 +28,7 @@ from cfexplore.graph import (
     path_to_str,
 )
 from cfexplore.graph_render import format_counts
+from cfexplore.sourcemap import node_source
 
 Shown = GraphItem | NodeItem | NodeDetail | None
 """What the pane can show: a model item, a ready NodeDetail, or nothing (the message)."""
@@ -107,6 +108,9 @@ def render_node_detail(detail: NodeDetail) -> DetailText:
     title.append(detail.name, style="italic")
     doc.add(title)
     doc.field("domain", detail.domain or "ai.onnx")
+    source = node_source(detail.doc_string, detail.metadata)
+    if source is not None:
+        doc.field("source", f"{source}  (o opens it)", "dim" if source.library else "green")
     if detail.function:
         doc.field("function", detail.function, "cyan")
     _values(doc, "Inputs", detail.inputs)

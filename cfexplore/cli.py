@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", help="seeded PyTorch vs ONNX Runtime diff for one export")
     _target_args(p)
     p.add_argument("--exporter", choices=EXPORTERS, required=True)
+    p.add_argument(
+        "--run",
+        action="append",
+        metavar="KNOB=VALUE",
+        help="knob value at run time only, after exporting with the --set values: how a "
+        "frozen knob shows (repeatable)",
+    )
     _tolerance_args(p)
     _reference_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -163,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     _tolerance_args(p)
     _reference_arg(p)
     p.add_argument("--json", action="store_true", help="print the JSON document")
+
+    p = sub.add_parser("report", help="write a Markdown (or JSON) report for one target")
+    _target_args(p)
+    p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
+    _tolerance_args(p)
+    _reference_arg(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomic); else stdout")
+    p.add_argument("--json", action="store_true", help="JSON instead of Markdown")
 
     p = sub.add_parser("matrix", help="the seed table (If/Loop x where the value lives), live")
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
@@ -312,15 +327,17 @@ def _compare(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.report import diff_table
+    from cfexplore.targets import parse_assignments
 
     values = _values(args)
+    run = {**values, **parse_assignments(args.run, "--run")}
     with _progress(True) as progress, _session(args, progress, cancel) as session:
-        session.check_values(values)
+        session.check_values(run)
         exp = session.export(args.exporter, args.opset, values, progress, cancel)
         if not exp.ok:
             raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
         result = session.diff(
-            args.exporter, args.seed, values, args.rtol, args.atol, cancel, args.reference
+            args.exporter, args.seed, run, args.rtol, args.atol, cancel, args.reference
         )
     if args.json:
         data = result.to_dict()
@@ -363,6 +380,39 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
     return EXIT_FINDINGS if report.bad else EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.fileio import atomic_write_bytes
+    from cfexplore.reportdoc import build_report, report_markdown
+
+    values = _values(args)
+    out_path = Path(args.output) if args.output else None
+    if out_path is not None and not out_path.parent.is_dir():
+        raise CfxError(f"{args.output}: folder {str(out_path.parent)!r} does not exist")
+    exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
+    with _progress(True) as progress, _session(args, progress, cancel) as session:
+        rep = build_report(
+            session,
+            exporters,
+            args.opset,
+            args.seed,
+            args.rtol,
+            args.atol,
+            values,
+            args.reference,
+            progress,
+            cancel,
+        )
+    text = (
+        json.dumps(rep.to_json_dict(), indent=2, default=str) if args.json else report_markdown(rep)
+    )
+    if out_path is None:
+        print(text)
+    else:
+        atomic_write_bytes(out_path, text.encode())
+        print(f"wrote {out_path}")
+    return EXIT_OK
+
+
 def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.engine import matrix
     from cfexplore.fileio import atomic_write_bytes
@@ -402,6 +452,7 @@ def run(argv: list[str]) -> int:
         "diff": lambda: cmd_diff(args, cancel),
         "check": lambda: cmd_check(args, cancel),
         "matrix": lambda: cmd_matrix(args, cancel),
+        "report": lambda: cmd_report(args, cancel),
     }
     if args.command is None:
         return _launch_app(parser)

@@ -60,8 +60,13 @@ def command_for(
     rtol: float | None = None,
     atol: float | None = None,
     values: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> str:
-    """The one-line `cfexplore` command that re-runs a result."""
+    """The one-line `cfexplore` command that re-runs a result.
+
+    `values` are knob values at export time (`--set`), `run` those changed after the
+    export, at run time only (`--run`: how a frozen knob's failure is reproduced).
+    """
     parts = ["cfexplore", verb]
     if spec.variant:
         parts.append(spec.variant)
@@ -78,6 +83,7 @@ def command_for(
     if seed is not None:
         parts += ["--seed", str(seed)]
     parts += [f"--set={k}={_fmt_value(v)}" for k, v in (values or {}).items()]
+    parts += [f"--run={k}={_fmt_value(v)}" for k, v in (run or {}).items()]
     if rtol is not None:
         parts += ["--rtol", f"{rtol:g}"]
     if atol is not None:
@@ -199,8 +205,18 @@ class Session:
             reference=reference,
         )
         result.versions = versions()
+        exported = self.exports[exporter].knob_values
+        defaults = {k.name: k.default for k in self.info.knobs}
         result.command = command_for(
-            self.spec, "diff", exporter, result.opset, seed, rtol, atol, values
+            self.spec,
+            "diff",
+            exporter,
+            result.opset,
+            seed,
+            rtol,
+            atol,
+            {k: v for k, v in exported.items() if defaults.get(k) != v},
+            {k: v for k, v in values.items() if exported.get(k) != v},
         )
         return result
 
@@ -239,16 +255,7 @@ class Session:
             verdicts: list[KnobVerdict] = []
             trace: dict[str, Any] = {}
             for knob in knobs:
-                cmd = command_for(
-                    self.spec,
-                    "diff",
-                    exporter,
-                    opset,
-                    seed,
-                    rtol,
-                    atol,
-                    {**values, knob.name: exp.knob_values.get(knob.name)},
-                )
+                cmd = command_for(self.spec, "diff", exporter, opset, seed, rtol, atol, values)
                 base = dict(
                     name=knob.name,
                     where=knob.where,
@@ -299,6 +306,20 @@ class Session:
                 )
                 diffs = [r.max_abs for r in rows if r.max_abs is not None]
                 problem = knob_problem(rows)
+                failing = next((r for r in rows if not r.passed and not r.torch_error), None)
+                if failing is not None and failing.value != base["export_value"]:
+                    # reproduce the first failing value: same export, knob changed at run time
+                    base["command"] = command_for(
+                        self.spec,
+                        "diff",
+                        exporter,
+                        opset,
+                        seed,
+                        rtol,
+                        atol,
+                        values,
+                        {knob.name: failing.value},
+                    )
                 verdicts.append(
                     KnobVerdict(
                         **base,

@@ -81,7 +81,7 @@ def test_second_diff_reuses_module_and_session() -> None:
         assert first.passed and second.passed
         assert first.outputs[0].max_abs != second.outputs[0].max_abs  # different inputs
         assert second.knob_values == {"branch_testing": True}
-        assert "--seed 2" in second.command and "--set=branch_testing=true" in second.command
+        assert "--seed 2" in second.command and "--run=branch_testing=true" in second.command
         assert second.versions["torch"].startswith("2.")
         assert "CPUExecutionProvider" in second.providers
 

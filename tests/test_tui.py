@@ -206,3 +206,65 @@ async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
         table = app.screen.query_one("#diff-table", DataTable)
         assert table.row_count == 2
         assert "ran" in str(table.get_row_at(0)[-1])
+
+
+async def test_three_way_columns_trace_badges_and_source() -> None:
+    from cfexplore.report import DIFF_COLUMNS
+
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-in-loop")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        table = app.screen.query_one("#diff-table", DataTable)
+        assert tuple(str(c.label) for c in table.columns.values()) == DIFF_COLUMNS
+        assert "reference" in text_of(app, "#diff-status")
+        await pilot.press("s")
+        await settle(pilot, lambda: "branch trace" in text_of(app, "#verdict-view"))
+        assert "trip 0..3" in text_of(app, "#verdict-view")
+        await pilot.press("3")
+        await settle(pilot, lambda: app.screen.model is not None)
+        badges = app.screen.query_one("#graph-tree").badges
+        assert badges[(1,)].plain == "[trip 0..3]"
+        assert "then" in badges[(1, "body", 1)].plain
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "SourceScreen"
+        assert app.screen.file.endswith("zoo.py")
+        await pilot.press("escape")
+
+
+async def test_audit_badge_and_compare_screen(tmp_path: Path) -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "loop-forward-arg")
+        await pilot.press("2", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        session = app.state.session
+        traced = session.export("trace", values={"n_loops": 3})
+        app.record_export(traced, "loop-forward-arg")
+        await pilot.press("3")
+        await settle(pilot, lambda: app.screen.model is not None
+                     and app.screen.onnx_ref.exporter == "trace")
+        assert "unrolled" in text_of(app, "#graph-summary")
+        badges = app.screen.query_one("#graph-tree").badges
+        assert any("unrolled" in b.plain for b in badges.values())
+        await pilot.press("x")
+        await settle(pilot, lambda: "unrolled" in text_of(app, "#compare-view")
+                     or "only-in" in text_of(app, "#compare-view"))
+        assert "unrolled" in text_of(app, "#compare-view")
+
+
+async def test_report_key_writes_markdown(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-instance-attr")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        await pilot.press("w")
+        report = tmp_path / "cfexplore-report-if-instance-attr.md"
+        await settle(pilot, report.exists, timeout=120)
+        assert "**frozen**" in report.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,12 @@ class SweepDone(Message):
         self.report = report
 
 
+class ReportWritten(Message):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+
 class FileRunDone(Message):
     """An ONNX-only run of a file finished."""
 
@@ -79,6 +86,7 @@ class DiffScreen(CfxScreen):
         Binding("t", "next_exporter", "Exporter", id="exporter"),
         Binding("k", "focus_knobs", "Knobs", id="knobs"),
         Binding("o", "open_source", "Source", id="source"),
+        Binding("w", "write_report", "Report", id="report"),
         Binding("i", "focus_seed", "Seed/tol", id="seed", show=False),
         Binding("escape", "leave_or_cancel", "Cancel / leave box", id="cancel", show=False),
     ]
@@ -333,6 +341,35 @@ class DiffScreen(CfxScreen):
         line = chosen.line if chosen is not None else (info.control_lines or [1])[0]
         why = f"{chosen.name}: frozen" if chosen in frozen else (chosen.name if chosen else "")
         self.app.push_screen(SourceScreen(info.source_file, line or 1, why))
+
+    def action_write_report(self) -> None:
+        """Write the Markdown report (all exporters) for the loaded target, in a worker."""
+        session = self.state.session
+        if session is None or self.file_mode:
+            self.notify("a report needs a loaded variant or user model", severity="warning")
+            return
+        numbers = self._read_numbers()
+        if numbers is None:
+            return
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.spec.label)
+        path = Path.cwd() / f"cfexplore-report-{safe[-60:]}.md"
+        self.notify(f"writing the report to {path.name}…", timeout=3)
+        self._report(session, path, *numbers, self._cancel)
+
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
+    def _report(
+        self, session: Any, path: Path, seed: int, rtol: float, atol: float, cancel: threading.Event
+    ) -> None:
+        from cfexplore.fileio import atomic_write_bytes
+        from cfexplore.reportdoc import build_report, report_markdown
+
+        rep = build_report(session, EXPORTERS, self.state.opset, seed, rtol, atol, cancel=cancel)
+        atomic_write_bytes(path, report_markdown(rep).encode())
+        self.post_message(ReportWritten(str(path)))
+
+    @on(ReportWritten)
+    def _report_written(self, event: ReportWritten) -> None:
+        self.notify(f"report written: {event.path}", title="Report", timeout=8)
 
     def action_focus_seed(self) -> None:
         self.query_one("#seed", Input).focus()

@@ -103,6 +103,13 @@ class GraphScreen(CfxScreen):
             tooltip="Open the Python line this node came from (exporter records)",
         ),
         Binding(
+            "x",
+            "compare",
+            "Compare",
+            id="graph.compare",
+            tooltip="Compare this model with another export by control-flow skeleton",
+        ),
+        Binding(
             "escape",
             "clear_filter",
             "Clear filter",
@@ -240,6 +247,14 @@ class GraphScreen(CfxScreen):
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
             self.show_path(path)
+
+    def action_compare(self) -> None:
+        """Open the Compare screen: this model vs another export of the same target."""
+        from .compare import CompareScreen, default_pair
+
+        ref = self.onnx_ref
+        a, b = default_pair(ref.path if ref else None, self.state.exports)
+        self.app.push_screen(CompareScreen(a, b))
 
     def action_open_source(self) -> None:
         """Open the Python source line recorded for the highlighted node."""

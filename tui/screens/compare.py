@@ -1,0 +1,135 @@
+"""Compare screen: two ONNX files aligned by their If/Loop skeleton, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+
+class Compared(Message):
+    """The compare worker finished (report) or failed (error)."""
+
+    def __init__(self, report: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.report = report
+        self.error = error
+
+
+class CompareScreen(Screen[None]):
+    """Pushed from the Graph screen: what one export keeps that the other folded or unrolled."""
+
+    DEFAULT_CSS = """
+    CompareScreen #compare-inputs {
+        height: 3;
+        padding: 0 1;
+    }
+    CompareScreen #compare-inputs Label {
+        padding: 1 1 0 0;
+    }
+    CompareScreen #compare-inputs Input {
+        width: 1fr;
+    }
+    CompareScreen #compare-title {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    CompareScreen #compare-scroll {
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+r", "run", "Compare", id="compare.run"),
+    ]
+
+    def __init__(self, a: str = "", b: str = "") -> None:
+        super().__init__()
+        self.a = a
+        self.b = b
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Text.assemble(
+                ("Compare two exports", "bold"),
+                ("  by control-flow skeleton · Enter or ctrl+r runs · Esc back", "dim"),
+            ),
+            id="compare-title",
+        )
+        with Horizontal(id="compare-inputs"):
+            yield Label("A")
+            yield Input(self.a, placeholder="first .onnx", id="compare-a")
+            yield Label("B")
+            yield Input(self.b, placeholder="second .onnx", id="compare-b")
+        with VerticalScroll(id="compare-scroll"):
+            yield Static(Text("type two .onnx paths and press Enter", "dim"), id="compare-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.a and self.b:
+            self.action_run()
+        else:
+            self.query_one("#compare-b" if self.a else "#compare-a", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_run()
+
+    def action_run(self) -> None:
+        a = self.query_one("#compare-a", Input).value.strip()
+        b = self.query_one("#compare-b", Input).value.strip()
+        if not a or not b:
+            self.notify("give both files", severity="warning")
+            return
+        self.query_one("#compare-view", Static).update(Text("comparing…", "dim"))
+        self._compare(a, b)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _compare(self, a: str, b: str) -> None:
+        from cfexplore.compare import compare_models
+        from cfexplore.graph import GraphError, OnnxTree
+
+        try:
+            report = compare_models(OnnxTree.open(a), OnnxTree.open(b))
+        except GraphError as exc:
+            self.post_message(Compared(error=str(exc)))
+            return
+        self.post_message(Compared(report))
+
+    @on(Compared)
+    def _done(self, event: Compared) -> None:
+        view = self.query_one("#compare-view", Static)
+        if event.error:
+            view.update(Text(event.error, "red"))
+            self.notify(event.error, title="Cannot compare", severity="error")
+            return
+        from cfexplore.compare import render_compare
+
+        view.update(render_compare(event.report))
+
+
+def default_pair(current: str | None, exports: dict[str, Any]) -> tuple[str, str]:
+    """The model on show and another successful export of the same target; the one that
+    keeps more If/Loop/Scan goes first (A), so B's rows read as "folded" / "unrolled"."""
+    counts = {
+        r.onnx_path: sum(r.control_flow.values()) for r in exports.values() if r.ok and r.onnx_path
+    }
+    if not current:
+        return "", ""
+    others = [p for p in counts if Path(p) != Path(current)]
+    if not others:
+        return current, ""
+    other = others[0]
+    if counts.get(other, 0) > counts.get(current, 0):
+        return other, current
+    return current, other

@@ -89,17 +89,10 @@ def export_summary(result: ExportResult, saved: str | None = None) -> Group:
     return Group(*lines)
 
 
-DIFF_COLUMNS = (
-    "output",
-    "type",
-    "|ORT-torch|",
-    "|ref-torch|",
-    "|ORT-ref|",
-    "max rel",
-    "outside",
-    "result",
-)
-"""Columns of a diff table: PyTorch vs ONNX Runtime vs the onnx reference evaluator."""
+DIFF_COLUMNS = ("output", "result", "ORT Δ", "ref Δ", "ORT↔ref", "rel Δ", "outside", "type")
+"""Columns of a diff table: max |ONNX Runtime - PyTorch|, max |reference - PyTorch|, max
+|ONNX Runtime - reference| (the onnx reference evaluator is the third backend), max
+relative diff, elements outside tolerance, and the output type (PyTorch; ≠ ONNX if not)."""
 
 
 def _type(o: TensorDiff) -> str:
@@ -125,13 +118,13 @@ def diff_row(
 
     return (
         Text(o.name),
-        _type(o),
+        result,
         cell(o),
         cell(ref),
         cell(ort_ref),
         fmt_num(o.max_rel),
         f"{o.mismatches}/{o.total}",
-        result,
+        _type(o),
     )
 
 

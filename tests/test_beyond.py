@@ -44,13 +44,26 @@ def _td(passed: bool) -> TensorDiff:
 
 
 def test_classify_runtime_problem() -> None:
-    base = dict(target="t", exporter="script", opset=18, seed=0, rtol=1e-3, atol=1e-5,
-                knob_values={})
-    ort_wrong = DiffResult(**base, outputs=[_td(False)], passed=False, reference_used=True,
-                           reference=[_td(True)], ort_vs_reference=[_td(False)])
+    base = dict(
+        target="t", exporter="script", opset=18, seed=0, rtol=1e-3, atol=1e-5, knob_values={}
+    )
+    ort_wrong = DiffResult(
+        **base,
+        outputs=[_td(False)],
+        passed=False,
+        reference_used=True,
+        reference=[_td(True)],
+        ort_vs_reference=[_td(False)],
+    )
     assert classify(ort_wrong) == "runtime"
-    both_wrong = DiffResult(**base, outputs=[_td(False)], passed=False, reference_used=True,
-                            reference=[_td(False)], ort_vs_reference=[_td(True)])
+    both_wrong = DiffResult(
+        **base,
+        outputs=[_td(False)],
+        passed=False,
+        reference_used=True,
+        reference=[_td(False)],
+        ort_vs_reference=[_td(True)],
+    )
     assert classify(both_wrong) == "export"
 
 
@@ -110,8 +123,15 @@ def test_report_markdown_and_json(shared_client) -> None:  # type: ignore[no-unt
     s = open_variant(shared_client, "loop-forward-arg")
     rep = build_report(s, ["script", "trace"])
     md = report_markdown(rep)
-    for heading in ("## Verdicts", "## Matrix (seed style)", "## Exports", "## Audit",
-                    "## Diff at the export values", "## Branch trace", "## Versions"):
+    for heading in (
+        "## Verdicts",
+        "## Matrix (seed style)",
+        "## Exports",
+        "## Audit",
+        "## Diff at the export values",
+        "## Branch trace",
+        "## Versions",
+    ):
         assert heading in md
     assert "| Loop · script | preserved |" in md
     assert "| Loop · trace | frozen |" in md
@@ -119,13 +139,21 @@ def test_report_markdown_and_json(shared_client) -> None:  # type: ignore[no-unt
     doc = rep.to_json_dict()
     assert doc["results"][0]["diff"]["outputs"][0]["max_abs_reference"] is not None
     assert doc["results"][0]["audit"]["flags"] == []
-    assert doc["matrix"][0] == {"construct": "Loop", "exporter": "script",
-                                "cells": {"forward arg": "preserved"}}
+    assert doc["matrix"][0] == {
+        "construct": "Loop",
+        "exporter": "script",
+        "cells": {"forward arg": "preserved"},
+    }
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cfexplore", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cfexplore", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=600,
+    )
 
 
 def test_cli_report_audit_compare(tmp_path: Path) -> None:
@@ -137,8 +165,9 @@ def test_cli_report_audit_compare(tmp_path: Path) -> None:
     assert json.loads(res.stdout)["results"][0]["knobs"][0]["verdict"] == "frozen"
     a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
     assert cli("export", "loop-forward-arg", "--exporter", "script", "-o", str(a)).returncode == 0
-    res = cli("export", "loop-forward-arg", "--exporter", "trace", "--set", "n_loops=3",
-              "-o", str(b))
+    res = cli(
+        "export", "loop-forward-arg", "--exporter", "trace", "--set", "n_loops=3", "-o", str(b)
+    )
     assert res.returncode == 0, res.stderr
     audit = json.loads(cli("audit", str(b), "--json").stdout)
     assert [f["kind"] for f in audit["flags"]] == ["unrolled-loop"]

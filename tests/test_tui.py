@@ -80,7 +80,7 @@ async def test_instance_attr_is_frozen_in_diff_and_sweep() -> None:
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("FAIL"))
         assert "not an ONNX input" in text_of(app, "#diff-status")
         table = app.screen.query_one("#diff-table", DataTable)
-        assert "FAIL" in str(table.get_row_at(0)[-1])
+        assert "FAIL" in str(table.get_row_at(0)[1])
         await pilot.press("s")
         await settle(pilot, lambda: "frozen" in text_of(app, "#verdict-view"))
         assert "instance attribute" in text_of(app, "#verdict-view")
@@ -205,7 +205,7 @@ async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
         await settle(pilot, lambda: "no PyTorch side" in text_of(app, "#diff-status"))
         table = app.screen.query_one("#diff-table", DataTable)
         assert table.row_count == 2
-        assert "ran" in str(table.get_row_at(0)[-1])
+        assert "ran" in str(table.get_row_at(0)[1])
 
 
 async def test_three_way_columns_trace_badges_and_source() -> None:
@@ -246,14 +246,20 @@ async def test_audit_badge_and_compare_screen(tmp_path: Path) -> None:
         traced = session.export("trace", values={"n_loops": 3})
         app.record_export(traced, "loop-forward-arg")
         await pilot.press("3")
-        await settle(pilot, lambda: app.screen.model is not None
-                     and app.screen.onnx_ref.exporter == "trace")
+        await settle(
+            pilot, lambda: app.screen.model is not None and app.screen.onnx_ref.exporter == "trace"
+        )
         assert "unrolled" in text_of(app, "#graph-summary")
         badges = app.screen.query_one("#graph-tree").badges
         assert any("unrolled" in b.plain for b in badges.values())
         await pilot.press("x")
-        await settle(pilot, lambda: "unrolled" in text_of(app, "#compare-view")
-                     or "only-in" in text_of(app, "#compare-view"))
+        await settle(
+            pilot,
+            lambda: (
+                "unrolled" in text_of(app, "#compare-view")
+                or "only-in" in text_of(app, "#compare-view")
+            ),
+        )
         assert "unrolled" in text_of(app, "#compare-view")
 
 

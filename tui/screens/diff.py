@@ -33,7 +33,7 @@ from ..state import AppState
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
-FILE_COLUMNS = ("output", "type", "min", "max", "mean", "result")
+FILE_COLUMNS = ("output", "result", "type", "min", "max", "mean")
 """Columns for an .onnx file run alone in ONNX Runtime (no PyTorch side)."""
 DEBOUNCE = 0.3
 """Seconds of quiet after an edit before the diff re-runs."""
@@ -446,15 +446,15 @@ class DiffScreen(CfxScreen):
                 values = arr.astype(np.float64)
                 table.add_row(
                     Text(name),
+                    Text("ran", "green"),
                     f"{arr.dtype}{list(arr.shape)}",
                     fmt_num(float(values.min())),
                     fmt_num(float(values.max())),
                     fmt_num(float(values.mean())),
-                    Text("ran", "green"),
                 )
             else:
                 kind = f"sequence of {len(out)}" if isinstance(out, list) else type(out).__name__
-                table.add_row(Text(name), kind, "-", "-", "-", Text("ran", "green"))
+                table.add_row(Text(name), Text("ran", "green"), kind, "-", "-", "-")
         self.query_one(Sparkline).data = []
         self._status(
             Text.assemble(

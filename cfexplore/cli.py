@@ -225,6 +225,14 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
     return Session.open(spec, progress, cancel, timeout=args.timeout)
 
 
+def _output_path(text: str | None) -> Path | None:
+    """`-o FILE`, checked before any work: its folder must exist."""
+    out_path = Path(text) if text else None
+    if out_path is not None and not out_path.parent.is_dir():
+        raise CfxError(f"{text}: folder {str(out_path.parent)!r} does not exist")
+    return out_path
+
+
 def _values(args: argparse.Namespace) -> dict[str, Any]:
     from cfexplore.targets import parse_assignments
 
@@ -279,9 +287,7 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.report import export_summary
 
     values = _values(args)
-    out_path = Path(args.output) if args.output else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise CfxError(f"{args.output}: folder {str(out_path.parent)!r} does not exist")
+    out_path = _output_path(args.output)
     with _progress(True) as progress, _session(args, progress, cancel) as session:
         result = session.export(args.exporter, args.opset, values, progress, cancel)
         saved = None
@@ -385,9 +391,7 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.reportdoc import build_report, report_markdown
 
     values = _values(args)
-    out_path = Path(args.output) if args.output else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise CfxError(f"{args.output}: folder {str(out_path.parent)!r} does not exist")
+    out_path = _output_path(args.output)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with _progress(True) as progress, _session(args, progress, cancel) as session:
         rep = build_report(

@@ -44,7 +44,7 @@ class ModeBar(Static):
                 text.append(f" {key} {title} ", "bold reverse")
             else:
                 text.append(f" {key}", "bold")
-                text.append(f" {title} ", "dim")
+                text.append(f" {title}", "dim")
         state = getattr(self.app, "state", None)
         label = state.label if state is not None else ""
         width = self.size.width or 80

@@ -60,7 +60,10 @@ class WorkerClient:
         self._cleanup()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore")
+        # no __pycache__ in the user's folder; prints and warnings go to the worker log
+        env = dict(
+            os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1"
+        )
         try:
             with open(self._log_path, "ab") as log:
                 self._proc = subprocess.Popen(

@@ -52,6 +52,7 @@ class CfxApp(App[None]):
         ),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "cancel_job", "Cancel job", id="cancel-job", show=False, priority=True),
     ]
 
     def __init__(self, start: str | None = None) -> None:
@@ -67,6 +68,8 @@ class CfxApp(App[None]):
         """Published with the exporter name when a sweep recorded a new branch trace."""
         self._start = start
         self._load_cancel = threading.Event()
+        self._consented: set[tuple[str, str]] = set()
+        """(path, sha256) of user files the user agreed to import this session."""
 
     def on_mount(self) -> None:
         if self._start:
@@ -92,7 +95,45 @@ class CfxApp(App[None]):
         except CfxError as exc:
             self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
             return
-        self.load_target(spec)
+        if spec.path is None:
+            self.load_target(spec)
+            return
+        self._ask_consent(spec)
+
+    def _ask_consent(self, spec: TargetSpec) -> None:
+        """A user file is code: import it only once the user said yes to this exact file.
+
+        Consent is keyed on the path and the file's SHA-256, so a changed file asks again.
+        """
+        import hashlib
+
+        assert spec.path is not None
+        try:
+            digest = hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()
+        except OSError as exc:
+            self.notify(f"cannot read {spec.path}: {exc.strerror}", severity="error")
+            return
+        key = (spec.path, digest)
+        if key in self._consented:
+            self.load_target(spec)
+            return
+        from .screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._consented.add(key)
+                self.load_target(spec)
+            else:
+                self.notify("not imported", timeout=2)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Import and run {Path(spec.path).name}?",
+                f"{spec.path} (sha256 {digest[:12]}…) is Python code: importing it runs it, "
+                "as you, in a separate worker process. Only say yes to code you trust.",
+            ),
+            answer,
+        )
 
     def load_target(self, spec: TargetSpec) -> None:
         """Load `spec` in a fresh worker process (the previous one is closed)."""
@@ -212,6 +253,62 @@ class CfxApp(App[None]):
                         self.run_action, action, node
                     ),
                 )
+
+    def _mode_screens(self) -> list[Screen[object]]:
+        """The top-level screens built so far (one per mode visited)."""
+        from .screens.base import CfxScreen
+
+        seen = [s for stack in self._screen_stacks.values() for s in stack]
+        return [s for s in seen if isinstance(s, CfxScreen)]
+
+    def running_jobs(self) -> int:
+        """How many jobs (export, diff, sweep, matrix, report, load) are running."""
+        jobs = sum(len(s.running_jobs()) for s in self._mode_screens())  # type: ignore[attr-defined]
+        return jobs + sum(
+            1 for w in self.workers if w.node is self and w.is_running and w.group == "load"
+        )
+
+    def action_cancel_job(self) -> None:
+        """ctrl+c: cancel the running job of this screen (or any screen); never quits."""
+        screens = [self.screen, *[s for s in self._mode_screens() if s is not self.screen]]
+        for screen in screens:
+            cancel = getattr(screen, "cancel_job", None)
+            if cancel is not None and cancel():
+                self.notify("cancelled", severity="warning", timeout=3)
+                return
+        if any(w.is_running for w in self.workers if w.group == "load"):
+            self._load_cancel.set()
+            self.notify("loading cancelled", severity="warning", timeout=3)
+            return
+        self.notify("nothing to cancel · ctrl+q quits", timeout=3)
+
+    async def action_quit(self) -> None:
+        """Quit; with a job running, ask first, then cancel every job before leaving."""
+        if self.running_jobs():
+            from .screens.confirm import ConfirmScreen
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._quit_now()
+
+            self.push_screen(
+                ConfirmScreen(
+                    "Quit with a job running?",
+                    "The running export, diff, sweep or matrix is cancelled and its "
+                    "worker process killed.",
+                ),
+                answer,
+            )
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
+        for screen in self._mode_screens():
+            screen.cancel_job()  # type: ignore[attr-defined]
+        self._load_cancel.set()
+        if self.state.session is not None:
+            self.state.session.client.kill()
+        self.exit()
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -51,5 +51,16 @@ class CfxScreen(Screen[None]):
             )
         self.worker_failed(event.worker)
 
+    def running_jobs(self) -> list[Worker[object]]:
+        """This screen's workers that are still running (export, diff, sweep, matrix...)."""
+        return [w for w in self.app.workers if w.node is self and w.is_running]
+
+    def cancel_job(self) -> bool:
+        """Cancel this screen's running job, if any; True when something was cancelled.
+
+        Screens set their job's cancel event here: the core then kills its worker process.
+        """
+        return False
+
     def worker_failed(self, worker: Worker[object]) -> None:
         """Hook for screens to reset their running state after a failed worker."""

@@ -379,7 +379,13 @@ class DiffScreen(CfxScreen):
         if isinstance(self.focused, Input | Switch):
             self.query_one(DataTable).focus()
         else:
-            self._cancel.set()
+            self.cancel_job()
+
+    def cancel_job(self) -> bool:
+        if not self.running_jobs():
+            return False
+        self._cancel.set()
+        return True
 
     def action_next_exporter(self) -> None:
         i = EXPORTERS.index(self.state.exporter)

@@ -149,9 +149,14 @@ class ExportScreen(CfxScreen):
         self.post_message(Exported(result, session.spec.label))  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-            self._last_progress = "cancelling"
+        self.cancel_job()
+
+    def cancel_job(self) -> bool:
+        if self._cancel is None:
+            return False
+        self._cancel.set()
+        self._last_progress = "cancelling"
+        return True
 
     @on(Progressed)
     def _progress(self, event: Progressed) -> None:

@@ -167,8 +167,13 @@ class MatrixScreen(CfxScreen):
         self.query_one("#matrix-status", Static).update(Text(event.text[:70], "dim"))
 
     def action_cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
+        self.cancel_job()
+
+    def cancel_job(self) -> bool:
+        if self._cancel is None:
+            return False
+        self._cancel.set()
+        return True
 
     def _stop(self) -> None:
         self._cancel = None

@@ -1,6 +1,16 @@
-"""Compare a PyTorch output with an ONNX Runtime output (numpy only)."""
+"""Compare a PyTorch output with an ONNX Runtime output (numpy only).
+
+The rules follow Polygraphy's: no broadcasting (shapes must match exactly), NaN never equals
+a number and equals NaN only when asked (`equal_nan`), infinities are equal only to the same
+infinity, integers are diffed exactly (no wrap-around), bools by XOR, half and bfloat16 in
+float64. Sequence outputs (Python lists from ORT), maps (dicts) and empty optionals (`None`)
+are diffed element by element; anything else is compared exactly or reported not comparable.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 import numpy as np
 
@@ -9,72 +19,139 @@ from cfexplore.results import TensorDiff
 HIST_EDGES = [10.0**e for e in range(-9, 1)]
 """Decade edges of the |diff| histogram: 1e-9 ... 1e0 (11 bins)."""
 
+_BINS = [0.0, *HIST_EDGES, np.inf]
+_TINY = np.finfo(np.float64).tiny
+
+
+class _Missing:
+    """A position one side did not produce at all (unlike `None`, an empty optional)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""Pass as `ref` or `got` for an output position that side did not produce."""
+
 
 def compare(
-    index: int, name: str, ref: np.ndarray | None, got: np.ndarray | None, rtol: float, atol: float
+    index: int,
+    name: str,
+    ref: Any,
+    got: Any,
+    rtol: float,
+    atol: float,
+    equal_nan: bool = False,
 ) -> TensorDiff:
     """Diff `got` (ONNX) against `ref` (PyTorch): max abs/rel, count outside tolerance.
 
-    An element passes when |got - ref| <= atol + rtol * |ref| (numpy.isclose), NaN equal
-    to NaN. Shapes must match exactly; a dtype change alone is noted but not a failure.
+    A numeric element passes when |got - ref| <= atol + rtol * |ref|. NaN vs a number fails;
+    NaN vs NaN fails unless `equal_nan`; +Inf equals only +Inf and -Inf only -Inf. Integers
+    are diffed exactly, bools by XOR (tolerances do not apply), float16/bfloat16 in float64.
+    Shapes must match exactly (no broadcasting); a dtype change alone is noted, not a failure.
+    Empty tensors of the same shape are equal. Lists (sequences), dicts (maps) and `None`
+    (an empty optional) are diffed element-wise: see `compare_any`, which this is.
     """
+    return compare_any(index, name, ref, got, rtol, atol, equal_nan)
 
-    def unmatched(total: int, note: str) -> TensorDiff:
-        return TensorDiff(
-            index,
-            name,
-            list(ref.shape) if ref is not None else None,
-            str(ref.dtype) if ref is not None else None,
-            list(got.shape) if got is not None else None,
-            str(got.dtype) if got is not None else None,
-            None,
-            None,
-            0,
-            total,
-            False,
-            note=note,
-        )
 
-    if ref is None or got is None:
-        return unmatched(0, f"no {'PyTorch' if ref is None else 'ONNX'} output")
-    if ref.shape != got.shape:
-        return unmatched(int(ref.size), "shape differs")
-    rshape, gshape = list(ref.shape), list(got.shape)
-    rdt, gdt = str(ref.dtype), str(got.dtype)
-    note = "" if rdt == gdt else f"dtype {rdt} vs {gdt}"
-    a, b = _as_float(ref), _as_float(got)
+def compare_any(
+    index: int,
+    name: str,
+    ref: Any,
+    got: Any,
+    rtol: float,
+    atol: float,
+    equal_nan: bool = False,
+) -> TensorDiff:
+    """`compare` for any output value ORT or PyTorch can give: never raises.
+
+    A sequence gives one summary TensorDiff (its `elements` hold one TensorDiff per
+    element, its note says e.g. "sequence of 3: all equal" or "element 1: shape differs
+    [2] vs [3]"); dtype is "seq(<element dtype>)" and shape [length]. `None` vs `None` is
+    equal; `MISSING` (see `_compare_all` in runtime) is a side with no output at all.
+    """
     try:
-        close = np.isclose(b, a, rtol=rtol, atol=atol, equal_nan=True)
-        with np.errstate(invalid="ignore", over="ignore"):
-            diff = np.abs(b - a)
-            both_nan = np.isnan(a) & np.isnan(b)
-            diff = np.where(both_nan, 0.0, diff)
-            diff = np.where(np.isnan(diff), np.inf, diff)
-            rel = diff / np.maximum(np.abs(a), np.finfo(np.float64).tiny)
-    except TypeError:
-        equal = np.array_equal(a, b)
-        return TensorDiff(
-            index,
-            name,
-            rshape,
-            rdt,
-            gshape,
-            gdt,
-            None,
-            None,
-            0 if equal else int(a.size),
-            int(a.size),
-            equal,
-            note="compared exactly",
+        return _compare_any(index, name, ref, got, rtol, atol, equal_nan)
+    except Exception as exc:  # a diff must never take the run down with it
+        return _unmatched(
+            index, name, ref, got, 0, f"not comparable: {type(exc).__name__}: {exc}"[:200]
         )
-    mism = int(close.size - np.count_nonzero(close))
-    max_abs = float(diff.max()) if diff.size else 0.0
-    max_rel = float(np.where(diff == 0, 0.0, rel).max()) if diff.size else 0.0
-    hist = (
-        np.histogram(np.clip(diff.ravel(), 0, 1e30), bins=[0.0, *HIST_EDGES, np.inf])[0].tolist()
-        if diff.size
-        else []
-    )
+
+
+def _compare_any(
+    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
+) -> TensorDiff:
+    if ref is MISSING or got is MISSING:
+        side = "PyTorch" if ref is MISSING else "ONNX"
+        return _unmatched(index, name, ref, got, _size(ref), f"no {side} output")
+    if ref is None and got is None:
+        return TensorDiff(
+            index, name, None, "none", None, "none", 0.0, 0.0, 0, 0, True, note="both None"
+        )
+    if ref is None or got is None:
+        side = "PyTorch" if ref is None else "ONNX"
+        return _unmatched(index, name, ref, got, _size(ref), f"no {side} output (None)")
+    if isinstance(ref, (list, tuple)) or isinstance(got, (list, tuple)):
+        return _compare_seq(index, name, ref, got, rtol, atol, equal_nan)
+    if isinstance(ref, dict) or isinstance(got, dict):
+        return _compare_map(index, name, ref, got, rtol, atol, equal_nan)
+    return _compare_tensor(index, name, np.asarray(ref), np.asarray(got), rtol, atol, equal_nan)
+
+
+def _size(x: Any) -> int:
+    if x is None or x is MISSING:
+        return 0
+    if isinstance(x, (list, tuple, dict)):
+        return len(x)
+    try:
+        return int(np.size(x))
+    except Exception:
+        return 0
+
+
+def _describe(x: Any) -> tuple[list[int] | None, str | None]:
+    """(shape, dtype) as TensorDiff shows them."""
+    if x is MISSING:
+        return None, None
+    if x is None:
+        return None, "none"
+    if isinstance(x, (list, tuple)):
+        inner = sorted({_describe(e)[1] or "?" for e in x})
+        return [len(x)], f"seq({'|'.join(inner)})"
+    if isinstance(x, dict):
+        return [len(x)], "map"
+    try:
+        arr = np.asarray(x)
+    except Exception:
+        return None, type(x).__name__
+    return list(arr.shape), str(arr.dtype)
+
+
+def _unmatched(index: int, name: str, ref: Any, got: Any, total: int, note: str) -> TensorDiff:
+    rshape, rdt = _describe(ref)
+    gshape, gdt = _describe(got)
+    return TensorDiff(index, name, rshape, rdt, gshape, gdt, None, None, 0, total, False, note)
+
+
+def _merge(
+    index: int,
+    name: str,
+    ref: Any,
+    got: Any,
+    parts: list[TensorDiff],
+    note: str,
+    passed: bool,
+) -> TensorDiff:
+    """A sequence's or map's summary TensorDiff over its elements' diffs."""
+    rshape, rdt = _describe(ref)
+    gshape, gdt = _describe(got)
+    abs_vals = [p.max_abs for p in parts if p.max_abs is not None]
+    rel_vals = [p.max_rel for p in parts if p.max_rel is not None]
+    hist = [0] * (len(_BINS) - 1)
+    for p in parts:
+        for i, c in enumerate(p.histogram):
+            hist[i] += c
     return TensorDiff(
         index,
         name,
@@ -82,32 +159,266 @@ def compare(
         rdt,
         gshape,
         gdt,
-        max_abs,
-        max_rel,
-        mism,
-        int(close.size),
-        mism == 0,
+        max(abs_vals) if abs_vals else (0.0 if passed else None),
+        max(rel_vals) if rel_vals else (0.0 if passed else None),
+        sum(p.mismatches for p in parts),
+        sum(p.total for p in parts),
+        passed,
         note=note,
-        histogram=hist,
+        histogram=hist if any(hist) else [],
+        elements=parts,
     )
 
 
-def _as_float(x: np.ndarray) -> np.ndarray:
-    """Numbers and bools as float64 for diffing; other dtypes unchanged."""
-    return x.astype(np.float64) if x.dtype.kind in "fbiu" else x
+def _first_failure(parts: list[TensorDiff], label: str) -> str:
+    bad = [p for p in parts if not p.passed]
+    first = bad[0]
+    detail = first.note or f"{first.mismatches}/{first.total} outside tolerance"
+    more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+    return f"{label} {first.index}: {detail}{more}"
 
 
-def same(a: list[np.ndarray], b: list[np.ndarray], rtol: float, atol: float) -> bool:
-    """Whether two lists of outputs agree within tolerance (used for 'did PyTorch change?')."""
+def _compare_seq(
+    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
+) -> TensorDiff:
+    if not isinstance(ref, (list, tuple)) or not isinstance(got, (list, tuple)):
+        what = "sequence vs tensor" if isinstance(ref, (list, tuple)) else "tensor vs sequence"
+        return _unmatched(index, name, ref, got, _size(ref), f"not comparable: {what}")
+    parts = [
+        compare_any(i, f"{name}[{i}]", r, g, rtol, atol, equal_nan)
+        for i, (r, g) in enumerate(zip(ref, got, strict=False))
+    ]
+    if len(ref) != len(got):
+        note = f"sequence length differs: {len(ref)} vs {len(got)}"
+        return _merge(index, name, ref, got, parts, note, False)
+    if all(p.passed for p in parts):
+        note = f"sequence of {len(ref)}: all equal" if ref else "empty sequence"
+        return _merge(index, name, ref, got, parts, note, True)
+    return _merge(index, name, ref, got, parts, _first_failure(parts, "element"), False)
+
+
+def _compare_map(
+    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
+) -> TensorDiff:
+    if not isinstance(ref, dict) or not isinstance(got, dict):
+        return _unmatched(index, name, ref, got, _size(ref), "not comparable: map vs non-map")
+    if set(ref) != set(got):
+        only = sorted(map(str, set(ref) ^ set(got)))[:3]
+        return _unmatched(index, name, ref, got, len(ref), f"map keys differ: {only}")
+    keys = sorted(ref, key=str)
+    parts = [
+        compare_any(i, f"{name}[{k!r}]", ref[k], got[k], rtol, atol, equal_nan)
+        for i, k in enumerate(keys)
+    ]
+    if all(p.passed for p in parts):
+        return _merge(index, name, ref, got, parts, f"map of {len(keys)}: all equal", True)
+    return _merge(index, name, ref, got, parts, _first_failure(parts, "entry"), False)
+
+
+# --- tensors ------------------------------------------------------------------------------
+
+
+def _kind(dt: np.dtype) -> str:
+    """b(ool), i(nt: signed or unsigned), f(loat), c(omplex) or o(ther, compared exactly)."""
+    if dt.kind == "b":
+        return "b"
+    if dt.kind in "iu":
+        return "i"
+    if dt.kind == "f":
+        return "f"
+    if dt.kind == "c":
+        return "c"
+    if dt.kind == "V" and _ml_float(dt):
+        return "f"
+    return "o"
+
+
+def _ml_float(dt: np.dtype) -> bool:
+    """bfloat16 / float8 types from ml_dtypes (numpy sees them as void)."""
+    try:
+        import ml_dtypes
+
+        ml_dtypes.finfo(dt)
+        return True
+    except Exception:
+        return False
+
+
+def _compare_tensor(
+    index: int,
+    name: str,
+    ref: np.ndarray,
+    got: np.ndarray,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
+) -> TensorDiff:
+    rshape, gshape = list(ref.shape), list(got.shape)
+    rdt, gdt = str(ref.dtype), str(got.dtype)
+    if ref.shape != got.shape:
+        return _unmatched(
+            index, name, ref, got, int(ref.size), f"shape differs: {rshape} vs {gshape}"
+        )
+    notes = [] if rdt == gdt else [f"dtype {rdt} vs {gdt}"]
+
+    def result(diff: np.ndarray | None, rel: np.ndarray | None, close: np.ndarray) -> TensorDiff:
+        mism = int(close.size - np.count_nonzero(close))
+        if diff is None or rel is None:
+            max_abs = max_rel = None
+            hist: list[int] = []
+        else:
+            max_abs = float(diff.max()) if diff.size else 0.0
+            max_rel = float(rel.max()) if rel.size else 0.0
+            hist = np.histogram(np.clip(diff.ravel(), 0, 1e30), bins=_BINS)[0].tolist()
+            hist = hist if diff.size else []
+        return TensorDiff(
+            index,
+            name,
+            rshape,
+            rdt,
+            gshape,
+            gdt,
+            max_abs,
+            max_rel,
+            mism,
+            int(close.size),
+            mism == 0,
+            note="; ".join(notes),
+            histogram=hist,
+        )
+
+    if ref.size == 0:
+        return result(np.zeros(0), np.zeros(0), np.ones(0, dtype=bool))
+    rk, gk = _kind(ref.dtype), _kind(got.dtype)
+    if rk == "o" or gk == "o":
+        if rk != gk:
+            return _unmatched(
+                index, name, ref, got, int(ref.size), f"not comparable: {rdt} vs {gdt}"
+            )
+        try:
+            close = np.asarray(ref == got, dtype=bool).reshape(ref.shape)
+        except Exception:
+            close = np.full(ref.shape, np.array_equal(ref, got), dtype=bool)
+        notes.append("compared exactly")
+        return result(None, None, close)
+    if rk == gk == "b":
+        close = ~(ref ^ got)
+        diff = (~close).astype(np.float64)
+        return result(diff, diff, close)
+    if rk in "bi" and gk in "bi":
+        eq, diff = _int_absdiff(ref, got)
+        mag = np.abs(ref.astype(np.float64))
+        close = eq | (diff <= atol + rtol * mag)
+        return result(diff, _rel(diff, mag), close)
+    dtype = np.complex128 if "c" in (rk, gk) else np.float64
+    a, b = ref.astype(dtype), got.astype(dtype)
+    close, diff, counts = _float_close(a, b, rtol, atol, equal_nan)
+    for what, n in counts.items():
+        if n:
+            notes.append(f"{what} at {n} element{'s' if n > 1 else ''}")
+    return result(diff, _rel(diff, np.abs(a)), close)
+
+
+def _rel(diff: np.ndarray, mag: np.ndarray) -> np.ndarray:
+    """|diff| / |ref| (|ref| floored at the smallest normal float64); 0 where diff is 0."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        rel = diff / np.maximum(mag, _TINY)
+    rel = np.where(np.isnan(rel), np.inf, rel)
+    return np.where(diff == 0, 0.0, rel)
+
+
+def _int_absdiff(ref: np.ndarray, got: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact equality and |got - ref| as float64 for any two integer/bool arrays.
+
+    No wrap-around: int64 pairs are subtracted in uint64 (exact modulo 2**64, and the true
+    distance fits), uint64 against a signed value goes through float64 where it is negative.
+    """
+    u64 = np.uint64
+
+    def dist_u(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where(x >= y, x - y, y - x).astype(np.float64)
+
+    def is_u64(x: np.ndarray) -> bool:
+        return x.dtype.kind == "u" and x.dtype.itemsize == 8
+
+    if not is_u64(ref) and not is_u64(got):
+        a, b = ref.astype(np.int64), got.astype(np.int64)
+        d = np.where(a >= b, a.view(u64) - b.view(u64), b.view(u64) - a.view(u64))
+        return a == b, d.astype(np.float64)
+    if ref.dtype.kind in "ub" and got.dtype.kind in "ub":
+        a, b = ref.astype(u64), got.astype(u64)
+        return a == b, dist_u(a, b)
+    s, u = (got, ref) if is_u64(ref) else (ref, got)
+    s = s.astype(np.int64)
+    nonneg = s >= 0
+    su = np.where(nonneg, s, 0).astype(u64)
+    eq = nonneg & (su == u)
+    with np.errstate(over="ignore"):
+        far = u.astype(np.float64) - s.astype(np.float64)
+    return eq, np.where(nonneg, dist_u(su, u), far)
+
+
+def _float_close(
+    a: np.ndarray, b: np.ndarray, rtol: float, atol: float, equal_nan: bool
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Per element: within tolerance, |b - a| (inf where not comparable), and NaN/Inf counts."""
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    a_inf, b_inf = np.isinf(a), np.isinf(b)
+    finite = ~(a_nan | b_nan | a_inf | b_inf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(finite, np.abs(b - a), 0.0).real.astype(np.float64)
+        close = finite & (diff <= atol + rtol * np.abs(a))
+    both_nan = a_nan & b_nan
+    nan_bad = (a_nan | b_nan) & ~(both_nan & equal_nan)
+    # an infinity equals only itself (same sign; for complex: the same value)
+    inf_any = (a_inf | b_inf) & ~(a_nan | b_nan)
+    with np.errstate(invalid="ignore"):
+        inf_same = inf_any & (a == b)
+    inf_bad = inf_any & ~inf_same
+    close = close | (both_nan & equal_nan) | inf_same
+    diff = np.where(nan_bad | inf_bad | (finite & np.isnan(diff)), np.inf, diff)
+    counts = {
+        "NaN vs NaN": int(np.count_nonzero(both_nan & ~close)),
+        "NaN vs number": int(np.count_nonzero(a_nan ^ b_nan)),
+        "Inf mismatch": int(np.count_nonzero(inf_bad)),
+    }
+    return close, diff, counts
+
+
+def same(a: list[Any], b: list[Any], rtol: float, atol: float) -> bool:
+    """Whether two lists of outputs agree within tolerance (used for 'did PyTorch change?').
+
+    Eager against eager: NaN at the same place counts as equal here (`equal_nan=True`).
+    """
     if len(a) != len(b):
         return False
-    for x, y in zip(a, b, strict=True):
-        if x.shape != y.shape:
-            return False
-        try:
-            if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
-                return False
-        except TypeError:
-            if not np.array_equal(x, y):
-                return False
-    return True
+    return all(
+        compare_any(i, "", y, x, rtol, atol, equal_nan=True).passed
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    )
+
+
+def input_hash(inputs: dict[str, Any]) -> str:
+    """sha256 over input names (sorted), dtypes, shapes and bytes: equal hash = same inputs.
+
+    Lists (sequence inputs) and `None` are hashed structurally.
+    """
+    h = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        if value is None:
+            h.update(b"N;")
+        elif isinstance(value, (list, tuple)):
+            h.update(f"L{len(value)};".encode())
+            for v in value:
+                feed(v)
+        else:
+            arr = np.ascontiguousarray(np.asarray(value))
+            h.update(f"T{arr.dtype.str}{list(arr.shape)}{arr.nbytes};".encode())
+            h.update(arr.tobytes())
+
+    for name in sorted(inputs):
+        key = name.encode()
+        h.update(f"K{len(key)};".encode() + key)
+        feed(inputs[name])
+    return h.hexdigest()

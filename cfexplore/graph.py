@@ -20,6 +20,19 @@ import onnx
 from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto, TensorProto, TypeProto
 from rich.text import Text
 
+from cfexplore.safeload import (
+    DEFAULT_MAX_BYTES,
+    GraphError,
+    load_model_safely,
+    model_warnings,
+    one_line,
+    safe_tail,
+    safe_text,
+    unknown_op_note,
+)
+
+__all__ = ["GraphError", "OnnxTree", "NodeDetail", "ValueInfo", "safe_text"]
+
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
 """ONNX ops that carry subgraphs and so keep Python control flow alive after export."""
 
@@ -39,6 +52,9 @@ _MAX_SUMMARY_NAMES = 3
 _MAX_NAME_CHARS = 28
 _MAX_LIST_ITEMS = 8
 _MAX_STRING_CHARS = 60
+_MAX_LABEL_NAME = 80
+"""Characters of a node or graph name shown in a tree label (the detail pane has it all)."""
+_MAX_LABEL_OP = 40
 _SMALL_TENSOR = 8
 
 _DTYPE_NAMES: dict[int, str] = {
@@ -49,10 +65,6 @@ _DTYPE_NAMES: dict[int, str] = {
     TensorProto.COMPLEX64: "complex64",
     TensorProto.COMPLEX128: "complex128",
 }
-
-
-class GraphError(Exception):
-    """A file cannot be opened as an ONNX model (the message is one line, user-facing)."""
 
 
 # --------------------------------------------------------------------------- values
@@ -322,9 +334,8 @@ def graph_outer_reads(graph: GraphProto) -> list[str]:
 
 
 def _short_name(name: str, limit: int = _MAX_NAME_CHARS) -> str:
-    if len(name) <= limit:
-        return name
-    return "…" + name[-(limit - 1) :]
+    """`name` escaped for a terminal, keeping its (most telling) end when too long."""
+    return safe_tail(name, limit)
 
 
 def _name_list(names: Sequence[str]) -> str:
@@ -359,7 +370,7 @@ def _fmt_float(v: float) -> str:
 
 
 def _fmt_string(b: bytes) -> str:
-    return repr(_truncate(b.decode("utf-8", errors="replace")))
+    return safe_text(repr(_truncate(b.decode("utf-8", errors="replace"))))
 
 
 def describe_tensor(t: TensorProto) -> str:

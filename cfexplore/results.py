@@ -82,6 +82,9 @@ class TensorDiff:
     note: str = ""
     histogram: list[int] = field(default_factory=list)
     """Counts of |torch - onnx| per decade: <1e-9, 1e-9..1e-8, ..., >=1e0 (11 bins)."""
+    elements: list[TensorDiff] = field(default_factory=list)
+    """For a sequence (or map) output: one TensorDiff per element; the fields above then
+    summarise them (dtype "seq(<element dtype>)", shape [length]). Empty for tensors."""
 
 
 @dataclass

@@ -402,6 +402,34 @@ class Loaded:
         return out
 
 
+REPRODUCIBLE_ENV = "CFEXPLORE_REPRODUCIBLE"
+"""Set to 1 to run every ONNX Runtime session with `reproducible_session_options()`."""
+
+
+def reproducible_session_options() -> Any:
+    """ORT SessionOptions for bit-identical reruns: one intra- and one inter-op thread,
+    sequential execution (no run-to-run variation from parallel reductions)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return opts
+
+
+def session_options() -> Any:
+    """The SessionOptions every session here uses: reproducible when REPRODUCIBLE_ENV=1."""
+    import onnxruntime as ort
+
+    if os.environ.get(REPRODUCIBLE_ENV, "") not in ("", "0"):
+        return reproducible_session_options()
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return opts
+
+
 def onnx_inputs(model: Any, seed: int) -> dict[str, np.ndarray]:
     """Seeded inputs for a bare ONNX model from its graph input types (free dims = 1)."""
     from onnx import helper
@@ -569,8 +597,7 @@ class Runtime:
         if state.session is None:
             import onnxruntime as ort
 
-            opts = ort.SessionOptions()
-            opts.log_severity_level = 3
+            opts = session_options()
             state.session = ort.InferenceSession(
                 state.result.onnx_path, opts, providers=["CPUExecutionProvider"]
             )
@@ -706,8 +733,7 @@ class Runtime:
 
         if feeds is None:
             feeds = onnx_inputs(onnx.load(path, load_external_data=False), seed)
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
+        opts = session_options()
         session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         self.stats["sessions"] += 1
         start = time.perf_counter()
@@ -773,17 +799,19 @@ def _cf_counts(model: Any) -> dict[str, int]:
 
 
 def _compare_all(
-    names: list[str], ref: list[np.ndarray], got: list[Any], rtol: float, atol: float
+    names: list[str], ref: list[Any], got: list[Any], rtol: float, atol: float
 ) -> list[Any]:
-    """diffing.compare for each output position (a missing side is reported, not dropped)."""
+    """diffing.compare for each output position (a missing side is reported, not dropped).
+
+    Outputs are compared as given: sequences (lists) element-wise, `None` (an empty
+    optional) as a value; NaN never equals NaN here (PyTorch vs ONNX, as Polygraphy).
+    """
     out = []
     for i in range(max(len(ref), len(got))):
-        r = ref[i] if i < len(ref) else None
-        g = got[i] if i < len(got) else None
-        if g is not None and not isinstance(g, np.ndarray):
-            g = np.asarray(g)
+        r = ref[i] if i < len(ref) else diffing.MISSING
+        g = got[i] if i < len(got) else diffing.MISSING
         name = names[i] if i < len(names) else f"output{i}"
-        out.append(diffing.compare(i, name, r, g, rtol, atol))
+        out.append(diffing.compare_any(i, name, r, g, rtol, atol, equal_nan=False))
     return out
 
 

@@ -91,8 +91,10 @@ async def test_quit_with_a_job_running_asks_and_kills_the_worker() -> None:
     try:
         os.kill(pid, 0)
         os.waitpid(pid, os.WNOHANG)
-        alive = Path(f"/proc/{pid}").exists() and "Z" not in Path(
-            f"/proc/{pid}/stat").read_text().split()[2]
+        alive = (
+            Path(f"/proc/{pid}").exists()
+            and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        )
     except (ProcessLookupError, ChildProcessError):
         alive = False
     assert not alive

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+
+
+async def _wait_workers(app) -> None:  # type: ignore[no-untyped-def]
+    """Wait for every worker; one that failed was already shown in the app (not raised)."""
+    from textual.worker import WorkerFailed
+
+    with contextlib.suppress(WorkerFailed):
+        await app.workers.wait_for_complete()
 
 
 async def settle(
@@ -16,12 +25,12 @@ async def settle(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        await app.workers.wait_for_complete()
+        await _wait_workers(app)
         await pilot.pause()
         if until is None or until():
             if until is None:
                 await pilot.pause(0.05)
-                await app.workers.wait_for_complete()
+                await _wait_workers(app)
                 await pilot.pause()
             return
         if loop.time() > deadline:

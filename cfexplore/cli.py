@@ -76,7 +76,8 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         default=600.0,
-        help="seconds to wait for the worker to load the target (default 600)",
+        help="seconds loading the target, and each export, may take before the worker is "
+        "killed (default 600)",
     )
 
 
@@ -222,7 +223,9 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
     from cfexplore.targets import parse_target
 
     spec = parse_target(args.target, args.init, args.input)
-    return Session.open(spec, progress, cancel, timeout=args.timeout)
+    session = Session.open(spec, progress, cancel, timeout=args.timeout)
+    session.export_timeout = args.timeout
+    return session
 
 
 def _output_path(text: str | None) -> Path | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfexplore.errors import CfxError
+from cfexplore.errors import CfxError, TimedOut
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
 from cfexplore.reference import merge_traces
 from cfexplore.results import (
@@ -100,6 +100,8 @@ class Session:
         self.info = info
         self.exports: dict[str, ExportResult] = {}
         self._generation = client.starts
+        self.export_timeout: float | None = None
+        """Seconds an export may take before its worker is killed (None: no limit)."""
 
     def _ensure_loaded(self, cancel: threading.Event | None = None) -> None:
         """Reload the target if its worker process was killed (cancel) or died."""
@@ -161,14 +163,20 @@ class Session:
         if exporter not in EXPORTERS:
             raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
         self._ensure_loaded(cancel)
-        result: ExportResult = self.client.call(
-            "export",
-            progress,
-            cancel,
-            exporter=exporter,
-            opset=opset,
-            values=self.check_values(values),
-        )
+        try:
+            result: ExportResult = self.client.call(
+                "export",
+                progress,
+                cancel,
+                self.export_timeout,
+                exporter=exporter,
+                opset=opset,
+                values=self.check_values(values),
+            )
+        except TimedOut as exc:
+            # the worker was killed; the next request reloads the target
+            result = ExportResult(exporter, opset, False, self.export_timeout or 0.0,
+                                  error=f"TimedOut: {exc}", error_details=str(exc))
         if result.ok:
             self.exports[exporter] = result
         else:

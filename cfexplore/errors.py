@@ -39,3 +39,7 @@ class Cancelled(CfxError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+class TimedOut(CfxError):
+    """A worker request ran past its time limit; the worker process was killed."""

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cfexplore.errors import Cancelled, CfxError, WorkerCrashed, WorkerError
+from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
 
 Progress = Callable[[float | None, str], None]
 
@@ -112,7 +112,7 @@ class WorkerClient:
                     raise Cancelled(f"{op} cancelled")
                 if deadline is not None and time.monotonic() > deadline:
                     self.kill()
-                    raise CfxError(f"{op} took longer than {timeout:g}s and was stopped")
+                    raise TimedOut(f"{op} took longer than {timeout:g}s and was stopped")
                 try:
                     ready = self._recv.poll(0.05)
                     if not ready:

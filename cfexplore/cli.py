@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -78,6 +79,14 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         default=600.0,
         help="seconds loading the target, and each export, may take before the worker is "
         "killed (default 600)",
+    )
+
+
+def _reproducible_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reproducible",
+        action="store_true",
+        help="run ONNX Runtime single-threaded and sequential: identical outputs run to run",
     )
 
 
@@ -163,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _tolerance_args(p)
     _reference_arg(p)
+    _reproducible_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")
@@ -170,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
     _tolerance_args(p)
     _reference_arg(p)
+    _reproducible_arg(p)
     p.add_argument("--json", action="store_true", help="print the JSON document")
 
     p = sub.add_parser("report", help="write a Markdown (or JSON) report for one target")
@@ -177,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
     _tolerance_args(p)
     _reference_arg(p)
+    _reproducible_arg(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomic); else stdout")
     p.add_argument("--json", action="store_true", help="JSON instead of Markdown")
 
@@ -463,6 +475,8 @@ def run(argv: list[str]) -> int:
     }
     if args.command is None:
         return _launch_app(parser)
+    if getattr(args, "reproducible", False):
+        os.environ["CFEXPLORE_REPRODUCIBLE"] = "1"  # the worker process inherits it
     try:
         return handlers[args.command]()
     except KeyboardInterrupt:

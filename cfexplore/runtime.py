@@ -699,7 +699,7 @@ class Runtime:
         names = [o.name for o in state.session.get_outputs()]
         try:
             start = time.perf_counter()
-            got = [np.asarray(o) for o in state.session.run(None, feeds)]
+            got = list(state.session.run(None, feeds))  # arrays, or lists for sequences
             result.onnx_ms = (time.perf_counter() - start) * 1000
         except Exception as exc:
             result.onnx_error = short_error(exc)

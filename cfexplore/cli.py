@@ -120,6 +120,11 @@ def _tolerance_args(p: argparse.ArgumentParser) -> None:
         help=f"absolute tolerance (default {DEFAULT_ATOL:g}); an element passes "
         "when |onnx - torch| <= atol + rtol*|torch|",
     )
+    p.add_argument(
+        "--equal-nan",
+        action="store_true",
+        help="count NaN in PyTorch and NaN in ONNX at the same place as equal (default: fail)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -358,7 +363,14 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
         if not exp.ok:
             raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
         result = session.diff(
-            args.exporter, args.seed, run, args.rtol, args.atol, cancel, args.reference
+            args.exporter,
+            args.seed,
+            run,
+            args.rtol,
+            args.atol,
+            cancel,
+            args.reference,
+            equal_nan=args.equal_nan,
         )
     if args.json:
         data = result.to_dict()
@@ -392,6 +404,7 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
             progress,
             cancel,
             args.reference,
+            equal_nan=args.equal_nan,
         )
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2, default=str))
@@ -420,6 +433,7 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
             args.reference,
             progress,
             cancel,
+            args.equal_nan,
         )
     text = (
         json.dumps(rep.to_json_dict(), indent=2, default=str) if args.json else report_markdown(rep)
@@ -440,7 +454,15 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with _progress(True) as progress:
         m = matrix(
-            exporters, args.full_size, args.opset, args.seed, args.rtol, args.atol, progress, cancel
+            exporters,
+            args.full_size,
+            args.opset,
+            args.seed,
+            args.rtol,
+            args.atol,
+            progress,
+            cancel,
+            args.equal_nan,
         )
     if args.markdown:
         atomic_write_bytes(args.markdown, matrix_markdown(m).encode())

@@ -175,8 +175,14 @@ class Session:
             )
         except TimedOut as exc:
             # the worker was killed; the next request reloads the target
-            result = ExportResult(exporter, opset, False, self.export_timeout or 0.0,
-                                  error=f"TimedOut: {exc}", error_details=str(exc))
+            result = ExportResult(
+                exporter,
+                opset,
+                False,
+                self.export_timeout or 0.0,
+                error=f"TimedOut: {exc}",
+                error_details=str(exc),
+            )
         if result.ok:
             self.exports[exporter] = result
         else:
@@ -192,6 +198,7 @@ class Session:
         atol: float = DEFAULT_ATOL,
         cancel: threading.Event | None = None,
         reference: bool | None = None,
+        equal_nan: bool = False,
     ) -> DiffResult:
         """Seeded PyTorch vs ONNX Runtime (vs the reference evaluator) on the current export.
 
@@ -211,6 +218,7 @@ class Session:
             rtol=rtol,
             atol=atol,
             reference=reference,
+            equal_nan=equal_nan,
         )
         result.versions = versions()
         exported = self.exports[exporter].knob_values
@@ -226,6 +234,8 @@ class Session:
             {k: v for k, v in exported.items() if defaults.get(k) != v},
             {k: v for k, v in values.items() if exported.get(k) != v},
         )
+        if equal_nan:
+            result.command += " --equal-nan"
         return result
 
     def stats(self) -> dict[str, int]:
@@ -243,6 +253,7 @@ class Session:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         reference: bool | None = None,
+        equal_nan: bool = False,
     ) -> CheckReport:
         """Export with each exporter and sweep every knob: the verdict table.
 
@@ -299,6 +310,7 @@ class Session:
                     rtol=rtol,
                     atol=atol,
                     reference=reference,
+                    equal_nan=equal_nan,
                 )
                 for row in rows:
                     merge_traces(trace, row.trace)
@@ -423,6 +435,7 @@ def matrix(
     atol: float = DEFAULT_ATOL,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    equal_nan: bool = False,
 ) -> MatrixReport:
     """Run `check` over the seed-table variants in one worker and fill the table."""
     progress = progress or _quiet
@@ -440,7 +453,16 @@ def matrix(
                 progress((i + (frac or 0.0)) / len(names), msg)
 
             session = Session.open(TargetSpec(variant=name), sub, cancel, client=client)
-            report = session.check(exporters, opset, seed, rtol, atol, progress=sub, cancel=cancel)
+            report = session.check(
+                exporters,
+                opset,
+                seed,
+                rtol,
+                atol,
+                progress=sub,
+                cancel=cancel,
+                equal_nan=equal_nan,
+            )
             reports.append(report)
             for res in report.results:
                 knob = res.knobs[0]

@@ -61,20 +61,23 @@ def build_report(
     reference: bool | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    equal_nan: bool = False,
 ) -> TargetReport:
     """Check the target, then diff and audit each successful export."""
     import onnx
 
     from cfexplore.audit import audit_model
 
-    check = session.check(exporters, opset, seed, rtol, atol, values, progress, cancel, reference)
+    check = session.check(
+        exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan
+    )
     rep = TargetReport(check)
     for res in check.results:
         exp = session.exports.get(res.exporter)
         if res.status != "ok" or exp is None or not exp.onnx_path:
             continue
         rep.diffs[res.exporter] = session.diff(
-            res.exporter, seed, values, rtol, atol, cancel, reference
+            res.exporter, seed, values, rtol, atol, cancel, reference, equal_nan
         )
         rep.audits[res.exporter] = audit_model(onnx.load(exp.onnx_path, load_external_data=False))
         if exp.unoptimized_control_flow is not None:

@@ -664,6 +664,7 @@ class Runtime:
         rtol: float,
         atol: float,
         reference: bool | None = None,
+        equal_nan: bool = False,
     ) -> DiffResult:
         """Run PyTorch, ONNX Runtime and (unless `reference` is False) the reference
         evaluator on the seeded inputs, and diff every output three ways.
@@ -716,11 +717,11 @@ class Runtime:
                 result.reference_error = short_error(exc)
         if result.torch_error or result.onnx_error:
             return result
-        result.outputs = _compare_all(names, ref, got, rtol, atol)
+        result.outputs = _compare_all(names, ref, got, rtol, atol, equal_nan)
         result.passed = bool(result.outputs) and all(o.passed for o in result.outputs)
         if result.reference_used and not result.reference_error:
-            result.reference = _compare_all(names, ref, ref_out, rtol, atol)
-            result.ort_vs_reference = _compare_all(names, ref_out, got, rtol, atol)
+            result.reference = _compare_all(names, ref, ref_out, rtol, atol, equal_nan)
+            result.ort_vs_reference = _compare_all(names, ref_out, got, rtol, atol, equal_nan)
             result.problem = classify(result)
         return result
 
@@ -749,6 +750,7 @@ class Runtime:
         rtol: float,
         atol: float,
         reference: bool | None = None,
+        equal_nan: bool = False,
     ) -> tuple[list[SweepRow], bool]:
         """Diff at every value of `knob` (others at their export values).
 
@@ -764,7 +766,7 @@ class Runtime:
         has_input = False
         for value in k.values:
             vals = {**base, knob: value}
-            d = self.diff(exporter, seed, vals, rtol, atol, reference)
+            d = self.diff(exporter, seed, vals, rtol, atol, reference, equal_nan)
             has_input = has_input or knob in d.onnx_fed
             changed = None
             if d.torch_error is None and value != export_value:
@@ -799,19 +801,24 @@ def _cf_counts(model: Any) -> dict[str, int]:
 
 
 def _compare_all(
-    names: list[str], ref: list[Any], got: list[Any], rtol: float, atol: float
+    names: list[str],
+    ref: list[Any],
+    got: list[Any],
+    rtol: float,
+    atol: float,
+    equal_nan: bool = False,
 ) -> list[Any]:
     """diffing.compare for each output position (a missing side is reported, not dropped).
 
     Outputs are compared as given: sequences (lists) element-wise, `None` (an empty
-    optional) as a value; NaN never equals NaN here (PyTorch vs ONNX, as Polygraphy).
+    optional) as a value; NaN equals NaN only with `equal_nan` (as Polygraphy).
     """
     out = []
     for i in range(max(len(ref), len(got))):
         r = ref[i] if i < len(ref) else diffing.MISSING
         g = got[i] if i < len(got) else diffing.MISSING
         name = names[i] if i < len(names) else f"output{i}"
-        out.append(diffing.compare_any(i, name, r, g, rtol, atol, equal_nan=False))
+        out.append(diffing.compare_any(i, name, r, g, rtol, atol, equal_nan=equal_nan))
     return out
 
 

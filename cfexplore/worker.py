@@ -242,6 +242,7 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                     req["rtol"],
                     req["atol"],
                     req.get("reference"),
+                    req.get("equal_nan", False),
                 )
             elif op == "run_onnx":
                 value = runtime.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
@@ -253,6 +254,7 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                     req["rtol"],
                     req["atol"],
                     req.get("reference"),
+                    req.get("equal_nan", False),
                 )
             else:
                 raise CfxError(f"unknown worker request {op!r}")

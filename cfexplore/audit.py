@@ -113,6 +113,7 @@ from cfexplore.graph import (
     path_to_str,
 )
 from cfexplore.graph_render import format_counts
+from cfexplore.safeload import safe_text
 
 FlagKind = Literal["constant-if", "constant-loop", "unrolled-loop"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("constant-if", "constant-loop", "unrolled-loop")
@@ -906,9 +907,11 @@ def render_audit(report: AuditReport) -> RenderableType:
     for f in report.flags:
         table.add_row(
             Text(f.kind, style=_KIND_STYLES.get(f.kind, "")),
-            Text.assemble((f.op_type, "bold"), " ", (f.node_name, "dim")),
-            Text(f.path_str),
-            Text(f.message),
+            Text.assemble(
+                (safe_text(f.op_type, 40), "bold"), " ", (safe_text(f.node_name, 80), "dim")
+            ),
+            Text(safe_text(f.path_str)),
+            Text(safe_text(f.message)),
         )
     return Group(table, summary)
 

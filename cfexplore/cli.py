@@ -335,6 +335,8 @@ def cmd_tree(args: argparse.Namespace) -> int:
         tree = OnnxTree.open(args.file)
     except GraphError as exc:
         raise CfxError(str(exc)) from None
+    for warning in tree.warnings:
+        sys.stderr.write(f"cfexplore: warning: {warning}\n")
     _out().print(render_tree(tree, depth=args.depth, limit=args.limit))
     return EXIT_OK
 

@@ -98,6 +98,7 @@ from cfexplore.graph import (
     OnnxTree,
     path_to_str,
 )
+from cfexplore.safeload import safe_text
 
 RowKind = Literal["same", "folded", "unrolled", "only-in-a", "only-in-b"]
 ROW_KINDS: tuple[RowKind, ...] = ("same", "folded", "unrolled", "only-in-a", "only-in-b")
@@ -831,10 +832,12 @@ def render_compare(report: CompareReport) -> RenderableType:
     for r in report.rows:
         indent = "  " * r.depth
         cells = [
-            Text(indent + n.label()) if n is not None else Text(indent + "—", style="dim")
+            Text(indent + safe_text(n.label(), 120))
+            if n is not None
+            else Text(indent + "—", style="dim")
             for n in (r.a_node, r.b_node)
         ]
-        table.add_row(*cells, Text(r.kind, style=_KIND_STYLE[r.kind]), Text(r.message))
+        table.add_row(*cells, Text(r.kind, style=_KIND_STYLE[r.kind]), Text(safe_text(r.message)))
     summary = " · ".join(f"{k} {n}" for k, n in report.summary.items() if n)
     return Group(header, table, Text(summary, style="dim"))
 

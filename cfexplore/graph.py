@@ -22,7 +22,6 @@ from rich.text import Text
 
 from cfexplore.safeload import (
     DEFAULT_MAX_BYTES,
-    GraphError,
     load_model_safely,
     model_warnings,
     one_line,
@@ -30,8 +29,9 @@ from cfexplore.safeload import (
     safe_text,
     unknown_op_note,
 )
-
-__all__ = ["GraphError", "OnnxTree", "NodeDetail", "ValueInfo", "safe_text"]
+from cfexplore.safeload import (
+    GraphError as GraphError,  # re-exported: `from cfexplore.graph import GraphError`
+)
 
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
 """ONNX ops that carry subgraphs and so keep Python control flow alive after export."""
@@ -99,6 +99,14 @@ class ValueInfo:
 
 def _dim_str(dim: int | str | None) -> str:
     return "?" if dim is None else str(dim)
+
+
+def _safe_value(v: ValueInfo) -> ValueInfo:
+    """`v` with its name and symbolic dims escaped for a terminal."""
+    shape = v.shape
+    if shape is not None and any(isinstance(d, str) for d in shape):
+        shape = tuple(safe_text(d) if isinstance(d, str) else d for d in shape)
+    return ValueInfo(safe_text(v.name), None if v.dtype is None else safe_text(v.dtype), shape)
 
 
 def dtype_name(elem_type: int) -> str | None:
@@ -506,6 +514,8 @@ class NodeDetail:
     function: str | None = None
     doc_string: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Problems with this node (`unknown op …`), one line each."""
 
 
 class GraphItem:
@@ -638,14 +648,16 @@ class GraphItem:
         return list(self._outer)
 
     def label(self) -> Text:
+        """`then_branch  (2 nodes)`; model-derived names escaped and shortened."""
         count = Text(f"  ({_plural(self.node_count, 'node')})", style="dim")
         if self.kind == "function":
-            return Text.assemble(
-                ("function ", "cyan"), (self.function_name or "", "bold cyan"), count
-            )
+            name = safe_text(self.function_name or "", _MAX_LABEL_NAME)
+            return Text.assemble(("function ", "cyan"), (name, "bold cyan"), count)
         if self.kind == "subgraph":
-            return Text.assemble((self.attr_name or "", "bold yellow"), count)
-        return Text.assemble((self.name or "main graph", "bold"), count)
+            return Text.assemble(
+                (safe_text(self.attr_name or "", _MAX_LABEL_NAME), "bold yellow"), count
+            )
+        return Text.assemble((safe_text(self.name, _MAX_LABEL_NAME) or "main graph", "bold"), count)
 
 
 class NodeItem:
@@ -814,10 +826,10 @@ class NodeItem:
         else:
             op_style = "bold"
         if self.domain not in STANDARD_DOMAINS:
-            text.append(f"{self.domain}::", style="dim")
-        text.append(self.op_type, style=op_style)
+            text.append(f"{safe_text(self.domain, _MAX_LABEL_OP)}::", style="dim")
+        text.append(safe_text(self.op_type, _MAX_LABEL_OP), style=op_style)
         text.append("  ")
-        text.append(self.display_name, style="dim")
+        text.append(safe_text(self.display_name, _MAX_LABEL_NAME), style="dim")
         text.append("  ")
         text.append(self.summary)
         if self.is_recursive_call:
@@ -832,18 +844,27 @@ class NodeItem:
             if key != FUNCTION_STEP:
                 outer.update(dict.fromkeys(self.child(key).outer_scope_reads))
         p = self.proto
+        notes: list[str] = []
+        if self.function_key is None:
+            note = unknown_op_note(p.op_type, p.domain)
+            if note is not None:
+                notes.append(note)
+        # every string is escaped for a terminal here (full length), so any consumer is safe
         return NodeDetail(
-            op_type=p.op_type,
-            domain=p.domain,
-            name=self.display_name,
+            op_type=safe_text(p.op_type),
+            domain=safe_text(p.domain),
+            name=safe_text(self.display_name),
             path=path_to_str(self.path),
-            inputs=[scope.lookup(n) if n else ValueInfo("") for n in p.input],
-            outputs=[scope.lookup(n) if n else ValueInfo("") for n in p.output],
-            attributes=[(a.name, _node_attribute(a)) for a in p.attribute],
-            outer_scope_reads=list(outer),
-            function=self.function_name,
-            doc_string=p.doc_string,
-            metadata={m.key: m.value for m in p.metadata_props},
+            inputs=[_safe_value(scope.lookup(n)) if n else ValueInfo("") for n in p.input],
+            outputs=[_safe_value(scope.lookup(n)) if n else ValueInfo("") for n in p.output],
+            attributes=[(safe_text(a.name), safe_text(_node_attribute(a))) for a in p.attribute],
+            outer_scope_reads=[safe_text(n) for n in outer],
+            function=None if self.function_name is None else safe_text(self.function_name),
+            doc_string=safe_text(p.doc_string, multiline=True),
+            metadata={
+                safe_text(m.key): safe_text(m.value, multiline=True) for m in p.metadata_props
+            },
+            notes=notes,
         )
 
 
@@ -854,9 +875,7 @@ Item = GraphItem | NodeItem
 
 
 def _short_reason(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    reason = lines[0] if lines else type(exc).__name__
-    return _truncate(reason, 160)
+    return one_line(str(exc), 160) or type(exc).__name__
 
 
 class OnnxTree:
@@ -889,24 +908,20 @@ class OnnxTree:
         self._items[()] = self.root
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> OnnxTree:
-        """Load an `.onnx` file (external data is not loaded) or raise `GraphError`."""
+    def open(cls, path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> OnnxTree:
+        """Open an untrusted `.onnx` file or raise `GraphError` (one line, `details` in full).
+
+        Goes through `load_model_safely` (regular files up to `max_bytes`, external-data
+        references validated but not read: the tree needs only shapes and dtypes). A model
+        that parses opens even when odd; its problems land in `warnings`.
+        """
         p = Path(path)
-        if not p.exists():
-            raise GraphError(f"{p}: no such file")
-        if p.is_dir():
-            raise GraphError(f"{p}: is a directory, not an ONNX file")
-        if not p.is_file():
-            raise GraphError(f"{p}: not a regular file")
-        try:
-            model = onnx.load(os.fspath(p), load_external_data=False)
-        except OSError as exc:
-            raise GraphError(f"cannot read {p}: {exc.strerror or _short_reason(exc)}") from exc
-        except Exception as exc:
-            raise GraphError(f"cannot parse {p}: {_short_reason(exc)}") from exc
-        if not model.HasField("graph"):
-            raise GraphError(f"cannot parse {p}: no graph in file (not an ONNX model?)")
-        return cls(model, path=os.fspath(p))
+        notes: list[str] = []
+        model = load_model_safely(p, max_bytes, warnings=notes)
+        notes.extend(model_warnings(model))
+        tree = cls(model, path=os.fspath(p))
+        tree.warnings[:0] = notes
+        return tree
 
     @classmethod
     def from_model(cls, model: onnx.ModelProto) -> OnnxTree:

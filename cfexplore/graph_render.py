@@ -1,4 +1,8 @@
-"""Static rich rendering of an `OnnxTree`, for `cfexplore tree FILE.onnx --depth N`."""
+"""Static rich rendering of an `OnnxTree`, for `cfexplore tree FILE.onnx --depth N`.
+
+Model-derived text (names, producer, path) goes through `safe_text`: a hostile model cannot
+send escape sequences to the terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from cfexplore.graph import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
+from cfexplore.safeload import safe_text
+
+_MAX_HEADER_TEXT = 100
+"""Characters of a model name or producer shown in the summary line and root label."""
 
 
 def format_counts(counts: dict[str, int]) -> str:
@@ -21,7 +29,11 @@ def format_counts(counts: dict[str, int]) -> str:
 
 
 def _model_name(tree: OnnxTree) -> str:
-    return tree.path or tree.model.graph.name or "model"
+    return safe_text(tree.path or tree.model.graph.name or "model")
+
+
+def _producer(tree: OnnxTree) -> str:
+    return safe_text(tree.producer, _MAX_HEADER_TEXT)
 
 
 def _opset_text(tree: OnnxTree) -> str:
@@ -33,12 +45,13 @@ def summary_line(tree: OnnxTree) -> str:
     """One plain line: file, node count, control-flow totals, opset, producer."""
     nodes = tree.root.node_count
     parts = [
-        f"{os.path.basename(_model_name(tree))}: {nodes:,} node{'s' if nodes != 1 else ''}",
+        f"{safe_text(os.path.basename(_model_name(tree)), _MAX_HEADER_TEXT)}: "
+        f"{nodes:,} node{'s' if nodes != 1 else ''}",
         format_counts(tree.total_counts),
         _opset_text(tree),
     ]
     if tree.producer:
-        parts.append(tree.producer)
+        parts.append(_producer(tree))
     if tree.warnings:
         parts.append(f"{len(tree.warnings)} warning{'s' if len(tree.warnings) != 1 else ''}")
     return " · ".join(parts)
@@ -48,7 +61,7 @@ def _root_label(tree: OnnxTree) -> Text:
     counts = tree.total_counts
     text = Text(_model_name(tree), style="bold")
     if tree.producer:
-        text.append(f"  {tree.producer}", style="dim")
+        text.append(f"  {_producer(tree)}", style="dim")
     text.append(f"  {_opset_text(tree)}", style="dim")
     text.append("  ")
     text.append(format_counts(counts), style=CF_STYLE if any(counts.values()) else "dim")

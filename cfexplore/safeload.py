@@ -6,6 +6,11 @@ parser), repairs invalid UTF-8 in names, and validates every external-data refer
 without following it out of the model's folder. Its errors are `GraphError`s: one readable
 line, with the full text in `details`.
 
+The extension never decides the parser: a binary model named `.json` opens as binary (with
+a note in the warnings); a real JSON-format model opens through onnx's JSON reader; a text
+file is refused as such. External data is validated, not read (`load_external=True` reads
+it through the validated files): the tree needs only the shapes and dtypes in the proto.
+
 `safe_text` turns any model-derived string into something a terminal shows literally:
 control, bidi and other invisible characters are written as escapes (`\\x1b`, `\\u202e`),
 and long strings are cut with `…`.
@@ -17,7 +22,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import onnx
@@ -138,18 +143,38 @@ def format_size(n: int) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def _shown_path(path: str | os.PathLike[str]) -> str:
+def _shown_path(path: str | os.PathLike[str], room: int = 100) -> str:
+    """The path escaped, its middle cut out when longer than `room` (at least 30)."""
     text = safe_text(os.fspath(path))
-    return text if len(text) <= 100 else text[:40] + "…" + text[-59:]
+    room = max(room, 30)
+    if len(text) <= room:
+        return text
+    head = (room - 1) // 3
+    return text[:head] + "…" + text[-(room - 1 - head) :]
 
 
-def _fail(path: str | os.PathLike[str], what: str, details: str = "") -> GraphError:
-    """A GraphError `<path>: <what>` kept to one line of at most 160 characters."""
-    msg = f"{_shown_path(path)}: {what}"
+def _with_path(path: str | os.PathLike[str], verb: str, what: str, sep: str = ": ") -> str:
+    """`[<verb> ]<path><sep><what>`, the path shortened so the reason fits in one line."""
+    lead = f"{verb} " if verb else ""
+    room = MAX_MESSAGE_CHARS - len(lead) - len(sep) - len(what)
+    return f"{lead}{_shown_path(path, min(room, 100))}{sep}{what}"
+
+
+def _fail(
+    path: str | os.PathLike[str], what: str, details: str = "", *, verb: str = ""
+) -> GraphError:
+    """A GraphError `[<verb> ]<path>: <what>` kept to one line of at most 160 characters."""
+    msg = _with_path(path, verb, what)
     return GraphError(one_line(msg), details or msg)
 
 
-_KIND_BY_MODE: tuple[tuple[object, str], ...] = (
+def _too_big(path: Path, size: int, max_bytes: int) -> GraphError:
+    what = f"{format_size(size)}: over the {format_size(max_bytes)} limit"
+    msg = _with_path(path, "", what, sep=" is ")
+    return GraphError(one_line(msg), f"{msg} ({size:,} > {max_bytes:,} bytes)")
+
+
+_KIND_BY_MODE: tuple[tuple[Callable[[int], bool], str], ...] = (
     (stat.S_ISDIR, "is a directory, not an ONNX file"),
     (stat.S_ISFIFO, "is a FIFO (named pipe), not an ONNX file"),
     (stat.S_ISSOCK, "is a socket, not an ONNX file"),
@@ -165,12 +190,12 @@ def _stat_regular(path: Path) -> os.stat_result:
     except FileNotFoundError:
         raise _fail(path, "no such file") from None
     except PermissionError:
-        raise _fail(path, "permission denied") from None
+        raise _fail(path, "permission denied", verb="cannot read") from None
     except OSError as exc:
         raise _fail(path, f"cannot stat: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         for test, what in _KIND_BY_MODE:
-            if test(st.st_mode):  # type: ignore[operator]
+            if test(st.st_mode):
                 raise _fail(path, what)
         raise _fail(path, "not a regular file")
     return st
@@ -182,9 +207,9 @@ def _read_regular(path: Path, size: int) -> bytes:
     try:
         fd = os.open(path, flags)
     except PermissionError:
-        raise _fail(path, "permission denied") from None
+        raise _fail(path, "permission denied", verb="cannot read") from None
     except OSError as exc:
-        raise _fail(path, f"cannot read: {exc.strerror or exc}") from None
+        raise _fail(path, f"{exc.strerror or exc}", verb="cannot read") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -221,12 +246,12 @@ def load_model_safely(
     notes = warnings if warnings is not None else []
     st = _stat_regular(p)
     if st.st_size > max_bytes:
-        raise _fail(p, f"{format_size(st.st_size)}: over the {format_size(max_bytes)} limit")
+        raise _too_big(p, st.st_size, max_bytes)
     if st.st_size == 0:
-        raise _fail(p, "cannot parse: empty file: 0 bytes, not an ONNX model")
+        raise _fail(p, "empty file: 0 bytes, not an ONNX model", verb="cannot parse")
     data = _read_regular(p, st.st_size)
-    if len(data) > max_bytes:
-        raise _fail(p, f"{format_size(len(data))}: over the {format_size(max_bytes)} limit")
+    if len(data) > max_bytes:  # it grew while being read
+        raise _too_big(p, len(data), max_bytes)
     model = _parse(p, data, notes)
     fixed = repair_utf8(model)
     if fixed:
@@ -258,21 +283,27 @@ def _parse(p: Path, data: bytes, notes: list[str]) -> ModelProto:
                 parsed = onnx.load_model_from_string(data, format="json")
             except Exception as exc:
                 raise _fail(
-                    p, f"cannot parse: JSON text, not an ONNX model ({one_line(str(exc), 60)})"
+                    p,
+                    f"JSON text, not an ONNX model ({one_line(str(exc), 60)})",
+                    verb="cannot parse",
                 ) from None
             if parsed.HasField("graph"):
                 notes.append("JSON-format ONNX model (read with onnx's JSON reader)")
                 return parsed
-            raise _fail(p, "cannot parse: JSON text without a graph, not an ONNX model")
+            raise _fail(p, "JSON text without a graph, not an ONNX model", verb="cannot parse")
         head = safe_text(text.lstrip()[:40], 30)
-        raise _fail(p, f"cannot parse: a text file, not a binary ONNX model (starts “{head}”)")
+        raise _fail(
+            p, f"a text file, not a binary ONNX model (starts “{head}”)", verb="cannot parse"
+        )
     reason = _wire_diagnosis(data)
     if reason:
-        raise _fail(p, f"cannot parse: {reason}", f"{p}: {reason}\n{error or ''}")
+        raise _fail(p, f"{reason}", f"{p}: {reason}\n{error or ''}", verb="cannot parse")
     if error is not None:
         detail = one_line(str(error), 80)
-        raise _fail(p, f"cannot parse: corrupt protobuf inside the model: {detail}", str(error))
-    raise _fail(p, "cannot parse: no graph in file (not an ONNX model?)")
+        raise _fail(
+            p, f"corrupt protobuf inside the model: {detail}", str(error), verb="cannot parse"
+        )
+    raise _fail(p, "no graph in file (not an ONNX model?)", verb="cannot parse")
 
 
 def _as_text(data: bytes) -> str | None:
@@ -398,7 +429,9 @@ def iter_graphs(model: ModelProto) -> Iterator[tuple[str, GraphProto]]:
         stack.append(("graph", model.graph))
     for f in model.functions:
         for node in f.node:
-            stack.extend((f"function {f.name}/{node.name or node.op_type}", g) for g in _subgraphs(node))
+            stack.extend(
+                (f"function {f.name}/{node.name or node.op_type}", g) for g in _subgraphs(node)
+            )
     while stack:
         where, g = stack.pop()
         yield where, g
@@ -465,7 +498,7 @@ def _bad_ref(model_path: Path, t: TensorProto, location: str, why: str) -> Graph
         f"location: {location!r}\nreason: {why}\n"
         f"entries: {_external_fields(t)!r}"
     )
-    return _fail(model_path, msg, details)
+    return _fail(model_path, msg, details, verb="cannot open")
 
 
 def _parse_int(value: str | None) -> int | None:
@@ -568,9 +601,7 @@ def _load_external(model: ModelProto, model_path: Path) -> None:
         fd = os.open(path, flags)
         try:
             now = os.fstat(fd)
-            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(
-                now.st_mode
-            ):
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(now.st_mode):
                 raise _bad_ref(model_path, t, fields.get("location", ""), "changed while loading")
             data = os.pread(fd, length, offset)
         finally:
@@ -598,7 +629,12 @@ def unknown_op_note(op_type: str, domain: str) -> str | None:
         known = False
     if known:
         return None
-    return f"unknown op {safe_text(op_type, 40)}: onnx {_onnx_version()} has no such op in {domain or 'ai.onnx'}"
+    where = domain or "ai.onnx"
+    return f"unknown op {safe_text(op_type, 40)}: onnx {_onnx_version()} has no such op in {where}"
+
+
+_BENIGN_CHECKER = ("Field 'shape' of 'type' is required but missing",)
+"""Checker complaints that say nothing to a reader (a missing shape is shown as `?`)."""
 
 
 def model_warnings(model: ModelProto) -> list[str]:
@@ -617,6 +653,7 @@ def model_warnings(model: ModelProto) -> list[str]:
             )
     functions = {(f.domain, f.name) for f in model.functions}
     unknown: dict[str, int] = {}
+    known: dict[tuple[str, str], bool] = {}
     undefined: list[str] = []
     undefined_count = 0
     # (graph, names visible from enclosing graphs, where)
@@ -633,15 +670,16 @@ def model_warnings(model: ModelProto) -> list[str]:
             defined.update(node.output)
         visible = frozenset(defined)
         for i, node in enumerate(g.node):
-            label = safe_text(node.name or f"{node.op_type}#{i}", 40)
-            if (node.domain, node.op_type) not in functions and unknown_op_note(
-                node.op_type, node.domain
-            ):
+            op = (node.domain, node.op_type)
+            if op not in known:
+                known[op] = op in functions or unknown_op_note(node.op_type, node.domain) is None
+            if not known[op]:
                 unknown[node.op_type] = unknown.get(node.op_type, 0) + 1
             for name in node.input:
                 if name and name not in visible:
                     undefined_count += 1
                     if len(undefined) < 3:
+                        label = safe_text(node.name or f"{node.op_type}#{i}", 40)
                         undefined.append(
                             f"node {label} reads '{safe_text(name, 40)}', which nothing defines"
                         )
@@ -652,6 +690,7 @@ def model_warnings(model: ModelProto) -> list[str]:
                 if then is not None and other is not None:
                     counts = (len(then.output), len(other.output), len(node.output))
                     if len(set(counts)) > 1:
+                        label = safe_text(node.name or f"{node.op_type}#{i}", 40)
                         out.append(
                             f"If {label} in {safe_text(where, 40)}: then_branch has "
                             f"{counts[0]} output{'s' if counts[0] != 1 else ''}, else_branch "
@@ -664,8 +703,7 @@ def model_warnings(model: ModelProto) -> list[str]:
                 undefined_count += 1
                 if len(undefined) < 3:
                     undefined.append(
-                        f"{safe_text(where, 40)} output '{safe_text(vi.name, 40)}' "
-                        "is never defined"
+                        f"{safe_text(where, 40)} output '{safe_text(vi.name, 40)}' is never defined"
                     )
     for op_type, n in sorted(unknown.items()):
         suffix = f" ({n} nodes)" if n > 1 else ""
@@ -679,7 +717,8 @@ def model_warnings(model: ModelProto) -> list[str]:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:
         first = one_line(str(exc), 120) or type(exc).__name__
-        out.append(f"onnx checker: {first}")
+        if not any(benign in first for benign in _BENIGN_CHECKER):
+            out.append(f"onnx checker: {first}")
     if len(out) > MAX_LINT_WARNINGS:
         out = [*out[: MAX_LINT_WARNINGS - 1], f"… {len(out) - MAX_LINT_WARNINGS + 1} more warnings"]
     return [one_line(w) for w in out]

@@ -1,7 +1,9 @@
 """`NodeDetailView`: what one ONNX node (or graph) is, reads and writes, as rich Text.
 
 Everything model-derived goes in through `Text.append`, never markup, so names such as
-`[/model/If]` show literally.
+`[/model/If]` show literally, and through `safe_text`, so escape sequences, BEL and bidi
+overrides in a hostile model show as `\x1b`, `\x07`, `\u202e` instead of acting on the
+terminal. The pane shows the full text (only tree labels are shortened).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cfexplore.graph import (
     path_to_str,
 )
 from cfexplore.graph_render import format_counts
+from cfexplore.safeload import safe_text
 from cfexplore.sourcemap import node_source
 
 Shown = GraphItem | NodeItem | NodeDetail | None
@@ -51,11 +54,12 @@ class DetailText:
         self.add(title, style=_HEADING)
 
     def field(self, key: str, value: str, style: str = "") -> None:
-        self.add(Text.assemble((f"{key}: ", "dim"), (value, style)))
+        """`key: value`; the value is escaped for the terminal."""
+        self.add(Text.assemble((f"{key}: ", "dim"), (safe_text(value), style)))
 
     def block(self, value: str, indent: int) -> None:
-        """A multi-line value (stack trace, doc string), every line indented."""
-        for line in value.rstrip().splitlines() or [""]:
+        """A multi-line value (stack trace, doc string), every line indented and escaped."""
+        for line in safe_text(value.rstrip(), multiline=True).split("\n") or [""]:
             self.add(Text(line), indent)
 
     @property
@@ -75,9 +79,9 @@ def _values(doc: DetailText, title: str, values: list[ValueInfo]) -> None:
         type_str = v.type_str()
         doc.add(
             Text.assemble(
-                (v.name or "∅ (omitted)", "bold" if v.name else "dim"),
+                (safe_text(v.name) or "∅ (omitted)", "bold" if v.name else "dim"),
                 (": ", "dim"),
-                (type_str, "dim" if type_str == "?" else "green"),
+                (safe_text(type_str), "dim" if type_str == "?" else "green"),
             ),
             2,
         )
@@ -91,7 +95,7 @@ def _names(doc: DetailText, title: str, names: Iterable[str]) -> None:
         return
     doc.heading(f"{title} ({len(names)})")
     for name in names[:_MAX_VALUES]:
-        doc.add(Text(name), 2)
+        doc.add(Text(safe_text(name)), 2)
     if len(names) > _MAX_VALUES:
         doc.add(f"… {len(names) - _MAX_VALUES:,} more", 2, "dim")
 
@@ -103,11 +107,13 @@ def render_node_detail(detail: NodeDetail) -> DetailText:
     title = Text()
     if control_flow:
         title.append(CF_MARKER, style=CF_STYLE)
-    title.append(detail.op_type, style=CF_STYLE if control_flow else "bold")
+    title.append(safe_text(detail.op_type), style=CF_STYLE if control_flow else "bold")
     title.append("  ")
-    title.append(detail.name, style="italic")
+    title.append(safe_text(detail.name), style="italic")
     doc.add(title)
     doc.field("domain", detail.domain or "ai.onnx")
+    for note in detail.notes:
+        doc.field("note", note, "yellow")
     source = node_source(detail.doc_string, detail.metadata)
     if source is not None:
         doc.field("source", f"{source}  (o opens it)", "dim" if source.library else "green")
@@ -118,16 +124,17 @@ def render_node_detail(detail: NodeDetail) -> DetailText:
     if detail.attributes:
         doc.heading(f"Attributes ({len(detail.attributes)})")
         for name, value in detail.attributes:
-            doc.add(Text.assemble((name, "bold"), (" = ", "dim"), value), 2)
+            doc.add(Text.assemble((safe_text(name), "bold"), (" = ", "dim"), safe_text(value)), 2)
     _names(doc, "Outer-scope reads", detail.outer_scope_reads)
     if detail.metadata:
         doc.heading(f"Metadata ({len(detail.metadata)})")
         for key, value in detail.metadata.items():
+            key = safe_text(key)
             if "\n" in value.strip() or len(key) + len(value) > 48:
                 doc.add(Text(key, style="bold"), 2)
                 doc.block(value, 4)
             else:
-                doc.add(Text.assemble((key, "bold"), (": ", "dim"), value), 2)
+                doc.add(Text.assemble((key, "bold"), (": ", "dim"), safe_text(value)), 2)
     if detail.doc_string:
         doc.heading("Doc string")
         doc.block(detail.doc_string, 2)
@@ -141,14 +148,17 @@ def render_graph_item(item: GraphItem) -> DetailText:
     title = Text()
     if item.kind == "function":
         title.append("function ", style="cyan")
-        title.append(item.function_name or "", style="bold cyan")
+        title.append(safe_text(item.function_name or ""), style="bold cyan")
     elif item.kind == "subgraph":
-        title.append(item.attr_name or "subgraph", style="bold yellow")
+        title.append(safe_text(item.attr_name or "subgraph"), style="bold yellow")
         if item.parent is not None:
+            parent = item.parent
             title.append(" of ", style="dim")
-            title.append(item.parent.op_type, style=CF_STYLE if item.parent.is_control_flow else "")
+            title.append(
+                safe_text(parent.op_type), style=CF_STYLE if parent.is_control_flow else ""
+            )
             title.append(" ")
-            title.append(item.parent.display_name, style="italic")
+            title.append(safe_text(parent.display_name), style="italic")
     else:
         title.append("main graph", style="bold")
     doc.add(title)

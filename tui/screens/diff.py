@@ -410,6 +410,7 @@ class DiffScreen(CfxScreen):
         table = self._columns(DIFF_COLUMNS)
         for row in diff_rows(r):
             table.add_row(*row)
+        self.query_one("#chart-line").display = True
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
         if r.torch_error or r.onnx_error:
@@ -462,6 +463,7 @@ class DiffScreen(CfxScreen):
                 kind = f"sequence of {len(out)}" if isinstance(out, list) else type(out).__name__
                 table.add_row(Text(name), Text("ran", "green"), kind, "-", "-", "-")
         self.query_one(Sparkline).data = []
+        self.query_one("#chart-line").display = False  # no PyTorch side: nothing to diff
         self._status(
             Text.assemble(
                 ("ONNX Runtime ", "bold"),

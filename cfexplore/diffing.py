@@ -49,26 +49,12 @@ def compare(
     NaN vs NaN fails unless `equal_nan`; +Inf equals only +Inf and -Inf only -Inf. Integers
     are diffed exactly, bools by XOR (tolerances do not apply), float16/bfloat16 in float64.
     Shapes must match exactly (no broadcasting); a dtype change alone is noted, not a failure.
-    Empty tensors of the same shape are equal. Lists (sequences), dicts (maps) and `None`
-    (an empty optional) are diffed element-wise: see `compare_any`, which this is.
-    """
-    return compare_any(index, name, ref, got, rtol, atol, equal_nan)
+    Empty tensors of the same shape are equal.
 
-
-def compare_any(
-    index: int,
-    name: str,
-    ref: Any,
-    got: Any,
-    rtol: float,
-    atol: float,
-    equal_nan: bool = False,
-) -> TensorDiff:
-    """`compare` for any output value ORT or PyTorch can give: never raises.
-
-    A sequence gives one summary TensorDiff (its `elements` hold one TensorDiff per
-    element, its note says e.g. "sequence of 3: all equal" or "element 1: shape differs
-    [2] vs [3]"); dtype is "seq(<element dtype>)" and shape [length]. `None` vs `None` is
+    Takes any output value ORT or PyTorch can give and never raises. A sequence gives one
+    summary TensorDiff (its `elements` hold one TensorDiff per element, its note says e.g.
+    "sequence of 3: all equal" or "element 1: shape differs [2] vs [3]"); dtype is
+    "seq(<element dtype>)" and shape [length]. Dicts (maps) likewise. `None` vs `None` is
     equal; `MISSING` (see `_compare_all` in runtime) is a side with no output at all.
     """
     try:
@@ -185,7 +171,7 @@ def _compare_seq(
         what = "sequence vs tensor" if isinstance(ref, (list, tuple)) else "tensor vs sequence"
         return _unmatched(index, name, ref, got, _size(ref), f"not comparable: {what}")
     parts = [
-        compare_any(i, f"{name}[{i}]", r, g, rtol, atol, equal_nan)
+        compare(i, f"{name}[{i}]", r, g, rtol, atol, equal_nan)
         for i, (r, g) in enumerate(zip(ref, got, strict=False))
     ]
     if len(ref) != len(got):
@@ -207,7 +193,7 @@ def _compare_map(
         return _unmatched(index, name, ref, got, len(ref), f"map keys differ: {only}")
     keys = sorted(ref, key=str)
     parts = [
-        compare_any(i, f"{name}[{k!r}]", ref[k], got[k], rtol, atol, equal_nan)
+        compare(i, f"{name}[{k!r}]", ref[k], got[k], rtol, atol, equal_nan)
         for i, k in enumerate(keys)
     ]
     if all(p.passed for p in parts):
@@ -393,7 +379,7 @@ def same(a: list[Any], b: list[Any], rtol: float, atol: float) -> bool:
     if len(a) != len(b):
         return False
     return all(
-        compare_any(i, "", y, x, rtol, atol, equal_nan=True).passed
+        compare(i, "", y, x, rtol, atol, equal_nan=True).passed
         for i, (x, y) in enumerate(zip(a, b, strict=True))
     )
 

@@ -794,9 +794,10 @@ class Runtime:
 
 
 def _cf_counts(model: Any) -> dict[str, int]:
-    from cfexplore.graph import OnnxTree
+    """If/Loop/Scan totals, the three counts export results report."""
+    from cfexplore.audit import count_control_flow
 
-    counts = OnnxTree(model, infer=False).total_counts
+    counts = count_control_flow(model)
     return {op: counts.get(op, 0) for op in ("If", "Loop", "Scan")}
 
 
@@ -818,7 +819,7 @@ def _compare_all(
         r = ref[i] if i < len(ref) else diffing.MISSING
         g = got[i] if i < len(got) else diffing.MISSING
         name = names[i] if i < len(names) else f"output{i}"
-        out.append(diffing.compare_any(i, name, r, g, rtol, atol, equal_nan=equal_nan))
+        out.append(diffing.compare(i, name, r, g, rtol, atol, equal_nan=equal_nan))
     return out
 
 

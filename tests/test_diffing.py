@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cfexplore.diffing import MISSING, compare, compare_any, input_hash, same
+from cfexplore.diffing import MISSING, compare, input_hash, same
 from cfexplore.runtime import _compare_all, make_inputs, reproducible_session_options
 from cfexplore.spec import InputSpec
 
@@ -209,44 +209,44 @@ def test_strings_compared_exactly() -> None:
 
 def test_sequences_element_wise() -> None:
     seq = [np.ones(1), np.ones(2), np.ones(3)]
-    d = compare_any(0, "s", seq, [x.copy() for x in seq], 0, 0)
+    d = compare(0, "s", seq, [x.copy() for x in seq], 0, 0)
     assert d.passed and d.note == "sequence of 3: all equal" and len(d.elements) == 3
     assert d.total == 6 and d.torch_shape == [3] and d.torch_dtype == "seq(float64)"
-    d = compare_any(0, "s", seq, [np.ones(1), np.ones(3), np.ones(3)], 0, 0)
+    d = compare(0, "s", seq, [np.ones(1), np.ones(3), np.ones(3)], 0, 0)
     assert not d.passed and d.note == "element 1: shape differs: [2] vs [3]"
-    d = compare_any(0, "s", seq, [np.ones(1), np.ones(2), np.array([1, 1, 9.0])], 0, 0)
+    d = compare(0, "s", seq, [np.ones(1), np.ones(2), np.array([1, 1, 9.0])], 0, 0)
     assert not d.passed and d.mismatches == 1 and d.max_abs == 8.0
     assert d.note == "element 2: 1/3 outside tolerance" and not d.elements[2].passed
-    d = compare_any(0, "s", seq, seq[:2], 0, 0)
+    d = compare(0, "s", seq, seq[:2], 0, 0)
     assert not d.passed and d.note == "sequence length differs: 3 vs 2"
-    assert compare_any(0, "s", [], [], 0, 0).passed
+    assert compare(0, "s", [], [], 0, 0).passed
 
 
 def test_sequence_vs_tensor_and_nested() -> None:
-    d = compare_any(0, "s", [np.ones(2)], np.ones(2), 0, 0)
+    d = compare(0, "s", [np.ones(2)], np.ones(2), 0, 0)
     assert not d.passed and d.note == "not comparable: sequence vs tensor"
     nested = [[np.ones(2)], [np.zeros(1), np.ones(1)]]
-    assert compare_any(0, "s", nested, [[np.ones(2)], [np.zeros(1), np.ones(1)]], 0, 0).passed
-    d = compare_any(0, "s", nested, [[np.ones(2)], [np.zeros(1), np.zeros(1)]], 0, 0)
+    assert compare(0, "s", nested, [[np.ones(2)], [np.zeros(1), np.ones(1)]], 0, 0).passed
+    d = compare(0, "s", nested, [[np.ones(2)], [np.zeros(1), np.zeros(1)]], 0, 0)
     assert not d.passed and d.note.startswith("element 1: element 1:")
 
 
 def test_optionals() -> None:
-    d = compare_any(0, "o", None, None, 0, 0)
+    d = compare(0, "o", None, None, 0, 0)
     assert d.passed and d.note == "both None"
-    d = compare_any(0, "o", np.ones(2), None, 0, 0)
+    d = compare(0, "o", np.ones(2), None, 0, 0)
     assert not d.passed and "no ONNX output (None)" in d.note
-    d = compare_any(0, "o", None, [np.ones(2)], 0, 0)
+    d = compare(0, "o", None, [np.ones(2)], 0, 0)
     assert not d.passed and "no PyTorch output (None)" in d.note
-    assert compare_any(0, "o", [None, np.ones(1)], [None, np.ones(1)], 0, 0).passed
+    assert compare(0, "o", [None, np.ones(1)], [None, np.ones(1)], 0, 0).passed
 
 
 def test_maps() -> None:
     m = {1: np.array(0.5), 2: np.array(0.25)}
-    assert compare_any(0, "m", m, dict(m), 0, 0).note == "map of 2: all equal"
-    d = compare_any(0, "m", m, {1: np.array(0.5), 3: np.array(0.25)}, 0, 0)
+    assert compare(0, "m", m, dict(m), 0, 0).note == "map of 2: all equal"
+    d = compare(0, "m", m, {1: np.array(0.5), 3: np.array(0.25)}, 0, 0)
     assert not d.passed and "map keys differ" in d.note
-    d = compare_any(0, "m", [m], [{1: np.array(0.5), 2: np.array(0.5)}], 0, 0)
+    d = compare(0, "m", [m], [{1: np.array(0.5), 2: np.array(0.5)}], 0, 0)
     assert not d.passed and d.note.startswith("element 0: entry 1:")
 
 
@@ -255,7 +255,7 @@ def test_never_raises_on_odd_values() -> None:
         def __array__(self, *a: object, **k: object) -> np.ndarray:
             raise RuntimeError("cannot")
 
-    d = compare_any(0, "x", Odd(), np.ones(1), 0, 0)
+    d = compare(0, "x", Odd(), np.ones(1), 0, 0)
     assert not d.passed and d.note.startswith("not comparable")
 
 

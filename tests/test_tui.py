@@ -274,3 +274,19 @@ async def test_report_key_writes_markdown(tmp_path: Path, monkeypatch) -> None: 
         report = tmp_path / "cfexplore-report-if-instance-attr.md"
         await settle(pilot, report.exists, timeout=120)
         assert "**frozen**" in report.read_text()
+
+
+async def test_loading_a_target_after_a_file_leaves_file_mode(tmp_path: Path) -> None:
+    from onnx.backend.test.case.node import collect_testcases
+
+    case = next(c for c in collect_testcases(None) if c.name == "test_scan9_sum")
+    path = tmp_path / "scan.onnx"
+    onnx.save(case.model, str(path))
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path(str(path))
+        await pilot.press("4")
+        await settle(pilot, lambda: "no PyTorch side" in text_of(app, "#diff-status"))
+        await load(pilot, "if-forward-arg")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        assert "branch_testing" in text_of(app, "#diff-status")

@@ -168,6 +168,10 @@ class CfxApp(App[None]):
         self.state.spec = event.session.spec
         self.state.exports = {}
         self.state.traces = {}
+        if self.state.onnx is not None and self.state.onnx.exporter is None:
+            # a file opened alone stops being the Diff screen's subject once a target loads
+            # (the Graph keeps showing it until the next export)
+            self.state.onnx = None
         if old is not None:
             self._close_session(old)
         self.notify(f"{event.session.spec.label} loaded", timeout=2)

@@ -159,6 +159,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser(
+        "validate",
+        help="onnx.checker full check, size estimate and an ORT session, in a limited worker",
+    )
+    p.add_argument("file", help="an .onnx file")
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=120.0,
+        help="seconds the check may take before the worker is killed (default 120)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=_positive_float,
+        default=8192.0,
+        metavar="MIB",
+        help="address-space limit of the worker in MiB (default 8192)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser(
         "compare", help="align two .onnx files by their If/Loop skeleton: what one folded"
     )
     p.add_argument("a", help="first .onnx file (e.g. the script export)")
@@ -347,6 +367,34 @@ def _audit(args: argparse.Namespace) -> int:
     return cmd_audit(args.file, args.json)
 
 
+def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from cfexplore.engine import validate_onnx_file
+
+    limit = int(args.memory_limit * (1 << 20)) or None
+    res = validate_onnx_file(args.file, args.timeout or None, limit, cancel=cancel)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+        return EXIT_OK if res.ok else EXIT_FINDINGS
+    from rich.text import Text
+
+    from cfexplore.safeload import safe_text
+
+    def line(label: str, error: str | None, ok: str) -> None:
+        text = Text(f"{label:<9}")
+        text.append(safe_text(error or ok, 300), "red" if error else "green")
+        _out().print(text, soft_wrap=True)
+
+    line("checker", res.checker_error, "ok (full check)")
+    line("size", res.size_error, f"largest tensor {res.largest}" if res.largest else "ok")
+    skipped = "skipped: the model cannot fit" if res.size_error else None
+    line(
+        "session",
+        res.session_error or skipped,
+        f"ok: {len(res.inputs)} inputs, {len(res.outputs)} outputs ({res.seconds:.2f}s)",
+    )
+    return EXIT_OK if res.ok else EXIT_FINDINGS
+
+
 def _compare(args: argparse.Namespace) -> int:
     from cfexplore.compare import cmd_compare
 
@@ -492,6 +540,7 @@ def run(argv: list[str]) -> int:
         "tree": lambda: cmd_tree(args),
         "compare": lambda: _compare(args),
         "audit": lambda: _audit(args),
+        "validate": lambda: cmd_validate(args, cancel),
         "diff": lambda: cmd_diff(args, cancel),
         "check": lambda: cmd_check(args, cancel),
         "matrix": lambda: cmd_matrix(args, cancel),

@@ -10,6 +10,7 @@ import shlex
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cfexplore.errors import CfxError, TimedOut
@@ -28,6 +29,7 @@ from cfexplore.results import (
     KnobVerdict,
     SweepRow,
     TargetInfo,
+    ValidationResult,
 )
 from cfexplore.spec import TargetSpec
 from cfexplore.verdicts import (
@@ -38,7 +40,7 @@ from cfexplore.verdicts import (
     where_sentence,
 )
 from cfexplore.versions import versions
-from cfexplore.worker import WorkerClient
+from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
 Progress = Callable[[float | None, str], None]
 
@@ -395,8 +397,40 @@ def run_onnx_file(
     """
     if client is not None:
         return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds, seed=seed))  # type: ignore[return-value]
-    with WorkerClient() as own:
+    with WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT) as own:
         return run_onnx_file(path, feeds, seed, own, cancel)
+
+
+VALIDATE_TIMEOUT_S = 120.0
+"""Default time limit for `validate_onnx_file` (checker + ORT session creation)."""
+
+
+def validate_onnx_file(
+    path: str,
+    timeout: float | None = VALIDATE_TIMEOUT_S,
+    memory_limit: int | None = DEFAULT_ONNX_MEMORY_LIMIT,
+    client: WorkerClient | None = None,
+    cancel: threading.Event | None = None,
+) -> ValidationResult:
+    """Run `onnx.checker` (full check) and create an ORT session for an untrusted file.
+
+    Both run in a worker process with an address-space limit and a time limit, so a
+    300-byte model that expands to a 2^40-element tensor ends in "model too large", and a
+    model that makes the checker or ORT spin ends in a time-out; neither touches this
+    process's memory. A file the safe loader refuses raises CfxError.
+    """
+    if client is None:
+        with WorkerClient(memory_limit=memory_limit) as own:
+            return validate_onnx_file(path, timeout, memory_limit, own, cancel)
+    try:
+        result: ValidationResult = client.call(
+            "validate", None, cancel, timeout, path=str(Path(path).resolve())
+        )
+    except TimedOut:
+        result = ValidationResult(str(path), seconds=timeout or 0.0)
+        result.session_error = f"TimedOut: checking the model took longer than {timeout:g}s"
+        result.session_details = result.session_error
+    return result
 
 
 COLUMNS = ("class-attr", "instance-attr", "forward-arg")

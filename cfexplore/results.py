@@ -65,6 +65,35 @@ class ExportResult:
 
 
 @dataclass
+class ValidationResult:
+    """`onnx.checker` (full check) and ONNX Runtime session creation for one .onnx file.
+
+    Both run in a worker process under a time and memory limit; an error is one line, its
+    full text is in the matching `*_details`.
+    """
+
+    path: str
+    checker_error: str | None = None
+    checker_details: str | None = None
+    session_error: str | None = None
+    session_details: str | None = None
+    size_error: str | None = None
+    """Set when a tensor's inferred static size alone exceeds the memory limit."""
+    largest: str | None = None
+    """The largest tensor with a fully known shape: name, shape, bytes."""
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.checker_error is None and self.session_error is None and not self.size_error
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
 class TensorDiff:
     """PyTorch vs ONNX Runtime for one output."""
 

@@ -35,6 +35,7 @@ from cfexplore.results import (
     ExportResult,
     SweepRow,
     TargetInfo,
+    ValidationResult,
 )
 from cfexplore.source import control_flow_lines, find_class, knob_constructs, knob_lines, parse_file
 from cfexplore.spec import InputSpec, Knob, TargetSpec
@@ -46,6 +47,14 @@ MODEL_SEED = 0
 
 def _noop(_frac: float | None, _msg: str) -> None:
     return None
+
+
+class RunTerminated(BaseException):  # noqa: N818 - not an error: a requested stop
+    """An ONNX Runtime run stopped by `RunOptions.terminate` (the user cancelled).
+
+    A BaseException so that the `except Exception` that records a run's error as a
+    finding does not swallow it.
+    """
 
 
 @dataclass
@@ -459,6 +468,32 @@ class Runtime:
         self.exports: dict[str, ExportState] = {}
         self.stats = {"loads": 0, "module_builds": 0, "sessions": 0, "exports": 0}
         self._torch_cache: dict[tuple, list[np.ndarray]] = {}
+        self._runs: set[Any] = set()
+        """RunOptions of the ORT runs in flight (the cancel thread terminates them)."""
+
+    # -- ONNX Runtime runs that can be cancelled ---------------------------------------
+
+    def ort_run(self, session: Any, feeds: dict[str, Any]) -> list[Any]:
+        """`session.run` with its own RunOptions, so a cancel can terminate it."""
+        import onnxruntime as ort
+
+        opts = ort.RunOptions()
+        self._runs.add(opts)
+        try:
+            return list(session.run(None, feeds, opts))
+        except Exception as exc:
+            if opts.terminate:
+                raise RunTerminated() from exc
+            raise
+        finally:
+            self._runs.discard(opts)
+
+    def terminate_runs(self) -> int:
+        """Set `terminate` on every run in flight (called from the cancel thread)."""
+        runs = list(self._runs)
+        for opts in runs:
+            opts.terminate = True
+        return len(runs)
 
     # -- requests -------------------------------------------------------------------
 
@@ -700,7 +735,7 @@ class Runtime:
         names = [o.name for o in state.session.get_outputs()]
         try:
             start = time.perf_counter()
-            got = list(state.session.run(None, feeds))  # arrays, or lists for sequences
+            got = self.ort_run(state.session, feeds)  # arrays, or lists for sequences
             result.onnx_ms = (time.perf_counter() - start) * 1000
         except Exception as exc:
             result.onnx_error = short_error(exc)
@@ -738,9 +773,58 @@ class Runtime:
         session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         self.stats["sessions"] += 1
         start = time.perf_counter()
-        outs = session.run(None, feeds)
+        outs = self.ort_run(session, feeds)
         ms = (time.perf_counter() - start) * 1000
-        return [o.name for o in session.get_outputs()], list(outs), ms
+        return [o.name for o in session.get_outputs()], outs, ms
+
+    def validate(self, path: str) -> ValidationResult:
+        """`onnx.checker.check_model(full_check=True)` and an ORT session for `path`.
+
+        The file goes through the safe load pipeline first (external data locations are
+        checked before anything reads them); the worker's memory limit bounds both steps.
+        """
+        import onnx
+        import onnxruntime as ort
+
+        from cfexplore.safeload import GraphError, load_model_safely
+        from cfexplore.worker import _memory_error, too_large_message
+
+        start = time.perf_counter()
+        result = ValidationResult(path)
+        try:
+            model = load_model_safely(path)
+        except GraphError as exc:
+            raise CfxError(str(exc), exc.details) from exc
+        try:
+            onnx.checker.check_model(path, full_check=True)
+        except Exception as exc:
+            result.checker_error = short_error(exc)
+            result.checker_details = full_text(exc)
+        limit = _as_limit()
+        biggest = _largest_tensor(model)
+        if biggest is not None:
+            name, dims, nbytes = biggest
+            result.largest = f"{name}: {dims} ({_human(nbytes)})"
+            if limit is not None and nbytes > limit:
+                result.size_error = (
+                    f"model too large: tensor {name!r} would hold {_human(nbytes)}, over the "
+                    f"worker's {_human(limit)} limit"
+                )
+        if result.size_error is None:  # otherwise no session could run it
+            try:
+                session = ort.InferenceSession(
+                    path, session_options(), providers=["CPUExecutionProvider"]
+                )
+                result.inputs = [f"{i.name}: {i.type} {i.shape}" for i in session.get_inputs()]
+                result.outputs = [f"{o.name}: {o.type} {o.shape}" for o in session.get_outputs()]
+                del session
+            except Exception as exc:
+                result.session_details = full_text(exc)
+                result.session_error = short_error(exc)
+                if isinstance(exc, MemoryError) or _memory_error(result.session_details):
+                    result.session_error = too_large_message(result.session_details, limit)
+        result.seconds = time.perf_counter() - start
+        return result
 
     def sweep(
         self,
@@ -791,6 +875,49 @@ class Runtime:
                 )
             )
         return rows, has_input
+
+
+def _human(n: int) -> str:
+    from cfexplore.worker import _size
+
+    return _size(n)
+
+
+def _largest_tensor(model: Any) -> tuple[str, list[int], int] | None:
+    """The biggest tensor whose shape ONNX shape inference (with data propagation) pins
+    down, as (name, dims, bytes); None when no shape is fully known."""
+    import onnx
+    from onnx import helper
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:
+        inferred = model
+    g = inferred.graph
+    best: tuple[str, list[int], int] | None = None
+    for vi in (*g.input, *g.value_info, *g.output):
+        t = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+        if t is None or not t.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
+        if any(d < 0 for d in dims):
+            continue
+        try:
+            itemsize = helper.tensor_dtype_to_np_dtype(t.elem_type).itemsize
+        except Exception:
+            itemsize = 1
+        nbytes = itemsize * int(np.prod(dims, dtype=object)) if dims else itemsize
+        if best is None or nbytes > best[2]:
+            best = (vi.name, dims, nbytes)
+    return best
+
+
+def _as_limit() -> int | None:
+    """This process's address-space limit in bytes, if one is set."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _cf_counts(model: Any) -> dict[str, int]:

@@ -5,6 +5,13 @@ calls `sys.exit`, segfaults or loops forever must leave the app alive, and a thr
 cannot be cancelled. `WorkerClient` starts `python -m cfexplore.worker` in its own
 process group and talks to it with small pickled request/response messages over two
 pipes; cancelling kills the whole process group.
+
+Cancel first asks politely through a third pipe: a worker inside an ONNX Runtime run sets
+`RunOptions.terminate` and answers "cancelled" while keeping its loaded module and
+sessions. Otherwise (or if it does not answer within `SOFT_CANCEL_S`) the process group gets
+SIGTERM, then SIGKILL after `KILL_GRACE_S`. A worker for untrusted .onnx files runs under an
+address-space limit (`memory_limit`), so a model that asks for a huge buffer fails with
+"model too large" instead of taking the machine's memory.
 """
 
 from __future__ import annotations
@@ -27,6 +34,40 @@ from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, Worke
 
 Progress = Callable[[float | None, str], None]
 
+SOFT_CANCEL_S = 1.5
+"""How long a worker inside an ORT run may take to stop after `RunOptions.terminate`."""
+KILL_GRACE_S = 5.0
+"""How long the process group has between SIGTERM and SIGKILL."""
+DEFAULT_ONNX_MEMORY_LIMIT = 8 << 30
+"""Address-space limit (bytes) of the worker that checks and runs untrusted .onnx files."""
+
+
+def _memory_error(text: str) -> bool:
+    """Whether an error message says an allocation failed."""
+    low = text.lower()
+    return any(
+        s in low for s in ("failed to allocate memory", "bad_alloc", "memoryerror", "out of memory")
+    )
+
+
+def too_large_message(text: str, limit: int | None) -> str:
+    """One line for a model whose allocation failed, naming the buffer size when known."""
+    import re
+
+    m = re.search(r"buffer of size (\d+)", text)
+    need = f" (it asked for a {_size(int(m.group(1)))} buffer)" if m else ""
+    cap = f" of {_size(limit)}" if limit else ""
+    return f"model too large: it needs more memory than the worker's limit{cap}{need}"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
 
 class WorkerClient:
     """Parent side: start, call, cancel and stop one worker process.
@@ -36,10 +77,13 @@ class WorkerClient:
     worker as soon as it is set, raising `Cancelled`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int | None = None) -> None:
+        self.memory_limit = memory_limit
+        """Address-space limit in bytes for the worker process (None: no limit)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._recv: Connection | None = None
+        self._cancel_w: int | None = None
         self._lock = threading.Lock()
         self.workdir = tempfile.mkdtemp(prefix="cfexplore-")
         self._log_path = Path(self.workdir) / "worker.log"
@@ -60,6 +104,7 @@ class WorkerClient:
         self._cleanup()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        cancel_r, cancel_w = os.pipe()
         # no __pycache__ in the user's folder; prints and warnings go to the worker log
         env = dict(
             os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1"
@@ -73,18 +118,26 @@ class WorkerClient:
                         "cfexplore.worker",
                         str(to_child_r),
                         str(from_child_w),
+                        str(cancel_r),
                         self.workdir,
+                        str(self.memory_limit or 0),
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
-                    pass_fds=(to_child_r, from_child_w),
+                    pass_fds=(to_child_r, from_child_w, cancel_r),
                     start_new_session=True,
                     env=env,
                 )
+        except BaseException:
+            for fd in (to_child_w, from_child_r, cancel_w):
+                os.close(fd)
+            raise
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
+            os.close(cancel_r)
+        self._cancel_w = cancel_w
         self._send = Connection(to_child_w, readable=False)
         self._recv = Connection(from_child_r, writable=False)
         self.starts += 1
@@ -106,10 +159,16 @@ class WorkerClient:
             except (BrokenPipeError, OSError) as exc:
                 raise self._crashed(op) from exc
             deadline = time.monotonic() + timeout if timeout else None
+            soft_deadline: float | None = None
             while True:
                 if cancel is not None and cancel.is_set():
-                    self.kill()
-                    raise Cancelled(f"{op} cancelled")
+                    if soft_deadline is None:
+                        soft_deadline = self._ask_cancel()
+                        if soft_deadline is not None and soft_deadline < 0:
+                            raise Cancelled(f"{op} cancelled")  # it had just finished
+                    if soft_deadline is None or time.monotonic() > soft_deadline:
+                        self.kill()
+                        raise Cancelled(f"{op} cancelled")
                 if deadline is not None and time.monotonic() > deadline:
                     self.kill()
                     raise TimedOut(f"{op} took longer than {timeout:g}s and was stopped")
@@ -127,11 +186,39 @@ class WorkerClient:
                     if progress is not None:
                         progress(msg.get("frac"), msg.get("message", ""))
                 elif kind == "result":
+                    if soft_deadline is not None:
+                        raise Cancelled(f"{op} cancelled")
                     return msg.get("value")
                 elif kind == "error":
+                    if msg.get("cancelled") or soft_deadline is not None:
+                        raise Cancelled(f"{op} cancelled")
+                    if msg.get("too_large"):
+                        text = msg.get("details", "") + msg["message"]
+                        raise CfxError(too_large_message(text, self.memory_limit), msg["details"])
                     if msg.get("user"):
                         raise CfxError(msg["message"], msg.get("details", ""))
                     raise WorkerError(msg["message"], msg.get("details", ""), msg.get("etype", ""))
+
+    def _ask_cancel(self) -> float | None:
+        """Ask the worker to stop its ONNX Runtime run; return the deadline to wait for its
+        answer, or None when it is not inside a run (kill it instead)."""
+        if self._cancel_w is None or self._recv is None:
+            return None
+        try:
+            os.write(self._cancel_w, b"x")
+            # the worker acknowledges at once, saying whether a run was terminated
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end:
+                if not self._recv.poll(0.02):
+                    continue
+                msg = self._recv.recv()
+                if msg.get("type") == "cancel-ack":
+                    return time.monotonic() + SOFT_CANCEL_S if msg.get("soft") else None
+                if msg.get("type") in ("result", "error"):
+                    return -1.0  # it finished meanwhile: alive and idle, the answer is void
+        except (EOFError, OSError):
+            pass
+        return None
 
     def _crashed(self, op: str) -> WorkerCrashed:
         """Reap the dead worker and describe how it died, with the tail of its log."""
@@ -168,15 +255,21 @@ class WorkerClient:
         except OSError:
             return ""
 
-    def kill(self) -> None:
-        """Kill the worker's whole process group at once (cancel)."""
+    def kill(self, grace: float = KILL_GRACE_S) -> None:
+        """End the worker's whole process group: SIGTERM, then SIGKILL after `grace` s."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
+                proc.terminate()
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.kill()
-            proc.wait()
+                proc.wait()
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -185,7 +278,14 @@ class WorkerClient:
                 with contextlib.suppress(OSError):
                     conn.close()
         self._send = self._recv = None
+        if self._cancel_w is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._cancel_w)
+            self._cancel_w = None
         if self._proc is not None and self._proc.poll() is not None:
+            # anything user code started in the worker's group (a sleeping child) goes too
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc = None
 
     def close(self) -> None:
@@ -207,15 +307,32 @@ class WorkerClient:
         self.close()
 
 
-def _serve(recv: Connection, send: Connection, workdir: str) -> None:
+def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> None:
     """The worker's request loop (child side)."""
     from cfexplore.errortext import full_text, short_error
-    from cfexplore.runtime import Runtime
+    from cfexplore.runtime import RunTerminated, Runtime
 
     runtime = Runtime(workdir)
+    send_lock = threading.Lock()
+
+    def reply(msg: dict[str, Any]) -> None:
+        with send_lock:
+            send.send(msg)
 
     def progress(frac: float | None, message: str) -> None:
-        send.send({"type": "progress", "frac": frac, "message": message})
+        reply({"type": "progress", "frac": frac, "message": message})
+
+    def watch_cancel() -> None:
+        """Each byte on the cancel pipe terminates the ORT runs in flight, if any."""
+        while True:
+            try:
+                if not os.read(cancel_fd, 1):
+                    return
+            except OSError:
+                return
+            reply({"type": "cancel-ack", "soft": runtime.terminate_runs() > 0})
+
+    threading.Thread(target=watch_cancel, name="cancel", daemon=True).start()
 
     while True:
         try:
@@ -244,6 +361,8 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                     req.get("reference"),
                     req.get("equal_nan", False),
                 )
+            elif op == "validate":
+                value = runtime.validate(req["path"])
             elif op == "run_onnx":
                 value = runtime.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
             elif op == "sweep":
@@ -258,26 +377,43 @@ def _serve(recv: Connection, send: Connection, workdir: str) -> None:
                 )
             else:
                 raise CfxError(f"unknown worker request {op!r}")
-            send.send({"type": "result", "value": value})
+            reply({"type": "result", "value": value})
+        except RunTerminated:
+            reply({"type": "error", "cancelled": True, "message": "cancelled", "details": ""})
         except CfxError as exc:
-            send.send({"type": "error", "user": True, "message": str(exc), "details": exc.details})
+            reply(
+                {
+                    "type": "error",
+                    "user": True,
+                    "message": str(exc),
+                    "details": exc.details,
+                    "too_large": _memory_error(exc.details + str(exc)),
+                }
+            )
         except BaseException as exc:  # user code may raise anything, SystemExit included
-            send.send(
+            details = full_text(exc)
+            reply(
                 {
                     "type": "error",
                     "message": short_error(exc),
-                    "details": full_text(exc),
+                    "details": details,
                     "etype": type(exc).__name__,
+                    "too_large": isinstance(exc, MemoryError) or _memory_error(details),
                 }
             )
 
 
 def main(argv: list[str]) -> None:
-    """Child entry point: `python -m cfexplore.worker READ_FD WRITE_FD WORKDIR`."""
+    """Child entry point: `python -m cfexplore.worker READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT`."""
+    limit = int(argv[5]) if len(argv) > 5 else 0
+    if limit > 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     recv = Connection(int(argv[1]), writable=False)
     send = Connection(int(argv[2]), readable=False)
     os.dup2(2, 1)  # user prints go to the log, never into the protocol
-    _serve(recv, send, argv[3])
+    _serve(recv, send, int(argv[3]), argv[4])
 
 
 if __name__ == "__main__":

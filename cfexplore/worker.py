@@ -255,8 +255,10 @@ class WorkerClient:
         except OSError:
             return ""
 
-    def kill(self, grace: float = KILL_GRACE_S) -> None:
-        """End the worker's whole process group: SIGTERM, then SIGKILL after `grace` s."""
+    def kill(self, grace: float | None = None) -> None:
+        """End the worker's whole process group: SIGTERM, then SIGKILL after `grace` s
+        (default `KILL_GRACE_S`)."""
+        grace = KILL_GRACE_S if grace is None else grace
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:

@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     _target_args(p)
     p.add_argument("--exporter", choices=EXPORTERS, required=True)
     p.add_argument("-o", "--output", metavar="FILE", help="write the .onnx file here (atomic)")
+    p.add_argument(
+        "--external-data",
+        action="store_true",
+        help="with -o: keep the weights in a sibling FILE.<hash>.data file (saved atomically "
+        "with the model; saving again never grows it)",
+    )
     p.add_argument("--details", action="store_true", help="on failure print the full error")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -323,7 +329,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.fileio import atomic_copy
+    from cfexplore.fileio import save_onnx
     from cfexplore.report import export_summary
 
     values = _values(args)
@@ -332,7 +338,8 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
         result = session.export(args.exporter, args.opset, values, progress, cancel)
         saved = None
         if result.ok and out_path is not None and result.onnx_path:
-            saved = str(atomic_copy(result.onnx_path, out_path))
+            save_onnx(result.onnx_path, out_path, external_data=args.external_data)
+            saved = str(out_path)
     if args.json:
         data = result.to_dict()
         data["onnx_path"] = saved

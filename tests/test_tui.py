@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import onnx
-from textual.widgets import DataTable, Input, Switch
+from textual.widgets import Checkbox, DataTable, Input, Switch
 
 from cfexplore.spec import TargetSpec
 from cfexplore.tui.app import CfxApp
@@ -108,7 +108,7 @@ async def test_cancel_export_then_export_again() -> None:
         await pilot.pause(0.3)
         await pilot.press("escape")
         await settle(pilot)
-        assert "stopped" in text_of(app, "#run-status")
+        assert "cancelled" in text_of(app, "#run-status")
         assert app.is_running
         await pilot.press("s", "x")
         await settle(pilot, lambda: "script" in app.state.exports)
@@ -127,10 +127,18 @@ async def test_save_export_atomically(tmp_path: Path) -> None:
         dest = tmp_path / "saved.onnx"
         app.screen.query_one("#save-input", Input).value = str(dest)
         await pilot.press("w")
-        await pilot.pause()
+        await settle(pilot, lambda: dest.exists())
         model = onnx.load(str(dest))
         assert any(n.op_type == "Loop" for n in model.graph.node)
         assert [p.name for p in tmp_path.iterdir()] == ["saved.onnx"]
+        # weights in a sibling data file: saved together, twice, without growing
+        app.screen.query_one("#external-data", Checkbox).value = True
+        for _ in range(2):
+            await pilot.press("w")
+            await settle(pilot, lambda: len(list(tmp_path.glob("saved.onnx.*.data"))) == 1)
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert len(names) == 2 and names[0] == "saved.onnx", names
+        assert any(n.op_type == "Loop" for n in onnx.load(str(dest)).graph.node)
 
 
 async def test_matrix_screen_runs_and_opens_a_cell(tmp_path: Path) -> None:

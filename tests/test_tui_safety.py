@@ -64,7 +64,7 @@ async def test_ctrl_c_cancels_a_running_export_and_never_quits() -> None:
         await pilot.press("ctrl+c")
         await settle(pilot)
         assert app.is_running
-        assert "stopped" in text_of(app, "#run-status")
+        assert "cancelled" in text_of(app, "#run-status")
         assert "dynamo" not in app.state.exports
 
 

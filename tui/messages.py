@@ -57,3 +57,12 @@ class Progressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Progressed) and message.source == self.source
+
+
+class Saved(Message):
+    """A save finished: the files written, or the one-line reason it failed."""
+
+    def __init__(self, files: list[Any], error: str | None = None) -> None:
+        super().__init__()
+        self.files = files
+        self.error = error

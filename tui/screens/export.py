@@ -11,13 +11,22 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+)
 
-from cfexplore.errors import CfxError
+from cfexplore.errors import Cancelled, CfxError
 from cfexplore.report import fmt_value
 from cfexplore.results import EXPORTERS, ExportResult
 
-from ..messages import Exported, Progressed
+from ..messages import Exported, Progressed, Saved
 from ..state import AppState
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
@@ -32,7 +41,9 @@ class ExportScreen(CfxScreen):
         "torch.jit.trace, dynamo = torch.export) and the opset, then export. The export runs "
         "in the target's worker process: the app stays responsive and Escape cancels it (the "
         "process is killed). A failure shows a one-line error; d expands the full text. Type a "
-        "path and press w (or Enter in the box) to save the .onnx file atomically."
+        "path and press w (or Enter in the box) to save the .onnx file atomically; tick "
+        "'weights in .data' to keep the weights in a sibling data file (model and data are "
+        "saved together: an interrupted save leaves the previous pair intact)."
     )
     BINDINGS = [
         Binding("x", "export", "Export", id="export"),
@@ -70,6 +81,7 @@ class ExportScreen(CfxScreen):
         with Horizontal(id="save-line"):
             yield Label("save to ")
             yield Input(placeholder="path/to/model.onnx", id="save-input")
+            yield Checkbox("weights in .data", id="external-data")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -182,8 +194,12 @@ class ExportScreen(CfxScreen):
         self.refresh_bindings()
 
     def worker_failed(self, worker: object) -> None:
+        if getattr(worker, "group", "") == "save":
+            return
         self._stop_running()
-        self.query_one("#run-status", Static).update(Text("export stopped", "yellow"))
+        cancelled = isinstance(getattr(worker, "error", None), Cancelled)
+        text = "export cancelled" if cancelled else "export stopped"
+        self.query_one("#run-status", Static).update(Text(text, "yellow"))
 
     @on(Exported)
     def _finished(self, event: Exported) -> None:
@@ -268,16 +284,32 @@ class ExportScreen(CfxScreen):
             self.query_one("#save-input", Input).focus()
             self.notify("type a path to save to, then Enter", timeout=3)
             return
-        from cfexplore.fileio import atomic_copy
-
         dest = Path(target).expanduser()
         if dest.is_dir():
             dest = dest / f"{self.state.label.replace('/', '_')}.{r.exporter}.onnx"
-        try:
-            if not dest.parent.is_dir():
-                raise CfxError(f"folder {str(dest.parent)!r} does not exist")
-            atomic_copy(r.onnx_path, dest)
-        except (OSError, CfxError) as exc:
-            self.notify(f"cannot save: {exc}", severity="error")
+        if not dest.parent.is_dir():
+            self.notify(
+                f"cannot save: folder {str(dest.parent)!r} does not exist", severity="error"
+            )
             return
-        self.notify(f"saved {dest}", timeout=4)
+        external = self.query_one("#external-data", Checkbox).value
+        self._save(r.onnx_path, dest, external)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def _save(self, src: str, dest: Path, external: bool) -> None:
+        """Write the model (and its data file) off the UI thread: weights can be large."""
+        from cfexplore.fileio import save_onnx
+
+        try:
+            self.post_message(Saved(save_onnx(src, dest, external_data=external)))
+        except (OSError, CfxError) as exc:
+            self.post_message(Saved([], f"cannot save {dest}: {exc}"))
+
+    @on(Saved)
+    def _saved(self, event: Saved) -> None:
+        if event.error:
+            self.notify(event.error, severity="error")
+            return
+        *data, model = event.files
+        extra = f" + {data[0].name}" if data else ""
+        self.notify(f"saved {model}{extra}", timeout=4)

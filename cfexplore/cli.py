@@ -134,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cfexplore {__version__}")
+    parser.add_argument(
+        "--open",
+        metavar="TARGET",
+        help="app: open this variant, file.py:Class or .onnx file at start",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=600.0,
+        help="app: seconds loading a target, and each export, may take (default 600; 0: none)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("variants", help="list the built-in model variants and their knobs")
@@ -554,7 +565,7 @@ def run(argv: list[str]) -> int:
         "report": lambda: cmd_report(args, cancel),
     }
     if args.command is None:
-        return _launch_app(parser)
+        return _launch_app(parser, args.open, args.timeout or None)
     if getattr(args, "reproducible", False):
         os.environ["CFEXPLORE_REPRODUCIBLE"] = "1"  # the worker process inherits it
     try:
@@ -573,14 +584,14 @@ def run(argv: list[str]) -> int:
         return EXIT_OK
 
 
-def _launch_app(parser: argparse.ArgumentParser) -> int:
+def _launch_app(parser: argparse.ArgumentParser, start: str | None, timeout: float | None) -> int:
     """Open the terminal app; print help if the app is not available."""
     try:
         from cfexplore.tui.app import main as app_main
     except ImportError:
         parser.print_help()
         return EXIT_OK
-    return app_main()
+    return app_main(start, timeout)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -98,3 +99,150 @@ async def test_quit_with_a_job_running_asks_and_kills_the_worker() -> None:
     except (ProcessLookupError, ChildProcessError):
         alive = False
     assert not alive
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_opened_file_is_validated_in_a_limited_worker(tmp_path: Path) -> None:
+    """A 300-byte Expand to 2^40 elements: "model too large" from the validation worker,
+    the app's own memory untouched, no process left after quitting."""
+    from .test_user_code import expand_model
+
+    model = expand_model(tmp_path / "expand.onnx")
+    before = _rss_mb()
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path(str(model))
+        await settle(pilot, lambda: getattr(app.screen, "validation", None) is not None)
+        graph = app.screen
+        res = graph.validation
+        assert res.size_error is not None and res.size_error.startswith("model too large")
+        assert "too large" in text_of(app, "#graph-summary")
+        pid = graph._validate_client.pid
+        await pilot.press("v")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TextScreen"
+        assert "model too large" in text_of(app, "#text-body")
+        await pilot.press("escape")
+        await pilot.press("L")  # the validation worker is listed in the worker log
+        await pilot.pause()
+        assert "validation worker" in text_of(app, "#text-body")
+        await pilot.press("escape")
+        assert _rss_mb() - before < 100
+    assert pid is not None
+    for _ in range(40):
+        if not _alive(pid):
+            break
+        await asyncio.sleep(0.05)
+    assert not _alive(pid)
+
+
+async def test_valid_file_gets_a_valid_badge() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path("if-forward-arg")
+        await settle(pilot, lambda: app.state.session is not None)
+        await pilot.press("2", "x")
+        await settle(pilot, lambda: "script" in app.state.exports)
+        path = app.state.exports["script"].onnx_path
+        copy = Path(app.state.session.client.workdir) / "copy.onnx"
+        shutil.copy(path, copy)
+        app.open_path(str(copy))
+        await settle(pilot, lambda: getattr(app.screen, "validation", None) is not None)
+        assert app.screen.validation.ok
+        assert "valid ✓" in text_of(app, "#graph-summary")
+
+
+async def test_worker_output_is_shown_in_the_app_not_the_terminal(tmp_path: Path) -> None:
+    src = tmp_path / "printer.py"
+    shutil.copy(DATA / "prints_10mb.py", src)
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path(f"{src}:Net")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, lambda: app.state.session is not None)
+        await pilot.press("L")
+        await pilot.pause()
+        body = text_of(app, "#text-body")
+        assert "PRINTED-BY-USER-CODE-fd2" in body and "target worker" in body
+        await pilot.press("escape")
+    assert not (tmp_path / "__pycache__").exists()
+
+
+HOSTILE = {
+    "exits_on_import.py": "sys.exit(3)",
+    "os_exit_on_import.py": "exited with code 3",
+    "raises_on_import.py": "boom at import",
+    "segfaults_on_import.py": "SIGSEGV",
+}
+
+
+async def test_hostile_user_files_each_give_one_line(tmp_path: Path) -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for name, expected in HOSTILE.items():
+            src = tmp_path / name
+            shutil.copy(DATA / name, src)
+            app.open_path(f"{src}:Net")
+            await pilot.pause()
+            await pilot.press("y")
+            await settle(
+                pilot, lambda n=name: app.last_error is not None and n in app.last_error[0]
+            )
+            title, message, details = app.last_error
+            assert expected in message, (name, message)
+            assert "\n" not in message and len(message) <= 200 and "Traceback" not in message
+            await pilot.press("E")  # the full text is one key away
+            await pilot.pause()
+            assert type(app.screen).__name__ == "TextScreen"
+            await pilot.press("escape")
+            assert app.is_running
+        # an import that never ends: ctrl+c cancels it, the app stays
+        src = tmp_path / "hangs.py"
+        shutil.copy(DATA / "hangs_on_import.py", src)
+        app.open_path(f"{src}:Net")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause(0.5)
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert app.is_running and app.state.session is None
+
+
+async def test_app_load_timeout_kills_a_hanging_import_and_its_child(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    pidfile = tmp_path / "child.pid"
+    monkeypatch.setenv("CFX_TEST_PIDFILE", str(pidfile))
+    monkeypatch.setenv("CFX_TEST_HANG", "1")
+    src = tmp_path / "spawner.py"
+    shutil.copy(DATA / "spawns_child.py", src)
+    app = CfxApp()
+    app.state.timeout = 6
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path(f"{src}:Net")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, lambda: app.last_error is not None, timeout=60)
+        assert "longer than" in app.last_error[1]
+        child = int(pidfile.read_text())
+        for _ in range(40):
+            if not _alive(child):
+                break
+            await asyncio.sleep(0.05)
+        assert not _alive(child)
+        assert app.is_running

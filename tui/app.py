@@ -52,6 +52,22 @@ class CfxApp(App[None]):
             for mode, (key, title) in MODE_KEYS.items()
         ),
         Binding("question_mark", "help", "Help", id="help"),
+        Binding(
+            "E",
+            "last_error",
+            "Last error",
+            id="last-error",
+            show=False,
+            tooltip="The full text of the last error: traceback, worker log",
+        ),
+        Binding(
+            "L",
+            "worker_log",
+            "Worker log",
+            id="worker-log",
+            show=False,
+            tooltip="What the worker processes printed: user code, exporters, ONNX Runtime",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "cancel_job", "Cancel job", id="cancel-job", show=False, priority=True),
     ]
@@ -59,6 +75,8 @@ class CfxApp(App[None]):
     def __init__(self, start: str | None = None) -> None:
         super().__init__()
         self.state = AppState()
+        self.last_error: tuple[str, str, str] | None = None
+        """(title, one-line message, full details) of the last error shown (E)."""
         self.target_changed: Signal[AppState] = Signal(self, "target-changed")
         """Published when a target is loaded (or replaced)."""
         self.onnx_changed: Signal[OnnxRef] = Signal(self, "onnx-changed")
@@ -148,7 +166,8 @@ class CfxApp(App[None]):
         from cfexplore.engine import Session
 
         try:
-            session = Session.open(spec, cancel=cancel)
+            session = Session.open(spec, cancel=cancel, timeout=self.state.timeout)
+            session.export_timeout = self.state.timeout
         except CfxError as exc:
             if not cancel.is_set():
                 self.post_message(TargetFailed(spec.label, str(exc), exc.details))
@@ -179,7 +198,23 @@ class CfxApp(App[None]):
 
     @on(TargetFailed)
     def _target_failed(self, event: TargetFailed) -> None:
-        self.notify(event.error, title=f"Cannot load {event.label}", severity="error", timeout=10)
+        self.show_error(f"Cannot load {event.label}", event.error, event.details)
+
+    def show_error(self, title: str, message: str, details: str = "") -> None:
+        """One line in a notification; the full text stays for E (last error)."""
+        self.last_error = (title, message, details or message)
+        hint = " · E: details" if details and details != message else ""
+        self.notify(message + hint, title=title, severity="error", timeout=10)
+
+    def action_last_error(self) -> None:
+        """E: the full text (traceback, worker log) of the last error shown."""
+        from .screens.text import TextScreen
+
+        if self.last_error is None:
+            self.notify("no error so far", timeout=2)
+            return
+        title, message, details = self.last_error
+        self.push_screen(TextScreen(title, f"{message}\n\n{details}"))
 
     @work(thread=True, group="close")
     def _close_session(self, session: object) -> None:
@@ -199,7 +234,8 @@ class CfxApp(App[None]):
         from cfexplore.engine import Session
 
         try:
-            session = Session.open(spec, cancel=cancel)
+            session = Session.open(spec, cancel=cancel, timeout=self.state.timeout)
+            session.export_timeout = self.state.timeout
             if cancel.is_set():
                 session.close()
                 return
@@ -327,6 +363,30 @@ class CfxApp(App[None]):
         """Notifications carry paths, errors and model names: never parse them as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def worker_logs(self) -> str:
+        """Everything the live worker processes wrote to stdout/stderr (their log files)."""
+        parts = []
+        session = self.state.session
+        if session is not None:
+            parts.append((f"target worker · {session.spec.label}", session.client))
+        for screen in self._mode_screens():
+            for label, client in getattr(screen, "worker_clients", lambda: [])():
+                parts.append((label, client))
+        chunks = []
+        for label, client in parts:
+            chunks.append(f"── {label} (pid {client.pid or '-'}) ──\n{client.log_tail(100_000)}")
+        return "\n".join(chunks)
+
+    def action_worker_log(self) -> None:
+        """L: show what user code, the exporters and ONNX Runtime printed in the workers."""
+        from .screens.text import TextScreen
+
+        text = self.worker_logs()
+        if not text:
+            self.notify("no worker process has run yet", timeout=3)
+            return
+        self.push_screen(TextScreen("Worker output", text, self.worker_logs))
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
@@ -337,7 +397,9 @@ class CfxApp(App[None]):
             self.state.session.close()
 
 
-def main() -> int:
-    """Run the app (the `cfexplore` command with no arguments)."""
-    CfxApp().run()
+def main(start: str | None = None, timeout: float | None = 600.0) -> int:
+    """Run the app (the `cfexplore` command with no subcommand)."""
+    app = CfxApp(start)
+    app.state.timeout = timeout
+    app.run()
     return 0

@@ -28,6 +28,8 @@ class AppState:
     seed: int = DEFAULT_SEED
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
+    timeout: float | None = 600.0
+    """Seconds a load, and each export, may take before its worker is killed."""
 
     @property
     def info(self) -> Any:

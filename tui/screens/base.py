@@ -44,11 +44,12 @@ class CfxScreen(Screen[None]):
         if isinstance(error, Cancelled):
             self.notify(str(error), severity="warning")
         elif isinstance(error, CfxError):
-            self.notify(str(error), title="Error", severity="error", timeout=8)
+            self.cfx.show_error("Error", str(error), error.details)
         else:
-            self.notify(
-                f"{type(error).__name__}: {error}", title="Error", severity="error", timeout=8
-            )
+            from cfexplore.errortext import full_text, short_error
+
+            assert error is not None
+            self.cfx.show_error("Error", short_error(error), full_text(error))
         self.worker_failed(event.worker)
 
     def running_jobs(self) -> list[Worker[object]]:

@@ -145,6 +145,10 @@ class DiffScreen(CfxScreen):
         if self._file_client is not None:
             self._file_client.close()
 
+    def worker_clients(self) -> list[tuple[str, Any]]:
+        """The worker that runs .onnx files alone (for the app's worker log view)."""
+        return [("ONNX file worker", self._file_client)] if self._file_client else []
+
     # -- mode -------------------------------------------------------------------------
 
     @property
@@ -308,10 +312,11 @@ class DiffScreen(CfxScreen):
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _run_file(self, path: str, seed: int, cancel: threading.Event) -> None:
         from cfexplore.engine import run_onnx_file
-        from cfexplore.worker import WorkerClient
+        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
         if self._file_client is None:
-            self._file_client = WorkerClient()
+            # an untrusted file: its worker runs under a memory limit ("model too large")
+            self._file_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
         names, outs, ms = run_onnx_file(path, seed=seed, client=self._file_client, cancel=cancel)
         self.post_message(FileRunDone(names, outs, ms, seed))
 

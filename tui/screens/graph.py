@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rich.text import Text
@@ -110,6 +111,13 @@ class GraphScreen(CfxScreen):
             tooltip="Compare this model with another export by control-flow skeleton",
         ),
         Binding(
+            "v",
+            "validation",
+            "Validation",
+            id="graph.validation",
+            tooltip="onnx.checker, size estimate and ORT session of an opened file, in full",
+        ),
+        Binding(
             "escape",
             "clear_filter",
             "Clear filter",
@@ -137,10 +145,20 @@ class GraphScreen(CfxScreen):
     class ModelFailed(Message):
         """The file could not be opened as an ONNX model."""
 
-        def __init__(self, ref: OnnxRef, error: str, token: int) -> None:
+        def __init__(self, ref: OnnxRef, error: str, token: int, details: str = "") -> None:
             super().__init__()
             self.ref = ref
             self.error = error
+            self.token = token
+            self.details = details
+
+    class Validated(Message):
+        """The checker / size / ORT-session validation of an opened file finished."""
+
+        def __init__(self, ref: OnnxRef, result: Any, token: int) -> None:
+            super().__init__()
+            self.ref = ref
+            self.result = result
             self.token = token
 
     def __init__(self) -> None:
@@ -155,6 +173,11 @@ class GraphScreen(CfxScreen):
         self._pending_path: ItemPath | None = None
         self._pending_item: Shown = None
         self._detail_timer: Timer | None = None
+        self.validation: Any = None
+        """cfexplore.results.ValidationResult of the opened file (None: not run or running)."""
+        self._validate_cancel: threading.Event | None = None
+        self._validate_client: Any = None
+        self._summary_text = Text()
 
     def compose(self) -> ComposeResult:
         yield ModeBar("graph")
@@ -200,6 +223,8 @@ class GraphScreen(CfxScreen):
         """Open `ref` in a thread worker; the tree shows it when the worker reports back."""
         self.onnx_ref = ref
         self._token += 1
+        self._stop_validation()
+        self.validation = None
         tree_view = self.query_one(OnnxTreeView)
         self._show_tree(True)
         tree_view.loading = True
@@ -213,7 +238,7 @@ class GraphScreen(CfxScreen):
         try:
             tree = OnnxTree.open(ref.path)
         except GraphError as exc:
-            self.post_message(self.ModelFailed(ref, str(exc), token))
+            self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         summary = summary_line(tree)  # walks every node: keep it off the UI thread too
         from cfexplore.audit import audit_model
@@ -236,7 +261,13 @@ class GraphScreen(CfxScreen):
         summary = Text(event.summary)
         if event.audit is not None and event.audit.flags:
             summary.append(f" · audit: {summary_text(event.audit)}", "bold yellow")
-        self._summary(summary)
+        self._summary_text = summary
+        if event.ref.exporter is None:  # a file from elsewhere: check it, in a worker
+            self._summary(summary + Text(" · validating…", "dim"))
+            self._validate_cancel = threading.Event()
+            self._validate(event.ref, event.token, self._validate_cancel)
+        else:
+            self._summary(summary)
         self._close_filter_input()
         tree_view.show_model(event.tree)
         self._refresh_badges()
@@ -247,6 +278,93 @@ class GraphScreen(CfxScreen):
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
             self.show_path(path)
+
+    # -- validation (checker, size, ORT session) in a memory-limited worker -------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="graph-validate")
+    def _validate(self, ref: OnnxRef, token: int, cancel: threading.Event) -> None:
+        from cfexplore.engine import validate_onnx_file
+        from cfexplore.errors import CfxError
+        from cfexplore.results import ValidationResult
+        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+
+        if self._validate_client is None:
+            self._validate_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
+        try:
+            result = validate_onnx_file(ref.path, client=self._validate_client, cancel=cancel)
+        except CfxError as exc:
+            if cancel.is_set():
+                return
+            result = ValidationResult(ref.path, session_error=str(exc), session_details=exc.details)
+        self.post_message(self.Validated(ref, result, token))
+
+    def _stop_validation(self) -> None:
+        if self._validate_cancel is not None:
+            self._validate_cancel.set()
+            self._validate_cancel = None
+
+    @on(Validated)
+    def _validated(self, event: Validated) -> None:
+        if event.token != self._token:
+            return
+        self._validate_cancel = None
+        self.validation = res = event.result
+        if res.ok:
+            badge = Text(" · valid ✓", "green")
+        else:
+            first = res.size_error or res.session_error or res.checker_error
+            what = (
+                "too large"
+                if res.size_error or "too large" in (res.session_error or "")
+                else "ORT ✗"
+                if res.session_error
+                else "checker ✗"
+            )
+            badge = Text(f" · {what} (v)", "bold red")
+            self.notify(
+                first, title=f"{event.ref.label}: validation", severity="warning", timeout=8
+            )
+        self._summary(self._summary_text + badge)
+        self.refresh_bindings()
+
+    def action_validation(self) -> None:
+        """v: the full validation report of the opened file."""
+        from .text import TextScreen
+
+        res = self.validation
+        if res is None:
+            running = self._validate_cancel is not None
+            self.notify("validation still running" if running else "nothing validated", timeout=2)
+            return
+        lines = [f"file: {res.path}", f"time: {res.seconds:.2f}s", ""]
+        lines += ["onnx.checker (full check): " + (res.checker_error or "ok")]
+        lines += ["size: " + (res.size_error or f"ok · largest tensor {res.largest or '-'}")]
+        lines += ["ONNX Runtime session: " + (res.session_error or "ok")]
+        if res.inputs or res.outputs:
+            lines += ["", "inputs:", *[f"  {i}" for i in res.inputs]]
+            lines += ["outputs:", *[f"  {o}" for o in res.outputs]]
+        for title, text in (("checker", res.checker_details), ("session", res.session_details)):
+            if text:
+                lines += ["", f"── {title} details ──", text]
+        self.app.push_screen(TextScreen(f"Validation · {res.path}", "\n".join(lines)))
+
+    def worker_clients(self) -> list[tuple[str, Any]]:
+        """The validation worker (for the app's worker log view)."""
+        return [("validation worker", self._validate_client)] if self._validate_client else []
+
+    def cancel_job(self) -> bool:
+        """Stop a background validation (quitting); ctrl+c never counts it as the job."""
+        self._stop_validation()
+        return False
+
+    def running_jobs(self) -> list[Worker[object]]:
+        """Validation is background work: quitting does not ask for it."""
+        return [w for w in super().running_jobs() if w.group != "graph-validate"]
+
+    def on_unmount(self) -> None:
+        self._stop_validation()
+        if self._validate_client is not None:
+            self._validate_client.close()
 
     def action_compare(self) -> None:
         """Open the Compare screen: this model vs another export of the same target."""
@@ -287,7 +405,7 @@ class GraphScreen(CfxScreen):
     @on(ModelFailed)
     def _model_failed(self, event: ModelFailed) -> None:
         if event.token == self._token:
-            self._failed(event.ref, event.error)
+            self._failed(event.ref, event.error, details=event.details)
 
     def worker_failed(self, worker: Worker[object]) -> None:
         """An unexpected error in the open worker: same as a file that cannot be opened."""
@@ -296,15 +414,19 @@ class GraphScreen(CfxScreen):
                 self.onnx_ref, f"{type(worker.error).__name__}: {worker.error}", notify=False
             )
 
-    def _failed(self, ref: OnnxRef, error: str, notify: bool = True) -> None:
+    def _failed(self, ref: OnnxRef, error: str, notify: bool = True, details: str = "") -> None:
         self.model = None
         self._pending_path = None
         self.query_one(OnnxTreeView).loading = False
         self.query_one(OnnxTreeView).clear_model()
         if notify:
-            self.notify(error, title=f"Cannot open {ref.label}", severity="error", timeout=8)
+            self.cfx.show_error(f"Cannot open {ref.label}", error, details)
         self._summary(Text.assemble(("cannot open ", "dim"), (ref.label, "bold")))
         message = f"Cannot open {ref.path}:\n{error}\n\nPick another file from Variants (1)."
+        if details and details != error:
+            from cfexplore.safeload import safe_text
+
+            message += "\n\nDetails:\n" + safe_text(details, 4000, multiline=True)
         self._show_empty(message, error=True)
         self.refresh_bindings()
 
@@ -398,6 +520,8 @@ class GraphScreen(CfxScreen):
             tree_view = self.query_one(OnnxTreeView)
             bar_open = self.query_one("#graph-filter-bar").has_class("-open")
             return bool(tree_view.filter_text) or bar_open
+        if action == "validation":
+            return True if self.validation is not None else None
         if action in (
             "filter",
             "next_control_flow",

@@ -1,0 +1,95 @@
+"""A modal that shows a long plain text: full error details, validation, worker logs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from cfexplore.safeload import safe_text
+
+MAX_CHARS = 200_000
+"""The tail of longer texts is shown (a worker log can be megabytes)."""
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+"""Colour codes (ONNX Runtime colours its log lines): dropped; any other escape is shown."""
+
+
+class TextScreen(ModalScreen[None]):
+    """`title` over a scrollable `text` (escaped: never parsed as markup or escapes).
+
+    With `reload`, r fetches the text again (a worker log that grows).
+    """
+
+    DEFAULT_CSS = """
+    TextScreen {
+        align: center middle;
+    }
+    TextScreen > #text-box {
+        width: 95%;
+        height: 90%;
+        border: thick $primary;
+        background: $panel;
+    }
+    TextScreen #text-title {
+        height: 1;
+        padding: 0 1;
+        text-style: bold;
+    }
+    TextScreen #text-scroll {
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+        Binding("r", "reload", "Reload", id="text.reload"),
+        Binding("end", "bottom", "End", show=False),
+        Binding("home", "top", "Top", show=False),
+    ]
+
+    def __init__(self, title: str, text: str, reload: Callable[[], str] | None = None) -> None:
+        super().__init__()
+        self._title = title
+        self._text = text
+        self._reload = reload
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="text-box"):
+            yield Static(Text(safe_text(self._title, 200)), id="text-title")
+            with VerticalScroll(id="text-scroll"):
+                yield Static(id="text-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show(self._text)
+        self.query_one("#text-scroll").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reload":
+            return True if self._reload is not None else None
+        return True
+
+    def _show(self, text: str) -> None:
+        if len(text) > MAX_CHARS:
+            text = "… (earlier text cut)\n" + text[-MAX_CHARS:]
+        text = _SGR.sub("", text)
+        shown = safe_text(text, multiline=True) if text.strip() else "(empty)"
+        self.query_one("#text-body", Static).update(Text(shown))
+
+    def action_reload(self) -> None:
+        if self._reload is not None:
+            self._show(self._reload())
+            self.query_one("#text-scroll", VerticalScroll).scroll_end(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#text-scroll", VerticalScroll).scroll_end(animate=False)
+
+    def action_top(self) -> None:
+        self.query_one("#text-scroll", VerticalScroll).scroll_home(animate=False)

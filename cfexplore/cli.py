@@ -64,6 +64,12 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         help="tensor input for a user file without example_inputs(), e.g. x=1x3x8x8",
     )
     p.add_argument(
+        "--weights",
+        metavar="FILE.pt",
+        help="load this state_dict into the model (torch.load weights_only=True: a pickle "
+        "that holds code is refused)",
+    )
+    p.add_argument(
         "--set",
         action="append",
         metavar="KNOB=VALUE",
@@ -276,7 +282,7 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
     from cfexplore.engine import Session
     from cfexplore.targets import parse_target
 
-    spec = parse_target(args.target, args.init, args.input)
+    spec = parse_target(args.target, args.init, args.input, args.weights)
     session = Session.open(spec, progress, cancel, timeout=args.timeout)
     session.export_timeout = args.timeout
     return session

@@ -78,6 +78,8 @@ def command_for(
         for i in spec.inputs:
             shape = "x".join(map(str, i.shape))
             parts.append(f"--input={i.name}={shape}:{i.dtype}")
+    if spec.weights:
+        parts.append(f"--weights={spec.weights}")
     if exporter:
         parts += ["--exporter", exporter]
     if opset is not None:

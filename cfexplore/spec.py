@@ -87,6 +87,8 @@ class TargetSpec:
     class_name: str | None = None
     init: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[InputSpec, ...] = ()
+    weights: str | None = None
+    """A state_dict file (.pt/.pth) loaded with `torch.load(weights_only=True)`."""
 
     @property
     def label(self) -> str:

@@ -64,14 +64,27 @@ def parse_input(item: str) -> InputSpec:
     return InputSpec(name.strip(), shape, dtype)
 
 
+def _weights_path(weights: str | None) -> str | None:
+    """`--weights FILE`: must be a regular file; read later, in the worker, weights-only."""
+    if weights is None:
+        return None
+    path = Path(weights)
+    if not path.is_file():
+        raise CfxError(f"--weights {weights}: no such file")
+    return str(path.resolve())
+
+
 def parse_target(
-    text: str, init: list[str] | None = None, inputs: list[str] | None = None
+    text: str,
+    init: list[str] | None = None,
+    inputs: list[str] | None = None,
+    weights: str | None = None,
 ) -> TargetSpec:
     """A built-in variant name or `path/to/file.py:ClassName`, checked without importing."""
     if text in VARIANTS:
         if init or inputs:
             raise CfxError("--init and --input apply to user files, not built-in variants")
-        return TargetSpec(variant=text)
+        return TargetSpec(variant=text, weights=_weights_path(weights))
     path_txt, sep, cls = text.rpartition(":")
     if not sep:
         if text.endswith(".py"):
@@ -99,4 +112,5 @@ def parse_target(
         class_name=cls,
         init=parse_assignments(init, "--init"),
         inputs=tuple(parse_input(i) for i in inputs or []),
+        weights=_weights_path(weights),
     )

@@ -57,6 +57,7 @@ class GraphScreen(CfxScreen):
             "filter",
             "Filter",
             id="graph.filter",
+            show=False,
             tooltip="Filter nodes by op type or name",
         ),
         Binding(
@@ -94,6 +95,7 @@ class GraphScreen(CfxScreen):
             "toggle_detail",
             "Details",
             id="graph.detail",
+            show=False,
             tooltip="Show or hide the node detail pane",
         ),
         Binding(
@@ -115,6 +117,7 @@ class GraphScreen(CfxScreen):
             "validation",
             "Validation",
             id="graph.validation",
+            show=False,
             tooltip="onnx.checker, size estimate and ORT session of an opened file, in full",
         ),
         Binding(
@@ -263,7 +266,7 @@ class GraphScreen(CfxScreen):
             summary.append(f" · audit: {summary_text(event.audit)}", "bold yellow")
         self._summary_text = summary
         if event.ref.exporter is None:  # a file from elsewhere: check it, in a worker
-            self._summary(summary + Text(" · validating…", "dim"))
+            self._summary(Text.assemble(("validating… · ", "dim"), summary))
             self._validate_cancel = threading.Event()
             self._validate(event.ref, event.token, self._validate_cancel)
         else:
@@ -310,7 +313,7 @@ class GraphScreen(CfxScreen):
         self._validate_cancel = None
         self.validation = res = event.result
         if res.ok:
-            badge = Text(" · valid ✓", "green")
+            badge = Text("valid ✓ · ", "green")
         else:
             first = res.size_error or res.session_error or res.checker_error
             what = (
@@ -320,11 +323,11 @@ class GraphScreen(CfxScreen):
                 if res.session_error
                 else "checker ✗"
             )
-            badge = Text(f" · {what} (v)", "bold red")
+            badge = Text(f"{what} (v) · ", "bold red")
             self.notify(
                 first, title=f"{event.ref.label}: validation", severity="warning", timeout=8
             )
-        self._summary(self._summary_text + badge)
+        self._summary(Text.assemble(badge, self._summary_text))  # first: long lines get cut
         self.refresh_bindings()
 
     def action_validation(self) -> None:
@@ -520,8 +523,8 @@ class GraphScreen(CfxScreen):
             tree_view = self.query_one(OnnxTreeView)
             bar_open = self.query_one("#graph-filter-bar").has_class("-open")
             return bool(tree_view.filter_text) or bar_open
-        if action == "validation":
-            return True if self.validation is not None else None
+        if action == "validation":  # only for a file opened from elsewhere, once checked
+            return self.validation is not None
         if action in (
             "filter",
             "next_control_flow",

@@ -342,7 +342,8 @@ class GraphScreen(CfxScreen):
         lines = [f"file: {res.path}", f"time: {res.seconds:.2f}s", ""]
         lines += ["onnx.checker (full check): " + (res.checker_error or "ok")]
         lines += ["size: " + (res.size_error or f"ok · largest tensor {res.largest or '-'}")]
-        lines += ["ONNX Runtime session: " + (res.session_error or "ok")]
+        session = res.session_error or ("skipped: cannot fit" if res.size_error else "ok")
+        lines += ["ONNX Runtime session: " + session]
         if res.inputs or res.outputs:
             lines += ["", "inputs:", *[f"  {i}" for i in res.inputs]]
             lines += ["outputs:", *[f"  {o}" for o in res.outputs]]

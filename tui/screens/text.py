@@ -73,7 +73,7 @@ class TextScreen(ModalScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reload":
-            return True if self._reload is not None else None
+            return self._reload is not None
         return True
 
     def _show(self, text: str) -> None:

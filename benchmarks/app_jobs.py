@@ -1,0 +1,173 @@
+"""In-app measurements with Pilot: a seed change in the Diff screen, and the UI heartbeat
+while a long job runs in the worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.browse import frame, until
+from benchmarks.common import percentile, vm_hwm_mib
+
+VARIANT = "if-forward-arg"
+SIZE = (100, 30)
+WARMUP = 10
+"""The first ~8 torch forwards of a process take ~30 ms, then ~0.2 ms: warm both sides."""
+
+
+def _plain(widget: Any) -> str:
+    return str(widget.render())
+
+
+async def _loaded_diff_screen(app: Any, pilot: Any) -> Any:
+    """Load VARIANT, show the Diff screen and wait for its first diff (export included)."""
+    from textual.widgets import Static
+
+    from cfexplore.spec import TargetSpec
+    from cfexplore.tui.screens.diff import DiffScreen
+
+    await pilot.pause()
+    app.load_target(TargetSpec(variant=VARIANT))
+    await until(pilot, lambda: app.state.session is not None, 300, 0.02)
+    await app.switch_mode("diff")
+    screen = app.screen
+    assert isinstance(screen, DiffScreen)
+    status = screen.query_one("#diff-status", Static)
+    await until(pilot, lambda: _plain(status).startswith(("PASS", "FAIL")), 300, 0.02)
+    return screen
+
+
+async def _diff_seed(repeats: int) -> dict[str, Any]:
+    from textual.widgets import Input, Static
+
+    from cfexplore.tui.app import CfxApp
+    from cfexplore.tui.screens.diff import DEBOUNCE
+
+    app = CfxApp()
+    out: dict[str, Any] = {"variant": VARIANT, "debounce_ms": DEBOUNCE * 1000}
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _loaded_diff_screen(app, pilot)
+        session = app.state.session
+        exporter = app.state.exporter
+        status = screen.query_one("#diff-status", Static)
+        seed_box = screen.query_one("#seed", Input)
+        for i in range(WARMUP):  # the first torch forwards of a process are slow
+            session.diff(exporter, 1000 + i, screen.knob_values())
+        before = session.stats()
+        samples = []
+        for i in range(repeats):
+            seed = 101 + i
+            start = time.perf_counter()
+            seed_box.value = str(seed)  # what typing does: Input.Changed, then the debounce
+            await until(pilot, lambda seed=seed: f" seed {seed} " in _plain(status) + " ")
+            await frame(pilot)
+            samples.append(time.perf_counter() - start)
+        after = session.stats()
+        # the same diff through the engine alone (no UI, no debounce): where the rest goes
+        engine = []
+        parts: dict[str, list[float]] = {"torch_ms": [], "onnx_ms": [], "reference_ms": []}
+        for i in range(repeats):
+            start = time.perf_counter()
+            res = session.diff(exporter, 201 + i, screen.knob_values())
+            engine.append(time.perf_counter() - start)
+            for key, values in parts.items():
+                values.append(float(getattr(res, key) or 0.0))
+        out.update(
+            seconds=statistics.median(samples),
+            samples=samples,
+            engine_diff_s=statistics.median(engine),
+            breakdown_ms={k: statistics.median(v) for k, v in parts.items()},
+            stats_before=before,
+            stats_after=after,
+            rebuilt=any(after[k] != before[k] for k in ("loads", "module_builds", "sessions")),
+            worker_rss_mib=vm_hwm_mib(session.client.pid),
+            onnx_path=session.exports[exporter].onnx_path,
+        )
+        out["floor_s"], out["floor_rss_mib"] = _raw_floor(out["onnx_path"], repeats)
+        await app.action_quit()
+    return out
+
+
+def _raw_floor(onnx_path: str, repeats: int) -> tuple[float, float | None]:
+    """One raw torch forward + one raw ORT `session.run` on the same inputs (in process)."""
+    import onnxruntime as ort
+    import torch
+
+    from cfexplore.models import VARIANTS
+    from cfexplore.models.zoo import IfForwardArg
+    from cfexplore.runtime import make_inputs
+
+    torch.manual_seed(0)
+    module = IfForwardArg().eval()
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    samples = []
+    for i in range(WARMUP + max(repeats, 5)):
+        data = make_inputs(list(VARIANTS[VARIANT].inputs), 101 + i)
+        feeds = {}
+        for inp in sess.get_inputs():
+            if inp.name in data:
+                feeds[inp.name] = data[inp.name]
+            else:
+                feeds[inp.name] = np.array(
+                    False, dtype=np.bool_ if "bool" in inp.type else np.int64
+                )
+        start = time.perf_counter()
+        with torch.no_grad():
+            module(False, torch.from_numpy(data["x"]))
+        sess.run(None, feeds)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples[WARMUP:]), vm_hwm_mib()
+
+
+def diff_seed(repeats: int) -> dict[str, Any]:
+    """Seed change -> updated Diff table, and its raw torch + ORT floor."""
+    return asyncio.run(_diff_seed(repeats))
+
+
+async def _heartbeat(seconds: float) -> dict[str, Any]:
+    from cfexplore.tui.app import CfxApp
+    from cfexplore.tui.screens.matrix import MatrixScreen
+
+    app = CfxApp()
+    ticks: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.switch_mode("matrix")
+        screen = app.screen
+        assert isinstance(screen, MatrixScreen)
+        timer = app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
+        await pilot.press("r")  # the seed table: loads, exports and sweeps in the worker
+        start = time.perf_counter()
+        await until(pilot, lambda: time.perf_counter() - start > seconds, seconds + 60, 0.05)
+        running = bool(screen.running_jobs())
+        timer.stop()
+        screen.cancel_job()
+        await until(pilot, lambda: not screen.running_jobs(), 60, 0.05)
+        await app.action_quit()
+    window = [t for t in ticks if t >= start]
+    gaps = [(b - a) * 1000 for a, b in zip(window, window[1:], strict=False)]
+    return {
+        "job": "Matrix run (r): loads, exports and sweeps in the worker",
+        "job_still_running": running,
+        "ticks": len(window),
+        "p50_ms": percentile(gaps, 50),
+        "p99_ms": percentile(gaps, 99),
+        "max_ms": max(gaps) if gaps else None,
+        "rss_mib": vm_hwm_mib(),
+    }
+
+
+def heartbeat(seconds: float) -> dict[str, Any]:
+    """Gaps between 10 ms timer ticks in the app while the Matrix job runs."""
+    return asyncio.run(_heartbeat(seconds))
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(diff_seed(3), indent=1, default=str))
+    print(json.dumps(heartbeat(3), indent=1, default=str))

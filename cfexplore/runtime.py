@@ -484,6 +484,7 @@ def reproducible_session_options() -> Any:
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 
@@ -495,6 +496,9 @@ def session_options() -> Any:
         return reproducible_session_options()
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    # ORT's pool must not spin between runs: the next thing this process does is a torch
+    # forward on the same cores (and the app draws on them)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 

@@ -77,9 +77,11 @@ class WorkerClient:
     worker as soon as it is set, raising `Cancelled`.
     """
 
-    def __init__(self, memory_limit: int | None = None) -> None:
+    def __init__(self, memory_limit: int | None = None, nice: int = 0) -> None:
         self.memory_limit = memory_limit
         """Address-space limit in bytes for the worker process (None: no limit)."""
+        self.nice = nice
+        """Niceness increment of the worker (background checks yield the CPU)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._recv: Connection | None = None
@@ -109,6 +111,9 @@ class WorkerClient:
         env = dict(
             os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1"
         )
+        # torch's OpenMP threads sleep instead of spinning when idle: the worker alternates
+        # torch and ONNX Runtime on the same cores, and the UI draws on them too
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             with open(self._log_path, "ab") as log:
                 self._proc = subprocess.Popen(
@@ -121,6 +126,7 @@ class WorkerClient:
                         str(cancel_r),
                         self.workdir,
                         str(self.memory_limit or 0),
+                        str(self.nice),
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -406,8 +412,12 @@ def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> 
 
 
 def main(argv: list[str]) -> None:
-    """Child entry point: `python -m cfexplore.worker READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT`."""
+    """Child entry point:
+    `python -m cfexplore.worker READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT NICE`."""
     limit = int(argv[5]) if len(argv) > 5 else 0
+    nice = int(argv[6]) if len(argv) > 6 else 0
+    if nice:
+        os.nice(nice)
     if limit > 0:
         import resource
 

@@ -78,7 +78,9 @@ class DiffScreen(CfxScreen):
         "elements outside atol + rtol*|torch|, pass/fail, and a chart of |diff| per decade. "
         "Attribute knobs change the PyTorch module only — the ONNX model stays as exported, "
         "which is how a frozen branch shows. s sweeps every knob value and gives a verdict "
-        "per knob. For an .onnx file opened alone, the outputs of an ONNX Runtime run are shown."
+        "per knob. ] and [ step the seed and re-run at once (typing waits for a pause; Enter "
+        "in a box runs at once). For an .onnx file opened alone, the outputs of an ONNX "
+        "Runtime run are shown."
     )
     BINDINGS = [
         Binding("s", "sweep", "Sweep", id="sweep"),
@@ -88,6 +90,8 @@ class DiffScreen(CfxScreen):
         Binding("o", "open_source", "Source", id="source"),
         Binding("w", "write_report", "Report", id="report"),
         Binding("i", "focus_seed", "Seed/tol", id="seed", show=False),
+        Binding("right_square_bracket", "step_seed(1)", "Next seed", id="seed-next", show=False),
+        Binding("left_square_bracket", "step_seed(-1)", "Prev seed", id="seed-prev", show=False),
         Binding("escape", "leave_or_cancel", "Cancel / leave box", id="cancel", show=False),
     ]
 
@@ -242,6 +246,29 @@ class DiffScreen(CfxScreen):
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(DEBOUNCE, self.action_rerun)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter: no need to wait for the typing pause."""
+        event.stop()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.action_rerun()
+
+    def action_step_seed(self, step: int) -> None:
+        """] / [: the next or previous seed, run at once (no debounce)."""
+        box = self.query_one("#seed", Input)
+        try:
+            seed = max(0, int(box.value) + step)
+        except ValueError:
+            seed = self.state.seed
+        with box.prevent(Input.Changed):
+            box.value = str(seed)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.action_rerun()
 
     def _read_numbers(self) -> tuple[int, float, float] | None:
         try:

@@ -292,7 +292,8 @@ class GraphScreen(CfxScreen):
         from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
         if self._validate_client is None:
-            self._validate_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
+            # background work: niced, so browsing keeps the CPU
+            self._validate_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT, nice=10)
         try:
             result = validate_onnx_file(ref.path, client=self._validate_client, cancel=cancel)
         except CfxError as exc:

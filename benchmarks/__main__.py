@@ -190,9 +190,9 @@ def diff_seed(cfg: Config) -> list[Row]:
             cfx_rss_mib=r["worker_rss_mib"],
             floor_rss_mib=r["floor_rss_mib"],
             note=(
-                f"{r['variant']}, Input value set -> status shows the new seed + one frame; "
-                f"includes the Diff screen's {r['debounce_ms']:.0f} ms debounce; "
-                f"sessions/modules: {stats}"
+                f"{r['variant']}, `]` (next seed, runs at once; typing waits "
+                f"{r['debounce_ms']:.0f} ms for a pause) -> status shows the new seed + one "
+                f"frame; sessions/modules: {stats}"
             ),
             extra=r,
         ),
@@ -204,7 +204,7 @@ def diff_seed(cfg: Config) -> list[Row]:
             1.2,
             cfx_rss_mib=r["worker_rss_mib"],
             note=f"Session.diff alone, worker-side ms: {parts} (reference = onnx "
-            "ReferenceEvaluator, on by default for small models)",
+            "ReferenceEvaluator, on by default for models up to 8 MiB)",
         ),
     ]
 

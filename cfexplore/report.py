@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cfexplore.engine import COLUMNS, MatrixReport
+from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.results import CheckReport, DiffResult, ExportResult, TensorDiff
 from cfexplore.spec import VariantSpec
 
@@ -25,19 +26,6 @@ COLUMN_TITLE = {
     "forward-arg": "forward arg",
     "tensor-data": "tensor data",
 }
-
-
-def fmt_num(x: float | None) -> str:
-    """Compact float: `0`, `3.1e-07`, `12.5`; `-` when missing."""
-    if x is None:
-        return "-"
-    if x == 0:
-        return "0"
-    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
-
-
-def fmt_value(v: Any) -> str:
-    return str(v).lower() if isinstance(v, bool) else str(v)
 
 
 def verdict_text(verdict: str) -> Text:

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
+from cfexplore.fmt import fmt_value
 from cfexplore.models import VARIANTS
-from cfexplore.report import fmt_value
 from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path

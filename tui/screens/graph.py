@@ -145,6 +145,16 @@ class GraphScreen(CfxScreen):
             self.token = token
             self.audit = audit
 
+    class Audited(Message):
+        """The summary counts and the structural audit of the model on show are ready."""
+
+        def __init__(self, ref: OnnxRef, summary: str, token: int, audit: Any) -> None:
+            super().__init__()
+            self.ref = ref
+            self.summary = summary
+            self.token = token
+            self.audit = audit
+
     class ModelFailed(Message):
         """The file could not be opened as an ONNX model."""
 
@@ -237,13 +247,15 @@ class GraphScreen(CfxScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="graph-open")
     def _open(self, ref: OnnxRef, token: int) -> None:
-        """Parse and shape-infer in a thread; report with a message, never touch widgets."""
+        """Parse in a thread and report at once (the tree shows); then walk the whole model
+        for the summary counts and the audit, and report those. Never touches widgets."""
         try:
             tree = OnnxTree.open(ref.path)
         except GraphError as exc:
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
-        summary = summary_line(tree)  # walks every node: keep it off the UI thread too
+        self.post_message(self.ModelOpened(ref, tree, "", token, None))
+        summary = summary_line(tree)  # walks every node: off the UI thread, after the tree
         from cfexplore.audit import audit_model
 
         try:
@@ -251,36 +263,47 @@ class GraphScreen(CfxScreen):
         except Exception as exc:  # an audit bug must not stop the browsing
             tree.warnings.append(f"audit failed: {type(exc).__name__}: {exc}")
             audit = None
-        self.post_message(self.ModelOpened(ref, tree, summary, token, audit))
+        self.post_message(self.Audited(ref, summary, token, audit))
 
     @on(ModelOpened)
     def _model_opened(self, event: ModelOpened) -> None:
         if event.token != self._token:
             return  # a newer request is on its way
         self.model = event.tree
-        self.audit = event.audit
+        self.audit = None
         tree_view = self.query_one(OnnxTreeView)
         tree_view.loading = False
+        self._summary_text = Text.assemble(
+            (f"{event.ref.label}", "bold"), (" · counting and auditing…", "dim")
+        )
+        self._summary(self._summary_text)
+        self._close_filter_input()
+        tree_view.show_model(event.tree)
+        self._refresh_badges()
+        self._show_tree(True)
+        tree_view.focus()
+        if self._pending_path is not None:
+            path, self._pending_path = self._pending_path, None
+            self.show_path(path)
+
+    @on(Audited)
+    def _audited(self, event: Audited) -> None:
+        if event.token != self._token or self.model is None:
+            return
+        self.audit = event.audit
         summary = Text(event.summary)
         if event.audit is not None and event.audit.flags:
             summary.append(f" · audit: {summary_text(event.audit)}", "bold yellow")
         self._summary_text = summary
+        self._refresh_badges()
+        for warning in self.model.warnings:
+            self.notify(warning, title=event.ref.label, severity="warning", timeout=6)
         if event.ref.exporter is None:  # a file from elsewhere: check it, in a worker
             self._summary(Text.assemble(("validating… · ", "dim"), summary))
             self._validate_cancel = threading.Event()
             self._validate(event.ref, event.token, self._validate_cancel)
         else:
             self._summary(summary)
-        self._close_filter_input()
-        tree_view.show_model(event.tree)
-        self._refresh_badges()
-        self._show_tree(True)
-        tree_view.focus()
-        for warning in event.tree.warnings:
-            self.notify(warning, title=event.ref.label, severity="warning", timeout=6)
-        if self._pending_path is not None:
-            path, self._pending_path = self._pending_path, None
-            self.show_path(path)
 
     # -- validation (checker, size, ORT session) in a memory-limited worker -------------
 

@@ -298,3 +298,34 @@ async def test_loading_a_target_after_a_file_leaves_file_mode(tmp_path: Path) ->
         await load(pilot, "if-forward-arg")
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
         assert "branch_testing" in text_of(app, "#diff-status")
+
+
+async def test_seed_keys_and_enter_run_without_the_typing_pause() -> None:
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-forward-arg")
+        await pilot.press("4")
+        await settle(pilot, lambda: " seed 0 " in text_of(app, "#diff-status") + " ")
+        screen = app.screen
+        before = app.state.session.stats()
+        await pilot.press("right_square_bracket")
+        assert screen._timer is None  # ran at once: no debounce timer in between
+        await settle(pilot, lambda: " seed 1 " in text_of(app, "#diff-status") + " ")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot, lambda: " seed 3 " in text_of(app, "#diff-status") + " ")
+        await pilot.press("left_square_bracket")
+        await settle(pilot, lambda: " seed 2 " in text_of(app, "#diff-status") + " ")
+        assert screen.query_one("#seed", Input).value == "2"
+        await pilot.press("i")  # into the seed box: type, Enter runs at once
+        box = screen.query_one("#seed", Input)
+        box.value = ""
+        await pilot.press("4", "2")
+        assert screen._timer is not None  # typing waits for a pause...
+        await pilot.press("enter")
+        assert screen._timer is None  # ...Enter does not
+        await settle(pilot, lambda: " seed 42 " in text_of(app, "#diff-status") + " ")
+        after = app.state.session.stats()
+        # a new seed rebuilds neither the module nor the ORT session
+        assert {k: after[k] for k in ("loads", "module_builds", "sessions")} == {
+            k: before[k] for k in ("loads", "module_builds", "sessions")
+        }

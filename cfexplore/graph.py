@@ -874,8 +874,9 @@ Item = GraphItem | NodeItem
 # --------------------------------------------------------------------------- tree
 
 
-def _short_reason(exc: BaseException) -> str:
-    return one_line(str(exc), 160) or type(exc).__name__
+def _warning(what: str, exc: BaseException) -> str:
+    """`<what>: <reason>` as one line of at most 160 characters (the reason is cut)."""
+    return one_line(f"{what}: {one_line(str(exc)) or type(exc).__name__}")
 
 
 class OnnxTree:
@@ -888,7 +889,7 @@ class OnnxTree:
             try:
                 model = onnx.shape_inference.infer_shapes(model)
             except Exception as exc:  # inference is a bonus: browse without types
-                self.warnings.append(f"shape inference failed: {_short_reason(exc)}")
+                self.warnings.append(_warning("shape inference failed", exc))
         self._infer = infer
         self.model = model
         """The model, with inferred `value_info` added when shape inference succeeded."""

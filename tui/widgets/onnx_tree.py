@@ -300,11 +300,15 @@ class OnnxTreeView(Tree[Row]):
             return self._goto_visible_control_flow(forward)
         path, wrapped = self._next_control_flow(self._cursor_key(), forward)
         if path is None:
-            self.notify("No If/Loop/Scan in this model.", severity="warning", timeout=3)
+            self.notify(
+                "No If/Loop/Scan in this model.", severity="warning", timeout=3, markup=False
+            )
             return None
         if wrapped:
             where = "first" if forward else "last"
-            self.notify(f"Wrapped around to the {where} control-flow node.", timeout=2)
+            self.notify(
+                f"Wrapped around to the {where} control-flow node.", timeout=2, markup=False
+            )
         self.reveal(path)
         item = self.highlighted_item
         return item if isinstance(item, NodeItem) else None
@@ -587,13 +591,14 @@ class OnnxTreeView(Tree[Row]):
         if self.cursor_node is not None:
             self._move_to(self.cursor_node)
         if opened == 0:
-            self.notify("No If/Loop/Scan to expand.", timeout=3)
+            self.notify("No If/Loop/Scan to expand.", timeout=3, markup=False)
         elif stopped:
             total = sum(model.total_counts.values())
             self.notify(
                 f"Expanded the first {opened:,} of {total:,} control-flow nodes; "
                 "press n to go further.",
                 timeout=4,
+                markup=False,
             )
 
     def _order_key(self, path: ItemPath) -> tuple[float, ...]:

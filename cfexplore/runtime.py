@@ -880,11 +880,15 @@ class Runtime:
         biggest = _largest_tensor(model)
         if biggest is not None:
             name, dims, nbytes = biggest
-            result.largest = f"{name}: {dims} ({_human(nbytes)})"
+            from cfexplore.safeload import safe_text
+
+            result.largest = f"{safe_text(name, 80)}: {dims} ({_human(nbytes)})"
             if limit is not None and nbytes > limit:
+                from cfexplore.safeload import safe_text
+
                 result.size_error = (
-                    f"model too large: tensor {name!r} would hold {_human(nbytes)}, over the "
-                    f"worker's {_human(limit)} limit"
+                    f"model too large: tensor '{safe_text(name, 48)}' would hold "
+                    f"{_human(nbytes)}, over the worker's {_human(limit)} limit"
                 )
         if result.size_error is None:  # otherwise no session could run it
             try:

@@ -202,9 +202,12 @@ class CfxApp(App[None]):
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
         """One line in a notification; the full text stays for E (last error)."""
+        from cfexplore.safeload import MAX_MESSAGE_CHARS, one_line
+
         self.last_error = (title, message, details or message)
         hint = " · E: details" if details and details != message else ""
-        self.notify(message + hint, title=title, severity="error", timeout=10)
+        line = one_line(message, MAX_MESSAGE_CHARS - len(hint)) + hint
+        self.notify(line, title=title, severity="error", timeout=10)
 
     def action_last_error(self) -> None:
         """E: the full text (traceback, worker log) of the last error shown."""
@@ -360,8 +363,12 @@ class CfxApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications carry paths, errors and model names: never parse them as markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """Notifications carry paths, errors and model names: never parse them as markup.
+
+        Whatever the caller asked: `Widget.notify` passes `markup=True` by default, and a
+        model warning quoting `[link=...]` must show as text, not crash the app.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def worker_logs(self) -> str:
         """Everything the live worker processes wrote to stdout/stderr (their log files)."""
@@ -402,4 +409,4 @@ def main(start: str | None = None, timeout: float | None = 600.0) -> int:
     app = CfxApp(start)
     app.state.timeout = timeout
     app.run()
-    return 0
+    return app.return_code or 0

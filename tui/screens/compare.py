@@ -12,7 +12,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
+
+from ..widgets.footer import CfxFooter
 
 
 class Compared(Message):
@@ -73,7 +75,7 @@ class CompareScreen(Screen[None]):
             yield Input(self.b, placeholder="second .onnx", id="compare-b")
         with VerticalScroll(id="compare-scroll"):
             yield Static(Text("type two .onnx paths and press Enter", "dim"), id="compare-view")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         if self.a and self.b:

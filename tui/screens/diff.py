@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, Switch
+from textual.widgets import DataTable, Input, Label, Sparkline, Static, Switch
 
 from cfexplore.report import (
     DIFF_COLUMNS,
@@ -30,6 +30,7 @@ from cfexplore.results import EXPORTERS, CheckReport, DiffResult
 
 from ..messages import Exported, OnnxRef
 from ..state import AppState
+from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
@@ -125,7 +126,7 @@ class DiffScreen(CfxScreen):
         yield Static(id="diff-status", classes="status-line")
         with VerticalScroll(id="verdicts"):
             yield Static(id="verdict-view")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

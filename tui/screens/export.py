@@ -13,7 +13,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Checkbox,
-    Footer,
     Input,
     Label,
     ProgressBar,
@@ -28,6 +27,7 @@ from cfexplore.results import EXPORTERS, ExportResult
 
 from ..messages import Exported, Progressed, Saved
 from ..state import AppState
+from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
@@ -82,7 +82,7 @@ class ExportScreen(CfxScreen):
             yield Label("save to ")
             yield Input(placeholder="path/to/model.onnx", id="save-input")
             yield Checkbox("weights in .data", id="external-data")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         self.cfx.target_changed.subscribe(self, self._on_target)

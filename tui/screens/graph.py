@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from cfexplore.audit import summary_text
@@ -22,6 +22,7 @@ from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
 from ..widgets.badges import audit_badges, merge_badges, trace_badges
+from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.node_detail import NodeDetailView, Shown
 from ..widgets.onnx_tree import OnnxTreeView
@@ -207,7 +208,7 @@ class GraphScreen(CfxScreen):
                 yield OnnxTreeView(id="graph-tree")
                 yield Static(EMPTY_TEXT, id="graph-empty")
             yield NodeDetailView(id="graph-detail").data_bind(item=GraphScreen.selected)
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         self.cfx.onnx_changed.subscribe(self, self.load)
@@ -348,8 +349,13 @@ class GraphScreen(CfxScreen):
                 else "checker ✗"
             )
             badge = Text(f"{what} (v) · ", "bold red")
+            from cfexplore.safeload import one_line
+
             self.notify(
-                first, title=f"{event.ref.label}: validation", severity="warning", timeout=8
+                one_line(first),
+                title=f"{event.ref.label}: validation",
+                severity="warning",
+                timeout=8,
             )
         self._summary(Text.assemble(badge, self._summary_text))  # first: long lines get cut
         self.refresh_bindings()

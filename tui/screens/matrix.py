@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.report import COLUMN_TITLE, VERDICT_STYLE
@@ -19,6 +19,7 @@ from cfexplore.results import EXPORTERS
 from cfexplore.spec import TargetSpec
 
 from ..messages import Progressed
+from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
@@ -67,7 +68,7 @@ class MatrixScreen(CfxScreen):
         with Horizontal(id="md-line"):
             yield Label("markdown ")
             yield Input("cfexplore-matrix.md", id="md-path")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -10,9 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cfexplore.safeload import safe_text
+
+from ..widgets.footer import CfxFooter
 
 MAX_CHARS = 200_000
 """The tail of longer texts is shown (a worker log can be megabytes)."""
@@ -65,7 +67,7 @@ class TextScreen(ModalScreen[None]):
             yield Static(Text(safe_text(self._title, 200)), id="text-title")
             with VerticalScroll(id="text-scroll"):
                 yield Static(id="text-body")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         self._show(self._text)

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from cfexplore.fmt import fmt_value
 from cfexplore.models import VARIANTS
@@ -19,6 +19,7 @@ from cfexplore.spec import WHERE_LABEL, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
 from ..state import AppState
+from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from .base import CfxScreen
 
@@ -56,7 +57,7 @@ class VariantsScreen(CfxScreen):
                 yield Static(id="variant-info")
                 with VerticalScroll(id="source-scroll"):
                     yield Static(id="source-view")
-        yield Footer()
+        yield CfxFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -373,15 +373,31 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 def cmd_tree(args: argparse.Namespace) -> int:
     from cfexplore.graph import GraphError, OnnxTree
-    from cfexplore.graph_render import render_tree
+    from cfexplore.graph_render import tree_lines
 
     try:
-        tree = OnnxTree.open(args.file)
+        tree = OnnxTree.open(args.file, infer=False)  # the rows show names, not types
     except GraphError as exc:
         raise CfxError(str(exc)) from None
     for warning in tree.warnings:
         sys.stderr.write(f"cfexplore: warning: {warning}\n")
-    _out().print(render_tree(tree, depth=args.depth, limit=args.limit))
+    if sys.stdout.isatty():  # styled, in batches: one rich print per row is slow
+        from rich.text import Text
+
+        console = _out()
+        batch: list[Any] = []
+        for line in tree_lines(tree, depth=args.depth, limit=args.limit):
+            batch.append(line)
+            if len(batch) >= 500:
+                console.print(Text("\n").join(batch), soft_wrap=True)
+                batch.clear()
+        if batch:
+            console.print(Text("\n").join(batch), soft_wrap=True)
+    else:  # a pipe or a file: plain text, streamed
+        write = sys.stdout.write
+        for line in tree_lines(tree, depth=args.depth, limit=args.limit, plain=True):
+            write(line)  # type: ignore[arg-type]
+            write("\n")
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from cfexplore.safeload import (
     DEFAULT_MAX_BYTES,
+    iter_graphs,
     load_model_safely,
     model_warnings,
     one_line,
@@ -815,26 +816,37 @@ class NodeItem:
             extra=lambda: tree._infer_body_types(fn, bindings),
         )
 
-    def label(self) -> Text:
-        text = Text()
+    def label_parts(self) -> list[tuple[str, str]]:
+        """The row label as (text, style) pieces, every piece already escaped."""
+        parts: list[tuple[str, str]] = []
         if self.is_control_flow:
-            text.append(CF_MARKER, style=CF_STYLE)
+            parts.append((CF_MARKER, CF_STYLE))
             op_style = CF_STYLE
         elif self.function_key is not None:
-            text.append(FUNCTION_MARKER, style="cyan")
+            parts.append((FUNCTION_MARKER, "cyan"))
             op_style = "bold cyan"
         else:
             op_style = "bold"
         if self.domain not in STANDARD_DOMAINS:
-            text.append(f"{safe_text(self.domain, _MAX_LABEL_OP)}::", style="dim")
-        text.append(safe_text(self.op_type, _MAX_LABEL_OP), style=op_style)
-        text.append("  ")
-        text.append(safe_text(self.display_name, _MAX_LABEL_NAME), style="dim")
-        text.append("  ")
-        text.append(self.summary)
+            parts.append((f"{safe_text(self.domain, _MAX_LABEL_OP)}::", "dim"))
+        parts.append((safe_text(self.op_type, _MAX_LABEL_OP), op_style))
+        parts.append(("  ", ""))
+        parts.append((safe_text(self.display_name, _MAX_LABEL_NAME), "dim"))
+        parts.append(("  ", ""))
+        parts.append((self.summary, ""))
         if self.is_recursive_call:
-            text.append("  ↻ recursive call", style="dim")
+            parts.append(("  ↻ recursive call", "dim"))
+        return parts
+
+    def label(self) -> Text:
+        text = Text()
+        for piece, style in self.label_parts():
+            text.append(piece, style=style)
         return text
+
+    def plain_label(self) -> str:
+        """`label()` without styles, built without rich (the headless tree prints 100k)."""
+        return "".join(piece for piece, _ in self.label_parts())
 
     def detail(self) -> NodeDetail:
         """Types, attributes, outer-scope reads and metadata of this node."""
@@ -879,6 +891,11 @@ def _warning(what: str, exc: BaseException) -> str:
     return one_line(f"{what}: {one_line(str(exc)) or type(exc).__name__}")
 
 
+INFER_MAX_NODES = 50_000
+"""Above this many nodes `OnnxTree.open` skips shape inference: it builds a second copy of
+the model (time and memory) for types the detail pane can mostly show from declarations."""
+
+
 class OnnxTree:
     """An ONNX model as a lazily expanded, function-inlining tree of graphs and nodes."""
 
@@ -909,7 +926,13 @@ class OnnxTree:
         self._items[()] = self.root
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> OnnxTree:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        infer: bool | None = None,
+    ) -> OnnxTree:
         """Open an untrusted `.onnx` file or raise `GraphError` (one line, `details` in full).
 
         Goes through `load_model_safely` (regular files up to `max_bytes`, external-data
@@ -920,7 +943,15 @@ class OnnxTree:
         notes: list[str] = []
         model = load_model_safely(p, max_bytes, warnings=notes)
         notes.extend(model_warnings(model))
-        tree = cls(model, path=os.fspath(p))
+        if infer is None:
+            nodes = sum(len(g.node) for _, g in iter_graphs(model))
+            infer = nodes <= INFER_MAX_NODES
+            if not infer:
+                notes.append(
+                    f"{nodes:,} nodes: shapes not inferred (a second copy of the model); "
+                    "declared types are shown"
+                )
+        tree = cls(model, path=os.fspath(p), infer=infer)
         tree.warnings[:0] = notes
         return tree
 

@@ -7,6 +7,7 @@ send escape sequences to the terminal.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from rich.text import Text
 from rich.tree import Tree
@@ -92,7 +93,67 @@ def _add_graph(
 
 
 def render_tree(tree: OnnxTree, depth: int | None = None, limit: int | None = None) -> Tree:
-    """A rich Tree of the model; `depth` caps subgraph nesting, `limit` nodes per graph."""
+    """A rich Tree of the model; `depth` caps subgraph nesting, `limit` nodes per graph.
+
+    For printing a whole (large) model, `tree_lines` streams the same content far faster.
+    """
     root = Tree(_root_label(tree), guide_style="dim")
     _add_graph(root, tree.root, 0, depth, limit)
     return root
+
+
+_BRANCH, _LAST, _PIPE, _SPACE = "├── ", "└── ", "│   ", "    "
+
+
+def tree_lines(
+    tree: OnnxTree, depth: int | None = None, limit: int | None = None, *, plain: bool = False
+) -> Iterator[Text | str]:
+    """The model as `render_tree` shows it, one line at a time (guides included); with
+    `plain`, lines are str (no rich objects at all: the fast path for pipes and files).
+
+    Nothing is laid out up front: a 100k-node model starts printing at once and never
+    holds a renderable of every row.
+    """
+    root = _root_label(tree)
+    yield root.plain if plain else root
+    yield from _graph_lines(tree.root, "", 0, depth, limit, plain)
+
+
+def _line(prefix: str, last: bool, label: Text | str, plain: bool) -> Text | str:
+    guide = prefix + (_LAST if last else _BRANCH)
+    if plain:
+        return guide + (label if isinstance(label, str) else label.plain)
+    line = Text(guide, style="dim", end="")
+    line.append_text(label if isinstance(label, Text) else Text(label))
+    return line
+
+
+def _graph_lines(
+    graph: GraphItem,
+    prefix: str,
+    level: int,
+    depth: int | None,
+    limit: int | None,
+    plain: bool,
+) -> Iterator[Text | str]:
+    count = graph.node_count if limit is None else min(graph.node_count, max(limit, 0))
+    more = graph.node_count - count
+    for i, node in enumerate(graph.children(0, count)):
+        last = i == count - 1 and not more
+        yield _line(prefix, last, node.plain_label() if plain else node.label(), plain)
+        if not node.has_children:
+            continue
+        inner = prefix + (_SPACE if last else _PIPE)
+        if depth is not None and level >= depth:
+            hint = f"… {_plural(node.child_count, 'nested graph')} (use --depth)"
+            yield _line(inner, True, Text(hint, style="dim"), plain)
+            continue
+        subs = list(node.children())
+        for j, sub in enumerate(subs):
+            sub_last = j == len(subs) - 1
+            yield _line(inner, sub_last, sub.label(), plain)
+            yield from _graph_lines(
+                sub, inner + (_SPACE if sub_last else _PIPE), level + 1, depth, limit, plain
+            )
+    if more:
+        yield _line(prefix, True, Text(f"… {_plural(more, 'more node')}", style="dim"), plain)

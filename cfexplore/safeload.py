@@ -91,6 +91,8 @@ def safe_text(s: str | bytes, limit: int | None = None, *, multiline: bool = Fal
         s = s.decode("utf-8", errors="backslashreplace")
     elif not isinstance(s, str):
         s = str(s)
+    if s.isascii() and s.isprintable() and (limit is None or len(s) <= limit):
+        return s  # the common case, in C: nothing to escape, nothing to cut
     if multiline:
         s = s.replace("\r\n", "\n")
     raw = s if limit is None else s[: limit + 1]
@@ -109,6 +111,8 @@ def safe_text(s: str | bytes, limit: int | None = None, *, multiline: bool = Fal
 
 def safe_tail(s: str, limit: int) -> str:
     """Like `safe_text`, but keeps the end of a long string (`…layers.3/If`)."""
+    if len(s) <= limit and s.isascii() and s.isprintable():
+        return s
     text = safe_text(s)
     if len(text) <= limit:
         return text

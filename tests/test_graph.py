@@ -638,3 +638,19 @@ def test_every_backend_model_walks_cleanly(backend_cases: dict[str, onnx.ModelPr
         summary_line(tree)
     assert nodes > len(backend_cases)
     assert time.perf_counter() - start < 30
+
+
+def test_tree_lines_match_render_tree_and_stream_plain() -> None:
+    """The streaming renderer `cfexplore tree` uses shows what the rich Tree shows."""
+    from cfexplore.graph_render import tree_lines
+
+    tree = OnnxTree.from_model(if_model())
+    rich_text = export_text(render_tree(tree), width=400)
+    plain = list(tree_lines(tree, plain=True))
+    styled = [line.plain for line in tree_lines(tree)]  # type: ignore[union-attr]
+    assert plain == styled
+    assert [ln.rstrip() for ln in rich_text.splitlines()] == plain
+    limited = list(tree_lines(tree, limit=1, plain=True))
+    assert limited[-1].endswith("… 1 more node")
+    shallow = "\n".join(tree_lines(tree, depth=0, plain=True))  # type: ignore[arg-type]
+    assert "… 2 nested graphs (use --depth)" in shallow and "then_branch" not in shallow

@@ -932,6 +932,7 @@ class OnnxTree:
         max_bytes: int = DEFAULT_MAX_BYTES,
         *,
         infer: bool | None = None,
+        lint: bool = True,
     ) -> OnnxTree:
         """Open an untrusted `.onnx` file or raise `GraphError` (one line, `details` in full).
 
@@ -942,7 +943,8 @@ class OnnxTree:
         p = Path(path)
         notes: list[str] = []
         model = load_model_safely(p, max_bytes, warnings=notes)
-        notes.extend(model_warnings(model))
+        if lint:  # the app asks for them later, after the tree shows
+            notes.extend(model_warnings(model))
         if infer is None:
             nodes = sum(len(g.node) for _, g in iter_graphs(model))
             infer = nodes <= INFER_MAX_NODES

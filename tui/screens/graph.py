@@ -251,11 +251,14 @@ class GraphScreen(CfxScreen):
         """Parse in a thread and report at once (the tree shows); then walk the whole model
         for the summary counts and the audit, and report those. Never touches widgets."""
         try:
-            tree = OnnxTree.open(ref.path)
+            tree = OnnxTree.open(ref.path, lint=False)
         except GraphError as exc:
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         self.post_message(self.ModelOpened(ref, tree, "", token, None))
+        from cfexplore.safeload import model_warnings
+
+        tree.warnings.extend(model_warnings(tree.model))  # shown with the audit
         summary = summary_line(tree)  # walks every node: off the UI thread, after the tree
         from cfexplore.audit import audit_model
 

@@ -760,12 +760,13 @@ def test_corpus_cli_sample(corpus: list[Path]) -> None:
 
 # --------------------------------------------------------------------------- in the app
 
-APP_EVERY = int(os.environ.get("CFEXPLORE_CORPUS_APP_EVERY", "4"))
-"""The app opens every this-many-th file (750 of 3,000; `CFEXPLORE_CORPUS_APP_EVERY=1`: all).
+APP_EVERY = int(os.environ.get("CFEXPLORE_CORPUS_APP_EVERY", "1"))
+"""The app opens every this-many-th file (default: all 3,000, about 6 minutes on 2 cores;
+`CFEXPLORE_CORPUS_APP_EVERY=4` opens 750 for a quicker local run).
 
-Each open costs the app ~0.15 s (the open itself, a validation in a worker process, the
-Footer rebuilt), and Textual's Footer leaks its keys on every rebuild (Textualize/textual
-#6666), so later opens get slower: all 3,000 take well over 20 minutes."""
+Each open costs the app ~0.1 s (the open itself, a validation in a niced worker process,
+the Footer rebuilt). Textual's Footer used to keep every removed key (textual#6666) and
+slowed later opens down; `CfxFooter` prunes them."""
 DETAILS_EVERY = 100
 """Every this many refused files, E opens the full details screen (checked, then closed)."""
 VALIDATION_SECONDS = 130.0

@@ -22,7 +22,6 @@ from rich.text import Text
 
 from cfexplore.safeload import (
     DEFAULT_MAX_BYTES,
-    iter_graphs,
     load_model_safely,
     model_warnings,
     one_line,
@@ -946,7 +945,7 @@ class OnnxTree:
         if lint:  # the app asks for them later, after the tree shows
             notes.extend(model_warnings(model))
         if infer is None:
-            nodes = sum(len(g.node) for _, g in iter_graphs(model))
+            nodes = len(model.graph.node)  # the main graph tells (a full walk costs)
             infer = nodes <= INFER_MAX_NODES
             if not infer:
                 notes.append(

@@ -440,8 +440,9 @@ def iter_graphs(model: ModelProto) -> Iterator[tuple[str, GraphProto]]:
         where, g = stack.pop()
         yield where, g
         for node in g.node:
-            for key, sub in _subgraph_items(node):
-                stack.append((f"{where}/{node.name or node.op_type}.{key}", sub))
+            if node.attribute:  # most nodes have none: skip the call
+                for key, sub in _subgraph_items(node):
+                    stack.append((f"{where}/{node.name or node.op_type}.{key}", sub))
 
 
 def _subgraph_items(node: onnx.NodeProto) -> list[tuple[str, GraphProto]]:

@@ -392,7 +392,7 @@ class CfxApp(App[None]):
         if not text:
             self.notify("no worker process has run yet", timeout=3)
             return
-        self.push_screen(TextScreen("Worker output", text, self.worker_logs))
+        self.push_screen(TextScreen("Worker output", text, self.worker_logs, at_end=True))
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -56,11 +56,20 @@ class TextScreen(ModalScreen[None]):
         Binding("home", "top", "Top", show=False),
     ]
 
-    def __init__(self, title: str, text: str, reload: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        reload: Callable[[], str] | None = None,
+        *,
+        at_end: bool = False,
+    ) -> None:
         super().__init__()
         self._title = title
         self._text = text
         self._reload = reload
+        self._at_end = at_end
+        """Open scrolled to the end (a log: the latest lines matter most)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="text-box"):
@@ -71,7 +80,10 @@ class TextScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._show(self._text)
-        self.query_one("#text-scroll").focus()
+        scroll = self.query_one("#text-scroll", VerticalScroll)
+        scroll.focus()
+        if self._at_end:
+            self.call_after_refresh(scroll.scroll_end, animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reload":

@@ -69,6 +69,44 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+WORKDIR_PREFIX = "cfexplore-"
+OWNER_FILE = "owner.pid"
+"""In each worker folder: the pid of the process that made it (the app or the CLI)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_workdirs(tmp: str | None = None) -> list[Path]:
+    """Remove worker folders (exports, logs, temp files) left by a cfexplore process that
+    was killed: their owner pid is gone. Folders of live processes are kept."""
+    removed = []
+    base = Path(tmp or tempfile.gettempdir())
+    try:
+        entries = list(base.glob(f"{WORKDIR_PREFIX}*"))
+    except OSError:
+        return removed
+    for folder in entries:
+        owner = folder / OWNER_FILE
+        try:
+            if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            pid = int(owner.read_text().strip())
+        except (OSError, ValueError):
+            continue  # not ours, or being created right now
+        if not _pid_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 class WorkerClient:
     """Parent side: start, call, cancel and stop one worker process.
 
@@ -87,7 +125,9 @@ class WorkerClient:
         self._recv: Connection | None = None
         self._cancel_w: int | None = None
         self._lock = threading.Lock()
-        self.workdir = tempfile.mkdtemp(prefix="cfexplore-")
+        clean_stale_workdirs()
+        self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
+        (Path(self.workdir) / OWNER_FILE).write_text(str(os.getpid()))
         self._log_path = Path(self.workdir) / "worker.log"
         self.starts = 0
 

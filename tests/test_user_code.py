@@ -326,3 +326,25 @@ def test_validate_cli(tmp_path: Path) -> None:
         timeout=120,
     )
     assert run.returncode == 2 and run.stderr.count("\n") == 1
+
+
+def test_stale_worker_folders_are_removed_on_next_start(tmp_path: Path) -> None:
+    """A killed app leaves its worker folder (exports, temp files, log); the next worker
+    start removes it. Folders of live processes stay."""
+    from cfexplore.worker import OWNER_FILE, WORKDIR_PREFIX, clean_stale_workdirs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{WORKDIR_PREFIX}stale"
+    stale.mkdir()
+    (stale / OWNER_FILE).write_text(str(dead.pid))
+    (stale / ".model.onnx.1234.tmp").write_bytes(b"half")
+    live = tmp_path / f"{WORKDIR_PREFIX}live"
+    live.mkdir()
+    (live / OWNER_FILE).write_text(str(os.getpid()))
+    other = tmp_path / f"{WORKDIR_PREFIX}no-owner"
+    other.mkdir()
+    assert clean_stale_workdirs(str(tmp_path)) == [stale]
+    assert not stale.exists() and live.exists() and other.exists()
+    with WorkerClient() as client:  # every worker start does the same in the temp folder
+        assert (Path(client.workdir) / OWNER_FILE).read_text() == str(os.getpid())

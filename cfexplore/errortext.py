@@ -10,20 +10,6 @@ CLASS_LINE = re.compile(r"^<class '(?:[\w.]*\.)?(\w+)'>: (.*)$")
 FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 MAX_SHORT = 160
 """One line of error, as the app's notifications and the CLI's stderr show it."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-"""Control, bidi and invisible characters: an error may quote a hostile model's names."""
-
-
-def escape_controls(text: str) -> str:
-    """`text` with control/bidi/invisible characters shown as `\\xNN` / `\\uNNNN`."""
-    return _CONTROL.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-
-
 BORING = ("Traceback", "The above exception", "During handling", "For more information")
 
 
@@ -51,7 +37,9 @@ def short_error(exc: BaseException) -> str:
     torch.export wraps the real cause under an "Exception summary" heading; TorchScript
     puts the source location under the message. Both are pulled out, the rest is dropped.
     """
-    text = escape_controls(strip_ansi(str(exc)))
+    from cfexplore.safeload import safe_text  # an error may quote a hostile model's names
+
+    text = safe_text(strip_ansi(str(exc)), multiline=True)
     etype = type(exc).__name__
     line = ""
     lines = text.splitlines()
@@ -68,7 +56,7 @@ def short_error(exc: BaseException) -> str:
             root = root.__cause__
         if root is not exc:
             etype = type(root).__name__
-        line = _first_line(escape_controls(strip_ansi(str(root)))) or "(no message)"
+        line = _first_line(safe_text(strip_ansi(str(root)), multiline=True)) or "(no message)"
     where = ""
     for m in FILE_LINE.finditer(text):
         if "site-packages" not in m.group(1) and not m.group(1).startswith("<"):

@@ -862,7 +862,7 @@ class Runtime:
         import onnx
         import onnxruntime as ort
 
-        from cfexplore.safeload import GraphError, load_model_safely
+        from cfexplore.safeload import GraphError, format_size, load_model_safely, safe_text
         from cfexplore.worker import _memory_error, too_large_message
 
         start = time.perf_counter()
@@ -880,15 +880,11 @@ class Runtime:
         biggest = _largest_tensor(model)
         if biggest is not None:
             name, dims, nbytes = biggest
-            from cfexplore.safeload import safe_text
-
-            result.largest = f"{safe_text(name, 80)}: {dims} ({_human(nbytes)})"
+            result.largest = f"{safe_text(name, 80)}: {dims} ({format_size(nbytes)})"
             if limit is not None and nbytes > limit:
-                from cfexplore.safeload import safe_text
-
                 result.size_error = (
                     f"model too large: tensor '{safe_text(name, 48)}' would hold "
-                    f"{_human(nbytes)}, over the worker's {_human(limit)} limit"
+                    f"{format_size(nbytes)}, over the worker's {format_size(limit)} limit"
                 )
         if result.size_error is None:  # otherwise no session could run it
             try:
@@ -955,12 +951,6 @@ class Runtime:
                 )
             )
         return rows, has_input
-
-
-def _human(n: int) -> str:
-    from cfexplore.worker import _size
-
-    return _size(n)
 
 
 def _largest_tensor(model: Any) -> tuple[str, list[int], int] | None:

@@ -54,19 +54,12 @@ def too_large_message(text: str, limit: int | None) -> str:
     """One line for a model whose allocation failed, naming the buffer size when known."""
     import re
 
+    from cfexplore.safeload import format_size
+
     m = re.search(r"buffer of size (\d+)", text)
-    need = f" (it asked for a {_size(int(m.group(1)))} buffer)" if m else ""
-    cap = f" of {_size(limit)}" if limit else ""
+    need = f" (it asked for a {format_size(int(m.group(1)))} buffer)" if m else ""
+    cap = f" of {format_size(limit)}" if limit else ""
     return f"model too large: it needs more memory than the worker's limit{cap}{need}"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 WORKDIR_PREFIX = "cfexplore-"
@@ -82,6 +75,10 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_cleaned = False
+"""Whether this process has swept the temp folder for stale worker folders yet."""
 
 
 def clean_stale_workdirs(tmp: str | None = None) -> list[Path]:
@@ -125,7 +122,10 @@ class WorkerClient:
         self._recv: Connection | None = None
         self._cancel_w: int | None = None
         self._lock = threading.Lock()
-        clean_stale_workdirs()
+        global _cleaned
+        if not _cleaned:  # once per process: the first worker start
+            _cleaned = True
+            clean_stale_workdirs()
         self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
         (Path(self.workdir) / OWNER_FILE).write_text(str(os.getpid()))
         self._log_path = Path(self.workdir) / "worker.log"

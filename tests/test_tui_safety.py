@@ -12,6 +12,7 @@ from cfexplore.targets import parse_target
 from cfexplore.tui.app import CfxApp
 
 from .conftest import DATA
+from .test_user_code import alive, expand_model, rss_mb
 from .tui_helpers import settle, text_of
 
 SIZE = (100, 30)
@@ -101,28 +102,12 @@ async def test_quit_with_a_job_running_asks_and_kills_the_worker() -> None:
     assert not alive
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 async def test_opened_file_is_validated_in_a_limited_worker(tmp_path: Path) -> None:
     """A 300-byte Expand to 2^40 elements: "model too large" from the validation worker,
     the app's own memory untouched, no process left after quitting."""
-    from .test_user_code import expand_model
 
     model = expand_model(tmp_path / "expand.onnx")
-    before = _rss_mb()
+    before = rss_mb()
     app = CfxApp()
     async with app.run_test(size=SIZE) as pilot:
         app.open_path(str(model))
@@ -141,13 +126,13 @@ async def test_opened_file_is_validated_in_a_limited_worker(tmp_path: Path) -> N
         await pilot.pause()
         assert "validation worker" in text_of(app, "#text-body")
         await pilot.press("escape")
-        assert _rss_mb() - before < 100
+        assert rss_mb() - before < 100
     assert pid is not None
     for _ in range(40):
-        if not _alive(pid):
+        if not alive(pid):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 async def test_valid_file_gets_a_valid_badge() -> None:
@@ -241,10 +226,10 @@ async def test_app_load_timeout_kills_a_hanging_import_and_its_child(
         assert "longer than" in app.last_error[1]
         child = int(pidfile.read_text())
         for _ in range(40):
-            if not _alive(child):
+            if not alive(child):
                 break
             await asyncio.sleep(0.05)
-        assert not _alive(child)
+        assert not alive(child)
         assert app.is_running
 
 

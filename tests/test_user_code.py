@@ -279,7 +279,7 @@ def test_expand_to_two_to_the_forty_is_model_too_large(tmp_path: Path) -> None:
     try:
         res = validate_onnx_file(str(model), timeout=60, client=client)
         assert res.size_error is not None and res.size_error.startswith("model too large")
-        assert "4.0 TiB" in res.size_error
+        assert "4 TiB" in res.size_error
         one_line(res.size_error)
         assert not res.ok
         with pytest.raises(CfxError, match="^model too large") as info:

@@ -349,6 +349,7 @@ class CfxApp(App[None]):
     def _quit_now(self) -> None:
         for screen in self._mode_screens():
             screen.cancel_job()  # type: ignore[attr-defined]
+            screen.stop_background()  # type: ignore[attr-defined]
         self._load_cancel.set()
         if self.state.session is not None:
             self.state.session.client.kill()

@@ -63,5 +63,8 @@ class CfxScreen(Screen[None]):
         """
         return False
 
+    def stop_background(self) -> None:
+        """Hook for quitting: stop work that is not a job (ctrl+c does not cancel it)."""
+
     def worker_failed(self, worker: Worker[object]) -> None:
         """Hook for screens to reset their running state after a failed worker."""

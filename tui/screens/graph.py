@@ -389,10 +389,9 @@ class GraphScreen(CfxScreen):
         """The validation worker (for the app's worker log view)."""
         return [("validation worker", self._validate_client)] if self._validate_client else []
 
-    def cancel_job(self) -> bool:
-        """Stop a background validation (quitting); ctrl+c never counts it as the job."""
+    def stop_background(self) -> None:
+        """Quitting: stop the background validation (ctrl+c never counts it as the job)."""
         self._stop_validation()
-        return False
 
     def running_jobs(self) -> list[Worker[object]]:
         """Validation is background work: quitting does not ask for it."""

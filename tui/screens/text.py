@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from rich.text import Text
@@ -12,14 +11,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cfexplore.errortext import strip_ansi
 from cfexplore.safeload import safe_text
 
 from ..widgets.footer import CfxFooter
 
 MAX_CHARS = 200_000
 """The tail of longer texts is shown (a worker log can be megabytes)."""
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
-"""Colour codes (ONNX Runtime colours its log lines): dropped; any other escape is shown."""
 
 
 class TextScreen(ModalScreen[None]):
@@ -93,7 +91,7 @@ class TextScreen(ModalScreen[None]):
     def _show(self, text: str) -> None:
         if len(text) > MAX_CHARS:
             text = "… (earlier text cut)\n" + text[-MAX_CHARS:]
-        text = _SGR.sub("", text)
+        text = strip_ansi(text)  # ONNX Runtime colours its log lines; other escapes show
         shown = safe_text(text, multiline=True) if text.strip() else "(empty)"
         self.query_one("#text-body", Static).update(Text(shown))
 

@@ -36,6 +36,8 @@ class TargetInfo:
     knobs: list[Knob]
     control_lines: list[int] = field(default_factory=list)
     """Source lines (1-based) of if/for/while statements in the class."""
+    searched: str = ""
+    """Where knobs were looked for (said when none were found)."""
 
 
 @dataclass
@@ -152,6 +154,10 @@ class DiffResult:
     disagree, or ORT alone differs from PyTorch), or None when all agree."""
     trace: dict[str, Any] = field(default_factory=dict)
     """Tree path -> NodeTrace of each If/Loop for this run (reference evaluator only)."""
+    output_counts: list[int] = field(default_factory=list)
+    """[PyTorch output leaves, ONNX outputs] (pytree leaves; `None` leaves are none)."""
+    structure: str = ""
+    """In words, when the outputs do not line up: "PyTorch returns 2 outputs, ONNX 1"."""
 
     @property
     def max_abs(self) -> float | None:

@@ -8,18 +8,13 @@ requests, so a second diff with a new seed rebuilds neither.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
-import inspect
 import io
 import os
-import sys
 import tempfile
 import time
-import typing
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +23,8 @@ import numpy as np
 from cfexplore import diffing
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
-from cfexplore.models import get_variant
+from cfexplore.loading import MODEL_SEED, Loaded, make_inputs  # noqa: F401 - re-exported
+from cfexplore.outputs import NotComparable, count_sentence, flatten_outputs
 from cfexplore.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.results import (
     DiffResult,
@@ -37,12 +33,9 @@ from cfexplore.results import (
     TargetInfo,
     ValidationResult,
 )
-from cfexplore.source import control_flow_lines, find_class, knob_constructs, knob_lines, parse_file
-from cfexplore.spec import InputSpec, Knob, TargetSpec
+from cfexplore.spec import InputSpec, TargetSpec
 
 Progress = Callable[[float | None, str], None]
-MODEL_SEED = 0
-"""Weights are initialised from this seed, once per load; the diff seed drives inputs."""
 
 
 def _noop(_frac: float | None, _msg: str) -> None:
@@ -86,36 +79,6 @@ class _LineWriter(io.TextIOBase):
 
 def _np_dtype(name: str) -> Any:
     return np.bool_ if name == "bool" else np.dtype(name)
-
-
-def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
-    """Deterministic inputs from the seed: normal floats, small ints, random bools."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, np.ndarray] = {}
-    for spec in specs:
-        if spec.dtype.startswith("float"):
-            arr = rng.standard_normal(spec.shape).astype(spec.dtype)
-        elif spec.dtype == "bool":
-            arr = rng.random(spec.shape) > 0.5
-        else:
-            arr = rng.integers(0, 4, spec.shape).astype(spec.dtype)
-        out[spec.name] = np.asarray(arr)
-    return out
-
-
-def _annotation_kind(ann: Any) -> str | None:
-    if ann is bool or ann == "bool":
-        return "bool"
-    if ann is int or ann == "int":
-        return "int"
-    return None
-
-
-def _sweep_values(default: Any) -> tuple[Any, ...]:
-    """Bools: (False, True). Ints: {0, 1, 2, v, v+1} sorted (v is the export value)."""
-    if isinstance(default, bool):
-        return (False, True)
-    return tuple(sorted({0, 1, 2, int(default), int(default) + 1}))
 
 
 def _is_torchscript_archive(path: Path) -> bool:
@@ -173,314 +136,6 @@ def load_weights(module: Any, path: str) -> None:
         raise CfxError(
             f"--weights {p.name} does not fit {type(module).__name__}: {detail[:120]}", str(exc)
         ) from exc
-
-
-class Loaded:
-    """A target in memory: the eager module, its knobs and how to feed it."""
-
-    def __init__(self, spec: TargetSpec) -> None:
-        import torch
-
-        self.spec = spec
-        self.example_inputs: Callable[[], Any] | None = None
-        self._last_tensors: tuple[Any, dict[str, np.ndarray]] | None = None
-        if spec.variant:
-            variant = get_variant(spec.variant)
-            if variant is None:
-                raise CfxError(f"unknown variant {spec.variant!r}")
-            mod_name, _, attr = variant.factory.partition(":")
-            factory = getattr(importlib.import_module(mod_name), attr)
-            self.init = dict(variant.init)
-            self.description = variant.description
-            self.class_name = attr
-            self.source_file = inspect.getsourcefile(factory)
-        else:
-            assert spec.path and spec.class_name
-            factory = self._import_user(spec.path, spec.class_name)
-            self.init = dict(spec.init)
-            self.description = (inspect.getdoc(factory) or "").split("\n", 1)[0]
-            self.class_name = spec.class_name
-            self.source_file = spec.path
-        self.factory = factory
-        torch.manual_seed(MODEL_SEED)
-        try:
-            self.module = factory(**self.init)
-        except TypeError as exc:
-            raise CfxError(f"cannot build {self.class_name}: {exc}") from exc
-        if not isinstance(self.module, torch.nn.Module):
-            raise CfxError(f"{self.class_name} is not a torch.nn.Module")
-        if spec.weights:
-            load_weights(self.module, spec.weights)
-        self.module.eval()
-        self.builds = 1
-        sig = inspect.signature(type(self.module).forward)
-        self.params = [p for p in sig.parameters if p != "self"]
-        if spec.variant:
-            self.knobs = list(variant.knobs)
-            self.inputs = list(variant.inputs)
-        else:
-            self.knobs = self._discover_knobs(sig)
-            self.inputs = self._user_inputs()
-        self._attach_lines()
-        self._original = {k.name: self.get_knob(k) for k in self.knobs if k.where.endswith("attr")}
-
-    # -- loading --------------------------------------------------------------------
-
-    def _import_user(self, path: str, class_name: str) -> Any:
-        folder = str(Path(path).parent)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        mod_name = f"cfexplore_user_{abs(hash(path))}"
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        if spec is None or spec.loader is None:
-            raise CfxError(f"{path}: cannot import")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except SystemExit as exc:
-            raise CfxError(f"{path}: importing it called sys.exit({exc.code!r})") from exc
-        except BaseException as exc:
-            raise CfxError(f"{path}: raised on import: {short_error(exc)}", full_text(exc)) from exc
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            raise CfxError(f"{path}: no class {class_name!r}")
-        self.example_inputs = getattr(module, "example_inputs", None)
-        return cls
-
-    def _discover_knobs(self, sig: inspect.Signature) -> list[Knob]:
-        """forward() bool/int params, then bool/int instance and class attributes read in code."""
-        import torch
-
-        cls = type(self.module)
-        try:
-            hints = typing.get_type_hints(cls.forward)
-        except Exception:
-            hints = {}
-        constructs: dict[str, str] = {}
-        read_attrs: set[str] = set()
-        try:
-            node = find_class(parse_file(self.spec.path or ""), cls.__name__)
-        except (OSError, SyntaxError):
-            node = None
-        if node is not None:
-            constructs = knob_constructs(node)
-            read_attrs = {n for names in control_flow_lines(node).values() for n in names}
-        knobs: list[Knob] = []
-        for name, p in sig.parameters.items():
-            if name == "self":
-                continue
-            kind = _annotation_kind(hints.get(name, p.annotation))
-            if kind is None:
-                continue
-            if p.default is not inspect.Parameter.empty:
-                default = p.default
-            else:
-                default = False if kind == "bool" else 1
-            knobs.append(self._knob(name, "forward-arg", default, constructs))
-        base = set(vars(torch.nn.Module()))
-        seen = {k.name for k in knobs}
-        for name, value in vars(self.module).items():
-            if name.startswith("_") or name in base or name in seen:
-                continue
-            if isinstance(value, bool | int) and name in read_attrs:
-                knobs.append(self._knob(name, "instance-attr", value, constructs))
-                seen.add(name)
-        for klass in cls.__mro__:
-            if klass is torch.nn.Module or not issubclass(klass, torch.nn.Module):
-                break
-            for name, value in vars(klass).items():
-                if name.startswith("_") or name in seen:
-                    continue
-                if isinstance(value, bool | int) and name in read_attrs:
-                    knobs.append(self._knob(name, "class-attr", value, constructs))
-                    seen.add(name)
-        return knobs
-
-    @staticmethod
-    def _knob(name: str, where: str, default: Any, constructs: dict[str, str]) -> Knob:
-        construct = constructs.get(name) or ("If" if isinstance(default, bool) else "Loop")
-        return Knob(name, where, _sweep_values(default), default, construct)  # type: ignore[arg-type]
-
-    def _user_inputs(self) -> list[InputSpec]:
-        """Tensor inputs: from --input, else from example_inputs(); defaults may be left out."""
-        knob_names = {k.name for k in self.knobs if k.where == "forward-arg"}
-        sig = inspect.signature(type(self.module).forward)
-        tensor_params = [p for p in self.params if p not in knob_names]
-        required = [
-            p for p in tensor_params if sig.parameters[p].default is inspect.Parameter.empty
-        ]
-        given = {s.name: s for s in self.spec.inputs}
-        unknown = set(given) - set(tensor_params)
-        if unknown:
-            raise CfxError(
-                f"--input {sorted(unknown)[0]!r}: forward() has no such tensor parameter "
-                f"(tensor parameters: {', '.join(tensor_params) or 'none'})"
-            )
-        if self.example_inputs is not None and not given:
-            arrays = self._call_example_inputs(0)
-            if len(arrays) < len(required) or len(arrays) > len(tensor_params):
-                raise CfxError(
-                    f"example_inputs() returned {len(arrays)} tensors; forward() takes "
-                    f"{len(required)} to {len(tensor_params)} ({', '.join(tensor_params)})"
-                )
-            names = tensor_params[: len(arrays)]
-            return [
-                InputSpec(n, tuple(a.shape), str(a.dtype))
-                for n, a in zip(names, arrays, strict=True)
-            ]
-        missing = [p for p in required if p not in given]
-        if missing:
-            raise CfxError(
-                f"no example_inputs() in the file and no --input for forward() parameter "
-                f"{missing[0]!r} (e.g. --input {missing[0]}=1x3x8x8)"
-            )
-        return [given[p] for p in tensor_params if p in given]
-
-    def _call_example_inputs(self, seed: int) -> list[np.ndarray]:
-        import torch
-
-        assert self.example_inputs is not None
-        torch.manual_seed(seed)
-        try:
-            got = self.example_inputs()
-        except Exception as exc:
-            raise CfxError(f"example_inputs() raised {short_error(exc)}", full_text(exc)) from exc
-        if isinstance(got, torch.Tensor):
-            got = (got,)
-        if isinstance(got, dict):
-            got = tuple(got.values())
-        arrays = [t.detach().cpu().numpy() for t in got if isinstance(t, torch.Tensor)]
-        if len(arrays) != len(tuple(got)):
-            raise CfxError("example_inputs() must return a tensor, a tuple of tensors or a dict")
-        return arrays
-
-    def _attach_lines(self) -> None:
-        self.control_lines: list[int] = []
-        if not self.source_file:
-            return
-        try:
-            node = find_class(parse_file(self.source_file), self.class_name)
-        except (OSError, SyntaxError):
-            node = None
-        if node is None:
-            return
-        self.control_lines = list(control_flow_lines(node))
-        found = knob_lines(node, [k.name for k in self.knobs])
-        for i, k in enumerate(self.knobs):
-            line = found.get(k.name)
-            if line is None and k.where == "tensor-data" and self.control_lines:
-                line = self.control_lines[0]
-            self.knobs[i] = replace(k, line=line)
-
-    def info(self) -> TargetInfo:
-        return TargetInfo(
-            label=self.spec.label,
-            description=self.description,
-            class_name=self.class_name,
-            source_file=self.source_file,
-            params=list(self.params),
-            inputs=list(self.inputs),
-            knobs=list(self.knobs),
-            control_lines=self.control_lines,
-        )
-
-    # -- knobs and inputs ---------------------------------------------------------------
-
-    def knob(self, name: str) -> Knob:
-        for k in self.knobs:
-            if k.name == name:
-                return k
-        names = ", ".join(k.name for k in self.knobs) or "none"
-        raise CfxError(f"unknown knob {name!r} (knobs: {names})")
-
-    def resolve(self, values: dict[str, Any] | None) -> dict[str, Any]:
-        """Every knob's value: the given ones (type-checked) over the defaults."""
-        out = {k.name: k.default for k in self.knobs}
-        for name, value in (values or {}).items():
-            k = self.knob(name)
-            if isinstance(k.default, bool):
-                if not isinstance(value, bool):
-                    raise CfxError(f"knob {name!r} takes true or false, got {value!r}")
-            elif isinstance(k.default, int) and (
-                isinstance(value, bool) or not isinstance(value, int)
-            ):
-                raise CfxError(f"knob {name!r} takes an integer, got {value!r}")
-            out[name] = value
-        return out
-
-    def get_knob(self, k: Knob) -> Any:
-        owner = type(self.module) if k.where == "class-attr" else self.module
-        return getattr(owner, k.name)
-
-    @contextlib.contextmanager
-    def attrs_set(self, values: dict[str, Any]):  # type: ignore[no-untyped-def]
-        """Set attribute knobs on the eager module (class or instance), then restore."""
-        touched = []
-        try:
-            for k in self.knobs:
-                if k.where == "class-attr":
-                    setattr(type(self.module), k.name, values[k.name])
-                    touched.append(k)
-                elif k.where == "instance-attr":
-                    setattr(self.module, k.name, values[k.name])
-                    touched.append(k)
-            yield
-        finally:
-            for k in touched:
-                owner = type(self.module) if k.where == "class-attr" else self.module
-                setattr(owner, k.name, self._original[k.name])
-
-    def tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Seeded tensor inputs with tensor-data knobs applied.
-
-        The last result is kept: one diff asks for the same inputs on the PyTorch and the
-        ONNX side (callers do not modify the arrays: torch.from_numpy / ORT only read them).
-        """
-        key = (seed, tuple(sorted((k, repr(v)) for k, v in values.items())))
-        if self._last_tensors is not None and self._last_tensors[0] == key:
-            return dict(self._last_tensors[1])
-        data = self._make_tensors(seed, values)
-        self._last_tensors = (key, data)
-        return dict(data)
-
-    def _make_tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
-        if self.example_inputs is not None and not self.spec.inputs and not self.spec.variant:
-            arrays = self._call_example_inputs(seed)
-            data = {s.name: a for s, a in zip(self.inputs, arrays, strict=False)}
-        else:
-            data = make_inputs(self.inputs, seed)
-        for k in self.knobs:
-            if k.where != "tensor-data" or k.input not in data:
-                continue
-            arr = data[k.input]
-            if k.mode == "sign":
-                data[k.input] = (np.abs(arr) * values[k.name]).astype(arr.dtype)
-            elif k.mode == "fill":
-                data[k.input] = np.full(arr.shape, values[k.name], dtype=arr.dtype)
-        return data
-
-    def args(self, data: dict[str, np.ndarray], values: dict[str, Any]) -> list[Any]:
-        """forward() arguments in order: knob values and torch tensors.
-
-        A parameter with neither (it has a default) ends the list; one after it that does
-        have a value cannot be passed positionally, which is an input error.
-        """
-        import torch
-
-        out: list[Any] = []
-        skipped = None
-        for p in self.params:
-            if p not in data and p not in values:
-                skipped = skipped or p
-                continue
-            if skipped:
-                raise CfxError(f"forward() parameter {skipped!r} needs a value (use --input)")
-            if p in data:
-                out.append(torch.from_numpy(np.array(data[p], copy=True)))
-            else:
-                out.append(values[p])
-        return out
 
 
 REPRODUCIBLE_ENV = "CFEXPLORE_REPRODUCIBLE"
@@ -578,7 +233,7 @@ class Runtime:
         import torch  # noqa: F401
 
         progress(0.5, f"loading {spec.label}")
-        self.loaded = Loaded(spec)
+        self.loaded = Loaded.from_spec(spec)
         self.exports.clear()
         self._torch_cache.clear()
         self.stats["loads"] += 1
@@ -636,7 +291,7 @@ class Runtime:
             onnx_path=str(path),
             size_bytes=path.stat().st_size,
             warnings=_dedupe(caught),
-            control_flow=_cf_counts(model),
+            control_flow=cf_counts(model),
             onnx_inputs=[i.name for i in model.graph.input],
             knob_values=vals,
             unoptimized_control_flow=unoptimized,
@@ -651,55 +306,13 @@ class Runtime:
     ) -> dict[str, int] | None:
         """Write the export to `path` (atomically); for dynamo, return the If/Loop/Scan
         counts before `ONNXProgram.optimize()`."""
-        import torch
+        from cfexplore.exporters import export_to
 
-        before = None
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         data = tgt.tensors(0, vals)
-        args = tuple(tgt.args(data, vals))
-        with tgt.attrs_set(vals), torch.no_grad():
-            if exporter == "script":
-                scripted = torch.jit.script(tgt.module)
-                # verbose=True keeps each node's source range in its doc_string (source
-                # mapping); the graph dump it prints is discarded
-                with contextlib.redirect_stdout(io.StringIO()):
-                    torch.onnx.export(
-                        scripted,
-                        args,
-                        str(tmp),
-                        dynamo=False,
-                        opset_version=opset,
-                        input_names=[p for p in tgt.params if p in data or p in vals],
-                        verbose=True,
-                    )
-            elif exporter == "trace":
-                tensor_names = [p for p in tgt.params if p in data]
-                bound = _bind(tgt.module, tgt.params, tensor_names, vals)
-                tensors = tuple(a for a in args if isinstance(a, torch.Tensor))
-                traced = torch.jit.trace(bound, tensors)
-                with contextlib.redirect_stdout(io.StringIO()):
-                    torch.onnx.export(
-                        traced,
-                        tensors,
-                        str(tmp),
-                        dynamo=False,
-                        opset_version=opset,
-                        input_names=tensor_names,
-                        verbose=True,
-                    )
-            elif exporter == "dynamo":
-                program = torch.onnx.export(
-                    tgt.module, args, dynamo=True, opset_version=opset, optimize=False
-                )
-                assert program is not None
-                # what optimisation folds away is an audit finding: count before and after
-                before = _cf_counts(program.model_proto)
-                program.optimize()
-                program.save(str(tmp))
-            else:
-                raise CfxError(f"unknown exporter {exporter!r} (script, trace or dynamo)")
-        os.replace(tmp, path)
-        return before
+        with tgt.attrs_set(vals):
+            return export_to(
+                exporter, tgt.module, tgt.sig, tgt.call_values(data, vals), path, opset
+            )
 
     def _session(self, exporter: str) -> ExportState:
         state = self.exports.get(exporter)
@@ -718,22 +331,23 @@ class Runtime:
 
     def _torch_outputs(
         self, tgt: Loaded, seed: int, vals: dict[str, Any]
-    ) -> tuple[list[np.ndarray], float]:
+    ) -> tuple[list[tuple[str, Any]], float]:
+        """PyTorch's outputs as named pytree leaves (cached per seed and knob values)."""
         import torch
 
-        key = (seed, tuple(sorted(vals.items())))
+        key = (seed, tuple(sorted((k, repr(v)) for k, v in vals.items())))
         if key in self._torch_cache:
             return self._torch_cache[key], 0.0
         data = tgt.tensors(seed, vals)
         start = time.perf_counter()
         with tgt.attrs_set(vals), torch.no_grad():
-            out = tgt.module(*tgt.args(data, vals))
+            out = tgt.call(data, vals)
         ms = (time.perf_counter() - start) * 1000
-        arrays = [t.detach().cpu().numpy() for t in _flatten(out)]
+        leaves = flatten_outputs(out)
         if len(self._torch_cache) > 64:
             self._torch_cache.clear()
-        self._torch_cache[key] = arrays
-        return arrays, ms
+        self._torch_cache[key] = leaves
+        return leaves, ms
 
     def _feeds(
         self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any]
@@ -749,6 +363,8 @@ class Runtime:
                     if k.where == "tensor-data" and k.input == name:
                         fed.append(k.name)
             elif name in vals:
+                if vals[name] is None:
+                    raise CfxError(f"ONNX input {name!r} cannot be fed None")
                 feeds[name] = np.array(vals[name], dtype=_ort_dtype(typ, np.int64))
                 fed.append(name)
             else:
@@ -800,15 +416,18 @@ class Runtime:
             providers=list(state.session.get_providers()),
             available_providers=list(ort.get_available_providers()),
         )
-        ref: list[np.ndarray] = []
-        got: list[np.ndarray] = []
-        names: list[str] = []
+        leaves: list[tuple[str, Any]] = []
+        got: list[Any] = []
         try:
-            ref, result.torch_ms = self._torch_outputs(tgt, seed, vals)
+            leaves, result.torch_ms = self._torch_outputs(tgt, seed, vals)
         except Exception as exc:
             result.torch_error = short_error(exc)
-        feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
-        names = [o.name for o in state.session.get_outputs()]
+        try:
+            feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
+        except CfxError as exc:
+            result.onnx_error = str(exc)
+            return result
+        onnx_names = [o.name for o in state.session.get_outputs()]
         try:
             start = time.perf_counter()
             got = self.ort_run(state.session, feeds)  # arrays, or lists for sequences
@@ -816,7 +435,7 @@ class Runtime:
         except Exception as exc:
             result.onnx_error = short_error(exc)
         evaluator = self._reference(state, reference)
-        ref_out: list[np.ndarray] = []
+        ref_out: list[Any] = []
         if evaluator is not None:
             result.reference_used = True
             try:
@@ -828,10 +447,18 @@ class Runtime:
                 result.reference_error = short_error(exc)
         if result.torch_error or result.onnx_error:
             return result
+        ref = [v for _, v in leaves if not isinstance(v, NotComparable)]
+        odd = [(n, v) for n, v in leaves if isinstance(v, NotComparable)]
+        names = [n for n, v in leaves if not isinstance(v, NotComparable)]
+        names += onnx_names[len(names) :]
+        result.output_counts = [len(leaves), len(got)]
+        result.structure = _structure_note(leaves, odd, len(got))
         result.outputs = _compare_all(names, ref, got, rtol, atol, equal_nan)
+        result.outputs += _not_comparable(odd, len(result.outputs))
         result.passed = bool(result.outputs) and all(o.passed for o in result.outputs)
         if result.reference_used and not result.reference_error:
             result.reference = _compare_all(names, ref, ref_out, rtol, atol, equal_nan)
+            result.reference += _not_comparable(odd, len(result.reference))
             result.ort_vs_reference = _compare_all(names, ref_out, got, rtol, atol, equal_nan)
             result.problem = classify(result)
         return result
@@ -931,7 +558,7 @@ class Runtime:
             changed = None
             if d.torch_error is None and value != export_value:
                 ref, _ = self._torch_outputs(tgt, seed, vals)
-                changed = not diffing.same(ref, ref0, rtol, atol)
+                changed = not same_leaves(ref, ref0, rtol, atol)
             elif value == export_value:
                 changed = False
             ref_passed = (
@@ -990,7 +617,7 @@ def _as_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
-def _cf_counts(model: Any) -> dict[str, int]:
+def cf_counts(model: Any) -> dict[str, int]:
     """If/Loop/Scan totals, the three counts export results report."""
     from cfexplore.audit import count_control_flow
 
@@ -1020,6 +647,60 @@ def _compare_all(
     return out
 
 
+def same_leaves(
+    a: list[tuple[str, Any]], b: list[tuple[str, Any]], rtol: float, atol: float
+) -> bool:
+    """Whether two PyTorch results agree: the same leaves by name, values within tolerance
+    (two leaves that cannot be compared count as equal when of the same type)."""
+    if [n for n, _ in a] != [n for n, _ in b]:
+        return False
+    plain_a, plain_b = [], []
+    for (_, x), (_, y) in zip(a, b, strict=True):
+        if isinstance(x, NotComparable) or isinstance(y, NotComparable):
+            if x != y:
+                return False
+            continue
+        plain_a.append(x)
+        plain_b.append(y)
+    return diffing.same(plain_a, plain_b, rtol, atol)
+
+
+def _not_comparable(odd: list[tuple[str, Any]], start: int) -> list[Any]:
+    """A failing row per PyTorch output leaf that is not a tensor (reported by name)."""
+    from cfexplore.results import TensorDiff
+
+    return [
+        TensorDiff(
+            start + i,
+            name,
+            None,
+            value.type_name,
+            None,
+            None,
+            None,
+            None,
+            0,
+            0,
+            False,
+            note=f"not comparable: PyTorch returns a {value.type_name}, not a tensor (no "
+            "pytree registration flattens it)",
+        )
+        for i, (name, value) in enumerate(odd)
+    ]
+
+
+def _structure_note(leaves: list[tuple[str, Any]], odd: list[tuple[str, Any]], n_onnx: int) -> str:
+    """In words: an output-count difference and the outputs that cannot be compared."""
+    parts = []
+    counted = count_sentence(len(leaves), n_onnx)
+    if counted:
+        parts.append(counted)
+    if odd:
+        what = ", ".join(f"{n} ({v.type_name})" for n, v in odd[:3])
+        parts.append(f"not comparable: {what}")
+    return "; ".join(parts)
+
+
 def classify(result: DiffResult) -> str | None:
     """Where a disagreement comes from, by the three-way check.
 
@@ -1036,39 +717,6 @@ def classify(result: DiffResult) -> str | None:
     if not ort_ok and not ref_ok and backends_agree:
         return "export"
     return "runtime"
-
-
-def _bind(module: Any, params: list[str], tensor_names: list[str], vals: dict) -> Any:
-    """Wrap `module` as forward(*tensors), binding its non-tensor forward() arguments.
-
-    torch.jit.trace only takes tensors, so a bool/int argument is fixed at its value.
-    """
-    import torch
-
-    class Bound(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = module
-
-        def forward(self, *tensors: Any) -> Any:
-            it = iter(tensors)
-            return self.inner(*[next(it) if p in tensor_names else vals[p] for p in params])
-
-    return Bound()
-
-
-def _flatten(out: Any) -> list[Any]:
-    import torch
-
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, dict):
-        out = list(out.values())
-    if isinstance(out, list | tuple):
-        return [t for item in out for t in _flatten(item)]
-    if isinstance(out, bool | int | float):
-        return [torch.tensor(out)]
-    return []
 
 
 ORT_TYPES = {

@@ -72,3 +72,62 @@ def knob_constructs(cls: ast.ClassDef) -> dict[str, str]:
             for n in _names_in(node.test):
                 out.setdefault(n, "If")
     return out
+
+
+SKIP_METHODS = frozenset(
+    {
+        "__init__",
+        "__repr__",
+        "__setstate__",
+        "__getstate__",
+        "extra_repr",
+        "reset_parameters",
+        "_reset_parameters",
+        "init_weights",
+        "_init_weights",
+        "_load_from_state_dict",
+    }
+)
+"""Methods whose control flow runs at build or load time, not in forward()."""
+
+
+def _self_chain(node: ast.AST) -> tuple[str, ...] | None:
+    """`self.a.b` -> ("a", "b"); anything not rooted at `self` -> None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id == "self" and parts:
+        return tuple(reversed(parts))
+    return None
+
+
+def _tests(fn: ast.AST) -> list[tuple[ast.AST, str, int]]:
+    """(test expression, construct, line) of every if/while/for/conditional expression."""
+    found: list[tuple[ast.AST, str, int]] = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.If | ast.IfExp):
+            found.append((node.test, "If", node.lineno))
+        elif isinstance(node, ast.While):
+            found.append((node.test, "Loop", node.lineno))
+        elif isinstance(node, ast.For):
+            found.append((node.iter, "Loop", node.lineno))
+    return found
+
+
+def self_reads(cls: ast.ClassDef) -> dict[tuple[str, ...], tuple[str, int]]:
+    """`self.<chain>` reads in control-flow tests of the class's methods (not __init__ and
+    other build-time methods): chain -> (construct, first line, relative to the class
+    source)."""
+    out: dict[tuple[str, ...], tuple[str, int]] = {}
+    for item in cls.body:
+        if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if item.name in SKIP_METHODS:
+            continue
+        for test, construct, line in sorted(_tests(item), key=lambda t: t[2]):
+            for sub in ast.walk(test):
+                chain = _self_chain(sub)
+                if chain is not None and chain not in out:
+                    out[chain] = (construct, line)
+    return out

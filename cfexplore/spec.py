@@ -28,9 +28,16 @@ class InputSpec:
     name: str
     shape: tuple[int, ...]
     dtype: str = "float32"
+    low: float | None = None
+    high: float | None = None
+    """Optional value range `[low, high)` (integers: token ids must stay below the
+    vocabulary size); None keeps the default (normal floats, ints in [0, 4))."""
 
     def describe(self) -> str:
-        return f"{self.name}: {'x'.join(map(str, self.shape)) or 'scalar'} {self.dtype}"
+        text = f"{self.name}: {'x'.join(map(str, self.shape)) or 'scalar'} {self.dtype}"
+        if self.low is not None and self.high is not None:
+            text += f" in [{self.low:g}, {self.high:g})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,9 @@ class Knob:
     mode: Literal["set", "sign", "fill"] = "set"
     line: int | None = None
     """Source line (1-based) of the control-flow statement the knob drives, if known."""
+    file: str | None = None
+    """The source file holding `line` (a submodule's or base class's file); None: the
+    target's own file."""
 
     @property
     def kind(self) -> str:
@@ -89,9 +99,16 @@ class TargetSpec:
     inputs: tuple[InputSpec, ...] = ()
     weights: str | None = None
     """A state_dict file (.pt/.pth) loaded with `torch.load(weights_only=True)`."""
+    module: str | None = None
+    """`package.module` of an importable target (`module:callable`); `class_name` then
+    names the class or factory in it, and `path` is the module's file (for consent)."""
+    values: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """`--values KNOB=v1,v2,...`: the values a sweep tries, per knob (overrides)."""
 
     @property
     def label(self) -> str:
         if self.variant:
             return self.variant
+        if self.module:
+            return f"{self.module}:{self.class_name}"
         return f"{self.path}:{self.class_name}"

@@ -1,0 +1,485 @@
+"""Load a target in the worker: build the module, bind its inputs, find its knobs.
+
+A target is a built-in variant, a user file (`file.py:Class`), an importable
+`package.module:callable`, or (Python API) a module object with its arguments. Runs in
+the worker process, or in-process for the Python API: imports torch and user code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cfexplore.errors import CfxError
+from cfexplore.errortext import full_text, short_error
+from cfexplore.inputs import bind, call_example, call_parts, describe_value, forward_signature
+from cfexplore.inputs import split_args as _split
+from cfexplore.knobs import attribute_knobs, forward_knobs, owner_and_attr
+from cfexplore.models import get_variant
+from cfexplore.results import TargetInfo
+from cfexplore.source import control_flow_lines, find_class, knob_lines, parse_file
+from cfexplore.spec import InputSpec, Knob, TargetSpec
+
+MODEL_SEED = 0
+"""Weights are initialised from this seed, once per load; the diff seed drives inputs."""
+
+
+def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
+    """Deterministic inputs from the seed: normal floats, small ints, random bools; a spec
+    with a range draws uniformly from `[low, high)` (integers: `low..high-1`)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for spec in specs:
+        ranged = spec.low is not None and spec.high is not None
+        if spec.dtype.startswith("float"):
+            if ranged:
+                arr = rng.uniform(spec.low, spec.high, spec.shape).astype(spec.dtype)
+            else:
+                arr = rng.standard_normal(spec.shape).astype(spec.dtype)
+        elif spec.dtype == "bool":
+            arr = rng.random(spec.shape) > 0.5
+        else:
+            lo, hi = (int(spec.low), int(spec.high)) if ranged else (0, 4)  # type: ignore[arg-type]
+            arr = rng.integers(lo, hi, spec.shape).astype(spec.dtype)
+        out[spec.name] = np.asarray(arr)
+    return out
+
+
+def _import_file(path: str) -> Any:
+    """Import a user file as a private module (its folder goes on sys.path)."""
+    folder = str(Path(path).parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    mod_name = f"cfexplore_user_{abs(hash(path))}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise CfxError(f"{path}: cannot import")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SystemExit as exc:
+        raise CfxError(f"{path}: importing it called sys.exit({exc.code!r})") from exc
+    except BaseException as exc:
+        raise CfxError(f"{path}: raised on import: {short_error(exc)}", full_text(exc)) from exc
+    return module
+
+
+def _import_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except SystemExit as exc:
+        raise CfxError(f"{name}: importing it called sys.exit({exc.code!r})") from exc
+    except ModuleNotFoundError as exc:
+        raise CfxError(f"{name}: no such module ({exc})", full_text(exc)) from exc
+    except BaseException as exc:
+        raise CfxError(f"{name}: raised on import: {short_error(exc)}", full_text(exc)) from exc
+
+
+def _config_init(factory: Any, init: dict[str, Any]) -> dict[str, Any]:
+    """`--init config=...` for a class with a `config_class` (Hugging Face models): a dict
+    (or a JSON file path) becomes that config object, so a model builds from a small config
+    with random weights."""
+    conf = init.get("config")
+    config_class = getattr(factory, "config_class", None)
+    if conf is None or config_class is None or not isinstance(conf, dict | str):
+        return init
+    try:
+        obj = config_class.from_json_file(conf) if isinstance(conf, str) else config_class(**conf)
+    except Exception as exc:
+        raise CfxError(
+            f"--init config: cannot build {config_class.__name__}: {short_error(exc)}",
+            full_text(exc),
+        ) from exc
+    return {**init, "config": obj}
+
+
+def _tensors_past_knobs(sig: inspect.Signature, pos: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A tuple of tensors only, where forward() puts bool/int parameters first, fills the
+    tensor parameters in order (the knobs keep their defaults): `forward(flag: bool, x)`
+    with `example_inputs() -> (x,)`."""
+    import torch
+
+    from cfexplore.knobs import annotation_kind
+
+    params = [
+        p
+        for p in sig.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if not pos or not all(isinstance(v, torch.Tensor) for v in pos):
+        return pos
+    if not any(annotation_kind(p.annotation) for p in params[: len(pos)]):
+        return pos
+    out: list[Any] = []
+    it = iter(pos)
+    for p in params:
+        if annotation_kind(p.annotation):
+            if p.default is inspect.Parameter.empty:
+                out.append(False if annotation_kind(p.annotation) == "bool" else None)
+            else:
+                out.append(p.default)
+            continue
+        nxt = next(it, _END)
+        if nxt is _END:
+            break
+        out.append(nxt)
+    return tuple(out) if next(it, _END) is _END else pos
+
+
+_END = object()
+
+
+class Loaded:
+    """A target in memory: the eager module, its knobs and how to feed it."""
+
+    def __init__(self, spec: TargetSpec) -> None:
+        self.spec = spec
+        self.example_fn: Callable[[], Any] | None = None
+        self.description = ""
+        self.source_file: str | None = None
+        self.class_name = ""
+        self._last: tuple[Any, dict[str, np.ndarray]] | None = None
+        self.builds = 0
+
+    # -- building -----------------------------------------------------------------
+
+    @classmethod
+    def from_spec(cls, spec: TargetSpec) -> Loaded:
+        """Build a variant, a user file's class or an importable callable."""
+        import torch
+
+        from cfexplore.runtime import load_weights
+
+        self = cls(spec)
+        variant = None
+        if spec.variant:
+            variant = get_variant(spec.variant)
+            if variant is None:
+                raise CfxError(f"unknown variant {spec.variant!r}")
+            mod_name, _, attr = variant.factory.partition(":")
+            factory = getattr(importlib.import_module(mod_name), attr)
+            init = dict(variant.init)
+            self.description = variant.description
+            self.class_name = attr
+            self.source_file = inspect.getsourcefile(factory)
+        else:
+            assert spec.class_name
+            if spec.module:
+                owner = _import_module(spec.module)
+            else:
+                assert spec.path
+                owner = _import_file(spec.path)
+            factory = getattr(owner, spec.class_name, None)
+            where = spec.module or spec.path
+            if factory is None:
+                raise CfxError(f"{where}: no class or function {spec.class_name!r}")
+            if not callable(factory):
+                raise CfxError(f"{where}: {spec.class_name!r} is not callable")
+            self.example_fn = getattr(owner, "example_inputs", None)
+            if not callable(self.example_fn):
+                self.example_fn = None
+            init = _config_init(factory, dict(spec.init))
+            self.description = (inspect.getdoc(factory) or "").split("\n", 1)[0]
+            self.class_name = spec.class_name
+            try:
+                self.source_file = inspect.getsourcefile(factory) or spec.path
+            except TypeError:
+                self.source_file = spec.path
+        torch.manual_seed(MODEL_SEED)
+        try:
+            module = factory(**init)
+        except TypeError as exc:
+            raise CfxError(f"cannot build {self.class_name}: {exc}") from exc
+        except Exception as exc:
+            raise CfxError(
+                f"cannot build {self.class_name}: {short_error(exc)}", full_text(exc)
+            ) from exc
+        if not isinstance(module, torch.nn.Module):
+            raise CfxError(f"{self.class_name} did not build a torch.nn.Module")
+        if spec.weights:
+            load_weights(module, spec.weights)
+        self._setup(module, variant)
+        return self
+
+    @classmethod
+    def from_module(
+        cls, module: Any, args: Any, kwargs: dict[str, Any] | None, label: str
+    ) -> Loaded:
+        """The Python API: a module object the caller built, with example arguments."""
+        import torch
+
+        if not isinstance(module, torch.nn.Module):
+            raise CfxError(f"check() takes a torch.nn.Module, got {type(module).__name__}")
+        self = cls(TargetSpec(path=None, class_name=label))
+        self.class_name = type(module).__name__
+        self.description = (inspect.getdoc(type(module)) or "").split("\n", 1)[0]
+        try:
+            self.source_file = inspect.getsourcefile(type(module))
+        except TypeError:
+            self.source_file = None
+        pos, kw = _split(args)
+        kw = {**kw, **(kwargs or {})}
+        self.example_fn = lambda: (pos, kw)
+        self._setup(module, None, fixed_example=True)
+        return self
+
+    def _setup(self, module: Any, variant: Any, fixed_example: bool = False) -> None:
+        """Common to every target: eval mode, signature, inputs, knobs, source lines."""
+        self.module = module.eval()
+        self.builds = 1
+        self.fixed_example = fixed_example
+        """API targets: the caller's tensors are used for every seed (not regenerated)."""
+        self.sig = forward_signature(module)
+        self.params = list(self.sig.parameters)
+        self.fixed: dict[str, Any] = {}
+        """Given forward() values that are neither tensors nor knobs (None, floats, ...)."""
+        self.searched = ""
+        if variant is not None:
+            self.knobs = list(variant.knobs)
+            self.inputs = list(variant.inputs)
+        else:
+            given = self._bind_inputs()
+            self.knobs = forward_knobs(module, self.sig, given)
+            names = {k.name for k in self.knobs}
+            attrs, n_mod, n_cls = attribute_knobs(module, names)
+            self.knobs += attrs
+            self.fixed = {
+                k: v
+                for k, v in given.items()
+                if k not in names and k not in {i.name for i in self.inputs}
+            }
+            self.searched = (
+                f"searched forward() parameters ({len(self.params)}) and the bool/int "
+                f"attributes of {n_mod} module{'s' if n_mod != 1 else ''} read by "
+                f"if/for/while in {n_cls} class{'es' if n_cls != 1 else ''}' source"
+            )
+            self._apply_value_overrides()
+        self._attach_lines()
+        self._original = {k.name: self.get_knob(k) for k in self.knobs if k.where.endswith("attr")}
+
+    # -- inputs ---------------------------------------------------------------------
+
+    def _example(self, seed: int) -> dict[str, Any]:
+        """example_inputs() (or the API's arguments) bound to forward() by name."""
+        assert self.example_fn is not None
+        got = self.example_fn() if self.fixed_example else call_example(self.example_fn, seed)
+        pos, kw = _split(got)
+        return bind(self.sig, _tensors_past_knobs(self.sig, pos), kw).values
+
+    def _bind_inputs(self) -> dict[str, Any]:
+        """Tensor inputs from --input or example_inputs(); returns every bound value.
+
+        Refuses a result it cannot bind before anything is exported.
+        """
+        import torch
+
+        given_specs = {s.name: s for s in self.spec.inputs}
+        if given_specs:
+            unknown = [n for n in given_specs if n not in self.sig.parameters]
+            if unknown:
+                raise CfxError(
+                    f"--input {unknown[0]!r}: forward() has no such parameter "
+                    f"(parameters: {', '.join(self.params) or 'none'})"
+                )
+            self.example_fn = None
+            self.inputs = list(given_specs.values())
+            values: dict[str, Any] = {n: None for n in given_specs}
+        elif self.example_fn is not None:
+            values = self._example(0)
+            self.inputs = [
+                InputSpec(n, tuple(v.shape), str(v.dtype).removeprefix("torch."))
+                for n, v in values.items()
+                if isinstance(v, torch.Tensor)
+            ]
+        else:
+            values = {}
+            self.inputs = []
+        from cfexplore.knobs import annotation_kind
+
+        missing = [
+            p.name
+            for p in self.sig.parameters.values()
+            if p.default is inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+            and p.name not in values
+            and annotation_kind(p.annotation) is None
+        ]
+        if missing:
+            where = (
+                "example_inputs() does not give it"
+                if self.example_fn is not None
+                else "no example_inputs() in the file and no --input for it"
+            )
+            raise CfxError(
+                f"forward() parameter {missing[0]!r} needs a value: {where} "
+                f"(e.g. --input {missing[0]}=1x3x8x8)"
+            )
+        return values
+
+    def _apply_value_overrides(self) -> None:
+        """`--values KNOB=v1,v2`: the values each named knob's sweep tries."""
+        known = {k.name for k in self.knobs}
+        for name in self.spec.values:
+            if name not in known:
+                raise CfxError(
+                    f"--values {name!r}: no such knob (knobs: {', '.join(sorted(known)) or 'none'})"
+                )
+        self.knobs = [
+            replace(k, values=tuple(self.spec.values[k.name])) if k.name in self.spec.values else k
+            for k in self.knobs
+        ]
+
+    def _attach_lines(self) -> None:
+        self.control_lines: list[int] = []
+        if not self.source_file:
+            return
+        try:
+            node = find_class(parse_file(self.source_file), self.class_name)
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            node = None
+        if node is None:
+            return
+        self.control_lines = list(control_flow_lines(node))
+        found = knob_lines(node, [k.name for k in self.knobs if k.line is None])
+        for i, k in enumerate(self.knobs):
+            if k.line is not None:
+                continue
+            line = found.get(k.name)
+            if line is None and k.where == "tensor-data" and self.control_lines:
+                line = self.control_lines[0]
+            self.knobs[i] = replace(k, line=line)
+
+    def info(self) -> TargetInfo:
+        return TargetInfo(
+            label=self.spec.label,
+            description=self.description,
+            class_name=self.class_name,
+            source_file=self.source_file,
+            params=list(self.params),
+            inputs=list(self.inputs),
+            knobs=list(self.knobs),
+            control_lines=self.control_lines,
+            searched=self.searched,
+        )
+
+    # -- knobs and inputs ---------------------------------------------------------------
+
+    def knob(self, name: str) -> Knob:
+        for k in self.knobs:
+            if k.name == name:
+                return k
+        names = ", ".join(k.name for k in self.knobs) or "none"
+        raise CfxError(f"unknown knob {name!r} (knobs: {names})")
+
+    def resolve(self, values: dict[str, Any] | None) -> dict[str, Any]:
+        """Every knob's value: the given ones (type-checked) over the defaults."""
+        out = {k.name: k.default for k in self.knobs}
+        for name, value in (values or {}).items():
+            k = self.knob(name)
+            if value in k.values and type(value) in {type(v) for v in k.values}:
+                out[name] = value
+                continue
+            if isinstance(k.default, bool) or None in k.values:
+                ok = isinstance(value, bool) or (value is None and None in k.values)
+                if not ok:
+                    raise CfxError(f"knob {name!r} takes true or false, got {value!r}")
+            elif isinstance(k.default, int) and (
+                isinstance(value, bool) or not isinstance(value, int)
+            ):
+                raise CfxError(f"knob {name!r} takes an integer, got {value!r}")
+            out[name] = value
+        return out
+
+    def get_knob(self, k: Knob) -> Any:
+        owner, attr = owner_and_attr(self.module, k.name)
+        return getattr(type(owner) if k.where == "class-attr" else owner, attr)
+
+    @contextlib.contextmanager
+    def attrs_set(self, values: dict[str, Any]) -> Iterator[None]:
+        """Set attribute knobs on the eager module tree (class or instance), then restore."""
+        touched: list[tuple[Any, str, Any]] = []
+        try:
+            for k in self.knobs:
+                if not k.where.endswith("attr"):
+                    continue
+                owner, attr = owner_and_attr(self.module, k.name)
+                target = type(owner) if k.where == "class-attr" else owner
+                touched.append((target, attr, self._original[k.name]))
+                setattr(target, attr, values[k.name])
+            yield
+        finally:
+            for target, attr, original in reversed(touched):
+                setattr(target, attr, original)
+
+    def tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Seeded tensor inputs with tensor-data knobs applied (the last result is kept:
+        one diff asks for the same inputs on the PyTorch and the ONNX side)."""
+        key = (seed, tuple(sorted((k, repr(v)) for k, v in values.items())))
+        if self._last is not None and self._last[0] == key:
+            return dict(self._last[1])
+        data = self._make_tensors(seed, values)
+        self._last = (key, data)
+        return dict(data)
+
+    def _make_tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
+        import torch
+
+        if self.example_fn is not None and not self.spec.inputs and not self.spec.variant:
+            got = self._example(seed)
+            data = {
+                n: v.detach().cpu().numpy() for n, v in got.items() if isinstance(v, torch.Tensor)
+            }
+            expected = [i.name for i in self.inputs]
+            if list(data) != expected:
+                raise CfxError(
+                    f"example_inputs() gave tensors {list(data)} for seed {seed}, "
+                    f"{expected} for seed 0: it must give the same parameters every time"
+                )
+        else:
+            data = make_inputs(self.inputs, seed)
+        for k in self.knobs:
+            if k.where != "tensor-data" or k.input not in data:
+                continue
+            arr = data[k.input]
+            if k.mode == "sign":
+                data[k.input] = (np.abs(arr) * values[k.name]).astype(arr.dtype)
+            elif k.mode == "fill":
+                data[k.input] = np.full(arr.shape, values[k.name], dtype=arr.dtype)
+        return data
+
+    def call_values(self, data: dict[str, np.ndarray], values: dict[str, Any]) -> dict[str, Any]:
+        """forward()'s arguments by name, in signature order: tensors (fresh torch copies),
+        forward-arg knob values and the other given values; parameters not given are left
+        out so their defaults apply."""
+        import torch
+
+        knob_args = {k.name for k in self.knobs if k.where == "forward-arg"}
+        out: dict[str, Any] = {}
+        for name in [*self.params, *self.fixed]:
+            if name in out:
+                continue
+            if name in data:
+                out[name] = torch.from_numpy(np.array(data[name], copy=True))
+            elif name in knob_args:
+                out[name] = values[name]
+            elif name in self.fixed:
+                out[name] = self.fixed[name]
+        return out
+
+    def call(self, data: dict[str, np.ndarray], values: dict[str, Any]) -> Any:
+        """Run the eager module on these inputs (keywords wherever forward() allows)."""
+        args, kwargs = call_parts(self.sig, self.call_values(data, values))
+        return self.module(*args, **kwargs)
+
+
+__all__ = ["Loaded", "MODEL_SEED", "describe_value", "make_inputs"]

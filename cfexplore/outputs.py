@@ -1,0 +1,80 @@
+"""Flatten a model's outputs the way torch's pytree does, naming every leaf.
+
+PyTorch returns tensors, tuples, lists, dicts, ModelOutputs, namedtuples, `None` and
+objects such as caches; an ONNX model returns a flat list. Both are compared leaf by leaf
+in pytree order (what every exporter flattens by), each leaf named by its path (`logits`,
+`cache.0.1`, `[1]`). A leaf that is neither a tensor nor a Python number cannot be compared;
+it is kept, by name, as `NotComparable` so that it is reported, never dropped. `None`
+leaves are no output at all (the exporters drop them too).
+
+Runs in the worker process (or in-process for the Python API): imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NotComparable:
+    """An output leaf that is not a tensor (e.g. a cache object with no pytree
+    registration): reported by name and type, never compared."""
+
+    type_name: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+def _key_text(key: Any) -> str:
+    """One pytree key as a path part: a dict key or attribute name, or an index."""
+    for attr in ("key", "name", "idx"):
+        if hasattr(key, attr):
+            return str(getattr(key, attr))
+    return str(key)
+
+
+def leaf_name(path: tuple[Any, ...]) -> str:
+    """`("logits",)` -> `logits`; `(0,)` -> `[0]`; `("cache", 0, 1)` -> `cache.0.1`;
+    `(1, "a")` -> `[1].a`; the empty path (a single tensor) -> `output`."""
+    if not path:
+        return "output"
+    parts = [_key_text(k) for k in path]
+    first = path[0]
+    head = f"[{parts[0]}]" if hasattr(first, "idx") and not hasattr(first, "key") else parts[0]
+    return ".".join([head, *parts[1:]])
+
+
+def flatten_outputs(out: Any) -> list[tuple[str, Any]]:
+    """(name, value) per leaf of `out` in pytree order: numpy arrays for tensors and
+    Python numbers, `NotComparable` for anything else. `None` leaves are left out."""
+    import torch
+    from torch.utils import _pytree as pytree
+
+    leaves, _spec = pytree.tree_flatten_with_path(out)
+    flat: list[tuple[str, Any]] = []
+    for path, leaf in leaves:
+        name = leaf_name(tuple(path))
+        if leaf is None:
+            continue
+        if isinstance(leaf, torch.Tensor):
+            flat.append((name, leaf.detach().cpu().numpy()))
+        elif isinstance(leaf, bool | int | float):
+            flat.append((name, np.asarray(leaf)))
+        else:
+            flat.append((name, NotComparable(type(leaf).__name__)))
+    return flat
+
+
+def count_sentence(n_torch: int, n_onnx: int) -> str:
+    """`PyTorch returns 3 outputs, ONNX 1` (empty when the counts agree)."""
+    if n_torch == n_onnx:
+        return ""
+
+    def outputs(n: int) -> str:
+        return f"{n} output{'s' if n != 1 else ''}"
+
+    return f"PyTorch returns {outputs(n_torch)}, ONNX {n_onnx}"

@@ -5,3 +5,14 @@ inside the functions that need them, mostly in the worker process).
 """
 
 __version__ = "0.1.0"
+
+
+def check(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Check a model object in this process; see `cfexplore.api.check` (imported lazily so
+    that `import cfexplore` stays quick)."""
+    from cfexplore.api import check as _check
+
+    return _check(*args, **kwargs)
+
+
+__all__ = ["__version__", "check"]

@@ -28,7 +28,10 @@ If/Loop tree, diff PyTorch against ONNX Runtime on seeded inputs and sweep every
 control input for a verdict: preserved, frozen, no-effect, mismatch or failed.
 Run without a command to open the terminal app."""
 
-TARGET_HELP = "a built-in variant (see `cfexplore variants`) or path/to/file.py:ClassName"
+TARGET_HELP = (
+    "a built-in variant (see `cfexplore variants`), path/to/file.py:ClassName or an "
+    "importable package.module:callable"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,13 +58,21 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         "--init",
         action="append",
         metavar="KEY=VALUE",
-        help="constructor argument for a user class (repeatable)",
+        help="constructor arguments for a user class or factory, e.g. hidden=64,bias=false "
+        "(repeatable; config={...} builds a Hugging Face model's config)",
     )
     p.add_argument(
         "--input",
         action="append",
-        metavar="NAME=SHAPE[:DTYPE]",
-        help="tensor input for a user file without example_inputs(), e.g. x=1x3x8x8",
+        metavar="NAME=SHAPE[:DTYPE][:LO..HI]",
+        help="tensor input for a target without example_inputs(), e.g. x=1x3x8x8 or "
+        "input_ids=1x8:int64:0..100 (integers in [0, 100))",
+    )
+    p.add_argument(
+        "--values",
+        action="append",
+        metavar="KNOB=V1,V2,...",
+        help="the values a sweep tries for this knob (repeatable), e.g. sr=8000,16000",
     )
     p.add_argument(
         "--weights",
@@ -282,7 +293,7 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
     from cfexplore.engine import Session
     from cfexplore.targets import parse_target
 
-    spec = parse_target(args.target, args.init, args.input, args.weights)
+    spec = parse_target(args.target, args.init, args.input, args.weights, args.values)
     session = Session.open(spec, progress, cancel, timeout=args.timeout)
     session.export_timeout = args.timeout
     return session

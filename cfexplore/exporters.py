@@ -16,11 +16,31 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cfexplore.errors import CfxError
 from cfexplore.inputs import call_parts, positional
+
+
+@contextlib.contextmanager
+def _no_fd1() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null: the TorchScript exporter's `verbose` graph dump
+    is printed from C++, past `sys.stdout` (kept: it is what records source lines)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _tensor_wrapper(module: Any, sig: Any, values: dict[str, Any], tensor_names: list[str]) -> Any:
@@ -61,7 +81,7 @@ def export_to(
             names, args = positional(sig, values)
             # verbose=True keeps each node's source range in its doc_string (source
             # mapping); the graph dump it prints is discarded
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), _no_fd1():
                 torch.onnx.export(
                     scripted,
                     tuple(args),
@@ -74,7 +94,7 @@ def export_to(
         elif exporter == "trace":
             bound = _tensor_wrapper(module, sig, values, tensor_names)
             tensors = tuple(values[n] for n in tensor_names)
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), _no_fd1():
                 torch.onnx.export(
                     bound,
                     tensors,

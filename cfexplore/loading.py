@@ -139,6 +139,27 @@ def _tensors_past_knobs(sig: inspect.Signature, pos: tuple[Any, ...]) -> tuple[A
 _END = object()
 
 
+def _like(values: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Seeded tensors shaped like the given ones: normal floats, integers drawn from the
+    given tensor's own range (token ids stay valid), random bools."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for name, v in values.items():
+        if not isinstance(v, torch.Tensor):
+            continue
+        arr = v.detach().cpu().numpy()
+        if arr.dtype == np.bool_:
+            out[name] = rng.random(arr.shape) > 0.5
+        elif np.issubdtype(arr.dtype, np.integer):
+            lo, hi = (int(arr.min()), int(arr.max()) + 1) if arr.size else (0, 1)
+            out[name] = rng.integers(lo, hi, arr.shape).astype(arr.dtype)
+        else:
+            out[name] = rng.standard_normal(arr.shape).astype(arr.dtype)
+    return out
+
+
 class Loaded:
     """A target in memory: the eager module, its knobs and how to feed it."""
 
@@ -205,7 +226,9 @@ class Loaded:
                 f"cannot build {self.class_name}: {short_error(exc)}", full_text(exc)
             ) from exc
         if not isinstance(module, torch.nn.Module):
-            raise CfxError(f"{self.class_name} did not build a torch.nn.Module")
+            raise CfxError(
+                f"{self.class_name} is not a torch.nn.Module (it built a {type(module).__name__})"
+            )
         if spec.weights:
             load_weights(module, spec.weights)
         self._setup(module, variant)
@@ -238,7 +261,9 @@ class Loaded:
         self.module = module.eval()
         self.builds = 1
         self.fixed_example = fixed_example
-        """API targets: the caller's tensors are used for every seed (not regenerated)."""
+        """API targets: the caller's tensors are the first seed's inputs; other seeds draw
+        tensors like them (same shapes and dtypes, integers within the given range)."""
+        self.first_seed = 0
         self.sig = forward_signature(module)
         self.params = list(self.sig.parameters)
         self.fixed: dict[str, Any] = {}
@@ -263,7 +288,7 @@ class Loaded:
                 f"attributes of {n_mod} module{'s' if n_mod != 1 else ''} read by "
                 f"if/for/while in {n_cls} class{'es' if n_cls != 1 else ''}' source"
             )
-            self._apply_value_overrides()
+        self._apply_value_overrides()
         self._attach_lines()
         self._original = {k.name: self.get_knob(k) for k in self.knobs if k.where.endswith("attr")}
 
@@ -434,7 +459,9 @@ class Loaded:
     def _make_tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
         import torch
 
-        if self.example_fn is not None and not self.spec.inputs and not self.spec.variant:
+        if self.fixed_example and seed != self.first_seed:
+            data = _like(self._example(seed), seed)
+        elif self.example_fn is not None and not self.spec.inputs and not self.spec.variant:
             got = self._example(seed)
             data = {
                 n: v.detach().cpu().numpy() for n, v in got.items() if isinstance(v, torch.Tensor)

@@ -183,6 +183,24 @@ class SweepRow:
     """PyTorch vs the reference evaluator (None when it did not run)."""
     problem: str | None = None
     trace: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    """In words, why the outputs do not line up or compare: an output-count difference,
+    an output that is not a tensor, a shape or dtype change."""
+    path: str | None = None
+    """tensor-data knobs: the branch eager PyTorch took for this input (`then`/`else`)."""
+
+
+def diff_note(d: DiffResult) -> str:
+    """The structural reason a diff failed, in words (empty when it is only values)."""
+    if d.structure:
+        return d.structure
+    for o in d.outputs:
+        if not o.passed and o.note and not o.note.startswith(("nan", "inf", "+inf", "-inf")):
+            return f"{o.name}: {o.note}"
+    for o in d.outputs:
+        if o.torch_dtype and o.onnx_dtype and o.torch_dtype != o.onnx_dtype:
+            return f"{o.name}: dtype {o.torch_dtype} in PyTorch, {o.onnx_dtype} in ONNX"
+    return ""
 
 
 @dataclass
@@ -222,6 +240,9 @@ class ExporterResult:
     warnings: list[str] = field(default_factory=list)
     branch_trace: dict[str, Any] = field(default_factory=dict)
     """Tree path -> NodeTrace merged over every sweep sample (reference evaluator)."""
+    baseline: KnobVerdict | None = None
+    """With no knobs: the diff at the export inputs and two more seeds, as a verdict
+    (`preserved` when all match, `mismatch` otherwise; its rows are per seed)."""
 
 
 @dataclass
@@ -236,13 +257,45 @@ class CheckReport:
     results: list[ExporterResult]
     versions: dict[str, str]
     command: str
+    no_knobs: str = ""
+    """Set when no knobs were found: says so and where they were looked for."""
 
     @property
     def bad(self) -> bool:
         return any(
-            r.status == "failed" or any(k.verdict in BAD_VERDICTS for k in r.knobs)
+            r.status == "failed"
+            or any(k.verdict in BAD_VERDICTS for k in r.knobs)
+            or (r.baseline is not None and r.baseline.verdict in BAD_VERDICTS)
             for r in self.results
         )
+
+    def verdict(self, knob: str, exporter: str | None = None) -> str:
+        """The verdict of `knob` (under `exporter`; without one, the verdict all exporters
+        agree on). Raises KeyError for an unknown knob, ValueError when exporters differ."""
+        found = {
+            r.exporter: k.verdict
+            for r in self.results
+            if exporter is None or r.exporter == exporter
+            for k in r.knobs
+            if k.name == knob
+        }
+        if not found:
+            known = sorted({k.name for r in self.results for k in r.knobs})
+            raise KeyError(f"no verdict for knob {knob!r} (knobs: {', '.join(known) or 'none'})")
+        if len(set(found.values())) > 1:
+            each = ", ".join(f"{e}: {v}" for e, v in found.items())
+            raise ValueError(f"exporters disagree on {knob!r} ({each}): name the exporter")
+        return next(iter(found.values()))
+
+    def verdicts(self) -> dict[str, dict[str, str]]:
+        """exporter -> knob -> verdict (the baseline, with no knobs, as `(baseline)`)."""
+        out: dict[str, dict[str, str]] = {}
+        for r in self.results:
+            row = {k.name: k.verdict for k in r.knobs}
+            if r.baseline is not None:
+                row["(baseline)"] = r.baseline.verdict
+            out[r.exporter] = row
+        return out
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stable JSON document documented in the README."""
@@ -254,6 +307,7 @@ class CheckReport:
             "atol": self.atol,
             "versions": self.versions,
             "command": self.command,
+            "no_knobs": self.no_knobs or None,
             "results": [
                 {
                     "exporter": r.exporter,
@@ -263,31 +317,31 @@ class CheckReport:
                     "seconds": round(r.seconds, 3),
                     "warnings": r.warnings,
                     "branch_trace": {p: t.to_dict() for p, t in r.branch_trace.items()},
-                    "knobs": [
-                        {
-                            "name": k.name,
-                            "where": k.where,
-                            "construct": k.construct,
-                            "values": k.values,
-                            "export_value": k.export_value,
-                            "verdict": k.verdict,
-                            "explanation": k.explanation,
-                            "max_abs_diff": k.max_abs_diff,
-                            "onnx_has_input": k.onnx_has_input,
-                            "graph_has_construct": k.graph_has_construct,
-                            "problem": k.problem,
-                            "source": (
-                                f"{k.source_file}:{k.source_line}" if k.source_line else None
-                            ),
-                            "command": k.command,
-                            "sweep": [_row_dict(row) for row in k.rows],
-                        }
-                        for k in r.knobs
-                    ],
+                    "baseline": _knob_dict(r.baseline) if r.baseline else None,
+                    "knobs": [_knob_dict(k) for k in r.knobs],
                 }
                 for r in self.results
             ],
         }
+
+
+def _knob_dict(k: KnobVerdict) -> dict[str, Any]:
+    return {
+        "name": k.name,
+        "where": k.where,
+        "construct": k.construct,
+        "values": k.values,
+        "export_value": k.export_value,
+        "verdict": k.verdict,
+        "explanation": k.explanation,
+        "max_abs_diff": k.max_abs_diff,
+        "onnx_has_input": k.onnx_has_input,
+        "graph_has_construct": k.graph_has_construct,
+        "problem": k.problem,
+        "source": (f"{k.source_file}:{k.source_line}" if k.source_line else None),
+        "command": k.command,
+        "sweep": [_row_dict(row) for row in k.rows],
+    }
 
 
 def _row_dict(row: SweepRow) -> dict[str, Any]:

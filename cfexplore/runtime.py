@@ -32,6 +32,7 @@ from cfexplore.results import (
     SweepRow,
     TargetInfo,
     ValidationResult,
+    diff_note,
 )
 from cfexplore.spec import InputSpec, TargetSpec
 
@@ -227,6 +228,40 @@ class Runtime:
         return len(runs)
 
     # -- requests -------------------------------------------------------------------
+
+    def handle(self, op: str, req: dict[str, Any], progress: Progress = _noop) -> Any:
+        """Run one request by name (the worker's protocol, and the in-process client's)."""
+        if op == "stats":
+            return dict(self.stats)
+        if op == "load":
+            return self.load(req["spec"], progress)
+        if op == "export":
+            return self.export(req["exporter"], req["opset"], req.get("values"), progress)
+        if op == "diff":
+            return self.diff(
+                req["exporter"],
+                req["seed"],
+                req.get("values"),
+                req["rtol"],
+                req["atol"],
+                req.get("reference"),
+                req.get("equal_nan", False),
+            )
+        if op == "validate":
+            return self.validate(req["path"])
+        if op == "run_onnx":
+            return self.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
+        if op == "sweep":
+            return self.sweep(
+                req["exporter"],
+                req["knob"],
+                req["seed"],
+                req["rtol"],
+                req["atol"],
+                req.get("reference"),
+                req.get("equal_nan", False),
+            )
+        raise CfxError(f"unknown worker request {op!r}")
 
     def load(self, spec: TargetSpec, progress: Progress = _noop) -> TargetInfo:
         progress(0.1, "importing torch")
@@ -575,6 +610,7 @@ class Runtime:
                     reference_passed=ref_passed,
                     problem=d.problem,
                     trace=d.trace,
+                    note="" if d.passed else diff_note(d),
                 )
             )
         return rows, has_input

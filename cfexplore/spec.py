@@ -111,4 +111,6 @@ class TargetSpec:
             return self.variant
         if self.module:
             return f"{self.module}:{self.class_name}"
+        if self.path is None:
+            return self.class_name or "model"
         return f"{self.path}:{self.class_name}"

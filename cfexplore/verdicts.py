@@ -37,7 +37,7 @@ def decide(
         why = at_export.torch_error if at_export else "export value not swept"
         return "mismatch", f"PyTorch could not run at the export-time value: {why}."
     if not at_export.passed:
-        what = at_export.onnx_error or f"max abs diff {_fmt(at_export.max_abs)}"
+        what = at_export.onnx_error or at_export.note or f"max abs diff {_fmt(at_export.max_abs)}"
         return (
             "mismatch",
             f"ONNX differs from PyTorch even at the export-time value "
@@ -69,6 +69,7 @@ def decide(
     bad = [r for r in usable if not r.passed]
     vals = ", ".join(_v(r.value) for r in bad)
     worst = max((r.max_abs for r in bad if r.max_abs is not None), default=None)
+    how_differ = next((r.note for r in bad if r.note), "") or f"max abs diff {_fmt(worst)}"
     made = MADE.get(exporter, "exported")
     if where == "instance-attr":
         why = (
@@ -107,7 +108,7 @@ def decide(
     sentence = f"{why}; {tail}" if tail else why
     return (
         "frozen",
-        f"{sentence}. Outputs differ at {name}={vals} (max abs diff {_fmt(worst)}).{note}",
+        f"{sentence}. Outputs differ at {name}={vals} ({how_differ}).{note}",
     )
 
 

@@ -391,40 +391,7 @@ def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> 
         if op == "shutdown":
             return
         try:
-            if op == "ping":
-                value: Any = os.getpid()
-            elif op == "stats":
-                value = dict(runtime.stats)
-            elif op == "load":
-                value = runtime.load(req["spec"], progress)
-            elif op == "export":
-                value = runtime.export(req["exporter"], req["opset"], req.get("values"), progress)
-            elif op == "diff":
-                value = runtime.diff(
-                    req["exporter"],
-                    req["seed"],
-                    req.get("values"),
-                    req["rtol"],
-                    req["atol"],
-                    req.get("reference"),
-                    req.get("equal_nan", False),
-                )
-            elif op == "validate":
-                value = runtime.validate(req["path"])
-            elif op == "run_onnx":
-                value = runtime.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
-            elif op == "sweep":
-                value = runtime.sweep(
-                    req["exporter"],
-                    req["knob"],
-                    req["seed"],
-                    req["rtol"],
-                    req["atol"],
-                    req.get("reference"),
-                    req.get("equal_nan", False),
-                )
-            else:
-                raise CfxError(f"unknown worker request {op!r}")
+            value = os.getpid() if op == "ping" else runtime.handle(op, req, progress)
             reply({"type": "result", "value": value})
         except RunTerminated:
             reply({"type": "error", "cancelled": True, "message": "cancelled", "details": ""})

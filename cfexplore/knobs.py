@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfexplore.source import self_reads
+from cfexplore.source import self_reads, tensor_tests
 from cfexplore.spec import Knob
 
 INT_SWEEP_EXTRA = (0, 1, 2)
@@ -208,3 +208,67 @@ def owner_and_attr(root: Any, name: str) -> tuple[Any, str]:
     "use_skip"))."""
     path, _, attr = name.rpartition(".")
     return (root.get_submodule(path) if path else root), attr
+
+
+def is_user_file(file: str | None) -> bool:
+    """Source that is the user's own: not an installed package, not the standard library."""
+    import sysconfig
+    from pathlib import Path
+
+    if not file:
+        return False
+    path = Path(file).resolve()
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return False
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    return not path.is_relative_to(stdlib)
+
+
+def data_knobs(root: Any) -> list[Knob]:
+    """`tensor-data` knobs: data-dependent if/while statements in the forward-time code
+    of user classes anywhere in the module tree (swept by driving the inputs)."""
+    import torch
+
+    from cfexplore.drive import AS_IS, DRIVES
+
+    if isinstance(root, torch.jit.ScriptModule):
+        return []
+    knobs: list[Knob] = []
+    seen: set[tuple[str, int]] = set()
+    done: set[type] = set()
+    for _path, sub in root.named_modules():
+        for klass in _classes(sub):
+            if klass in done:
+                continue
+            done.add(klass)
+            try:
+                file = inspect.getsourcefile(klass)
+                if not is_user_file(file):
+                    continue
+                lines, start = inspect.getsourcelines(klass)
+                tree = ast.parse(textwrap.dedent("".join(lines)))
+            except (OSError, TypeError, SyntaxError, IndentationError):
+                continue
+            node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+            if node is None or file is None:
+                continue
+            for line, construct, _body, _orelse in tensor_tests(node):
+                at = start + line - 1
+                if (file, at) in seen:
+                    continue
+                seen.add((file, at))
+                from pathlib import Path
+
+                knobs.append(
+                    Knob(
+                        f"data@{Path(file).name}:{at}",
+                        "tensor-data",
+                        DRIVES,
+                        AS_IS,
+                        construct,  # type: ignore[arg-type]
+                        mode="drive",
+                        line=at,
+                        file=file,
+                    )
+                )
+    return knobs

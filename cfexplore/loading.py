@@ -23,7 +23,7 @@ from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
 from cfexplore.inputs import bind, call_example, call_parts, describe_value, forward_signature
 from cfexplore.inputs import split_args as _split
-from cfexplore.knobs import attribute_knobs, forward_knobs, owner_and_attr
+from cfexplore.knobs import attribute_knobs, data_knobs, forward_knobs, owner_and_attr
 from cfexplore.models import get_variant
 from cfexplore.results import TargetInfo
 from cfexplore.source import control_flow_lines, find_class, knob_lines, parse_file
@@ -278,6 +278,7 @@ class Loaded:
             names = {k.name for k in self.knobs}
             attrs, n_mod, n_cls = attribute_knobs(module, names)
             self.knobs += attrs
+            self.knobs += data_knobs(module)
             self.fixed = {
                 k: v
                 for k, v in given.items()
@@ -286,7 +287,8 @@ class Loaded:
             self.searched = (
                 f"searched forward() parameters ({len(self.params)}) and the bool/int "
                 f"attributes of {n_mod} module{'s' if n_mod != 1 else ''} read by "
-                f"if/for/while in {n_cls} class{'es' if n_cls != 1 else ''}' source"
+                f"if/for/while in {n_cls} class{'es' if n_cls != 1 else ''}' source, and "
+                "data-dependent ifs in your own code"
             )
         self._apply_value_overrides()
         self._attach_lines()
@@ -414,6 +416,10 @@ class Loaded:
             if value in k.values and type(value) in {type(v) for v in k.values}:
                 out[name] = value
                 continue
+            if k.mode == "drive":
+                raise CfxError(
+                    f"knob {name!r} takes one of {', '.join(map(str, k.values))}, got {value!r}"
+                )
             if isinstance(k.default, bool) or None in k.values:
                 ok = isinstance(value, bool) or (value is None and None in k.values)
                 if not ok:
@@ -459,6 +465,11 @@ class Loaded:
     def _make_tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
         import torch
 
+        from cfexplore.drive import apply_drive, seed_offset
+
+        drives = [values.get(k.name) for k in self.knobs if k.mode == "drive"]
+        seed += sum(seed_offset(d) for d in drives)
+
         if self.fixed_example and seed != self.first_seed:
             data = _like(self._example(seed), seed)
         elif self.example_fn is not None and not self.spec.inputs and not self.spec.variant:
@@ -482,6 +493,8 @@ class Loaded:
                 data[k.input] = (np.abs(arr) * values[k.name]).astype(arr.dtype)
             elif k.mode == "fill":
                 data[k.input] = np.full(arr.shape, values[k.name], dtype=arr.dtype)
+        for drive in drives:
+            data = apply_drive(data, drive)
         return data
 
     def call_values(self, data: dict[str, np.ndarray], values: dict[str, Any]) -> dict[str, Any]:

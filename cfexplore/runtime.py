@@ -586,16 +586,21 @@ class Runtime:
         ref0, _ = self._torch_outputs(tgt, seed, base)
         rows: list[SweepRow] = []
         has_input = False
+        paths: list[str | None] = []
         for value in k.values:
             vals = {**base, knob: value}
+            path = self._eager_path(tgt, k, seed, vals) if k.mode == "drive" else None
             d = self.diff(exporter, seed, vals, rtol, atol, reference, equal_nan)
             has_input = has_input or knob in d.onnx_fed
             changed = None
-            if d.torch_error is None and value != export_value:
+            if k.mode == "drive" and path is not None and d.torch_error is None:
+                changed = bool(paths) and path != paths[0]
+            elif d.torch_error is None and value != export_value:
                 ref, _ = self._torch_outputs(tgt, seed, vals)
                 changed = not same_leaves(ref, ref0, rtol, atol)
             elif value == export_value:
                 changed = False
+            paths.append(path)
             ref_passed = (
                 all(o.passed for o in d.reference) if d.reference_used and d.reference else None
             )
@@ -611,9 +616,28 @@ class Runtime:
                     problem=d.problem,
                     trace=d.trace,
                     note="" if d.passed else diff_note(d),
+                    path=path,
                 )
             )
+            if k.mode == "drive" and len({p for p in paths if p}) >= 2 and len(rows) >= 2:
+                break  # eager took both ways: enough to tell
         return rows, has_input
+
+    def _eager_path(self, tgt: Loaded, k: Any, seed: int, vals: dict[str, Any]) -> str | None:
+        """The branch eager PyTorch takes at the knob's `if` for these inputs."""
+        import torch
+
+        from cfexplore.drive import traced_path
+
+        if not k.file or not k.line:
+            return None
+        data = tgt.tensors(seed, vals)
+        try:
+            with tgt.attrs_set(vals), torch.no_grad():
+                path, _ = traced_path(k.file, k.line, lambda: tgt.call(data, vals))
+        except Exception:
+            return None
+        return path
 
 
 def _largest_tensor(model: Any) -> tuple[str, list[int], int] | None:

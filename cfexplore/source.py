@@ -131,3 +131,45 @@ def self_reads(cls: ast.ClassDef) -> dict[tuple[str, ...], tuple[str, int]]:
                 if chain is not None and chain not in out:
                     out[chain] = (construct, line)
     return out
+
+
+TENSOR_CALLS = frozenset(
+    {"sum", "mean", "max", "min", "any", "all", "item", "norm", "amax", "amin", "prod", "std"}
+    | {"var", "allclose", "equal", "isnan", "isinf", "count_nonzero", "argmax", "argmin"}
+)
+"""Method or torch.* calls whose result makes a condition depend on tensor data."""
+SHAPE_WORDS = frozenset({"shape", "size", "dim", "ndim", "ndimension", "numel", "training"})
+"""Names that make a condition depend on shapes or mode instead (not tensor data)."""
+
+
+def _is_tensor_test(test: ast.AST) -> bool:
+    """Whether a condition reads tensor data: calls a reduction (`y.sum() > 0`,
+    `torch.any(m)`) and reads no shape (`x.shape[0]`, `x.size(1)`, `len(x)`)."""
+    data = False
+    for sub in ast.walk(test):
+        if isinstance(sub, ast.Attribute) and sub.attr in SHAPE_WORDS:
+            return False
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in {"len", "isinstance", "hasattr", "getattr", "callable"}:
+                return False
+            if name in TENSOR_CALLS:
+                data = True
+    return data
+
+
+def tensor_tests(cls: ast.ClassDef) -> list[tuple[int, str, int, int | None]]:
+    """Data-dependent `if`/`while` statements in the class's forward-time methods:
+    (line, construct, first body line, first else line or None), lines relative to the
+    class source."""
+    out: list[tuple[int, str, int, int | None]] = []
+    for item in cls.body:
+        if not isinstance(item, ast.FunctionDef) or item.name in SKIP_METHODS:
+            continue
+        for node in ast.walk(item):
+            if isinstance(node, ast.If | ast.While) and _is_tensor_test(node.test):
+                orelse = node.orelse[0].lineno if node.orelse else None
+                construct = "If" if isinstance(node, ast.If) else "Loop"
+                out.append((node.lineno, construct, node.body[0].lineno, orelse))
+    return sorted(out)

@@ -47,7 +47,9 @@ class Knob:
     `where` says where the value lives; `values` are the ones a sweep tries; `default` is
     the value used at export time. For `tensor-data` knobs, `input` names the tensor the
     knob acts on and `mode` says how: `sign` multiplies |input| by the value (to drive a
-    data-dependent condition either way), `fill` sets a scalar tensor input to the value.
+    data-dependent condition either way), `fill` sets a scalar tensor input to the value,
+    `drive` (a data-dependent `if` found in source) transforms every float input (see
+    `cfexplore.drive`) and watches which branch eager PyTorch takes.
     """
 
     name: str
@@ -56,7 +58,7 @@ class Knob:
     default: Any
     construct: Construct = "If"
     input: str | None = None
-    mode: Literal["set", "sign", "fill"] = "set"
+    mode: Literal["set", "sign", "fill", "drive"] = "set"
     line: int | None = None
     """Source line (1-based) of the control-flow statement the knob drives, if known."""
     file: str | None = None

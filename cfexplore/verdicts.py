@@ -50,6 +50,15 @@ def decide(
         if skipped
         else ""
     )
+    if not any(r.torch_changed for r in usable) and any(r.path for r in usable):
+        took = usable[0].path
+        tried = ", ".join(_v(r.value) for r in usable)
+        return (
+            "no-effect",
+            f"eager PyTorch took the same path ({took}) at the {construct.lower()} for every "
+            f"input tried ({tried}): the other branch could not be reached, so nothing can "
+            f"be told about it.{note}",
+        )
     if not any(r.torch_changed for r in usable):
         vals = ", ".join(_v(r.value) for r in usable)
         return (
@@ -92,9 +101,11 @@ def decide(
             f"{type(export_value).__name__} to {_v(export_value)}"
         )
     elif where == "tensor-data":
+        took = next((r.path for r in usable if r.value == export_value and r.path), None)
+        took = f" ({took})" if took else ""
         why = (
             f"the condition depends on tensor data, but the {exporter} export recorded only "
-            f"the branch taken for the example input"
+            f"the branch taken for the example input{took}"
         )
     else:
         why = f"{name} was fixed at {_v(export_value)} when the model was {made}"

@@ -207,10 +207,21 @@ def check_table(report: CheckReport) -> Group:
                 )
             )
         if not res.knobs:
-            status = verdict_text("failed") if res.status == "failed" else Text("ok, no knobs")
-            table.add_row("-", "-", res.exporter, cf, status, "-")
-            if res.error:
-                notes.append(Text.assemble((f"{res.exporter}: ", "bold"), res.error))
+            b = res.baseline
+            verdict = "failed" if res.status == "failed" or b is None else b.verdict
+            max_abs = b.max_abs_diff if b is not None else None
+            table.add_row(
+                "(no knobs)", "-", res.exporter, cf, verdict_text(verdict), fmt_num(max_abs)
+            )
+            why = res.error if res.status == "failed" else b.explanation if b else ""
+            if why:
+                notes.append(
+                    Text.assemble(
+                        (f"{res.exporter} · no knobs: ", "bold"), verdict_text(verdict), " — ", why
+                    )
+                )
+    if report.no_knobs:
+        notes.insert(0, Text(report.no_knobs, "yellow"))
     for res in report.results:
         if res.branch_trace:
             notes.append(

@@ -161,10 +161,10 @@ def report_markdown(rep: TargetReport) -> str:
                 f"**{k.verdict}** | {fmt_num(k.max_abs_diff)} | {_md_escape(k.explanation)} |"
             )
         if not res.knobs:
-            out.append(
-                f"| - | - | {res.exporter} | {res.status} | - | "
-                f"{_md_escape(res.error or 'no knobs')} |"
-            )
+            b = res.baseline
+            verdict = b.verdict if b is not None and res.status == "ok" else res.status
+            why = res.error or (b.explanation if b else "no knobs")
+            out.append(f"| (no knobs) | - | {res.exporter} | {verdict} | - | {_md_escape(why)} |")
     rows = matrix_rows(c)
     if rows:
         cols = sorted(

@@ -59,7 +59,9 @@ def _tensor_wrapper(module: Any, sig: Any, values: dict[str, Any], tensor_names:
             args, kwargs = call_parts(sig, given)
             return self.inner(*args, **kwargs)
 
-    return Bound()
+    # the exporter restores the wrapper's mode afterwards, recursively: a wrapper left in
+    # training mode would switch the user's module (dropout!) to training for good
+    return Bound().train(module.training)
 
 
 def export_to(

@@ -344,10 +344,13 @@ class Runtime:
         from cfexplore.exporters import export_to
 
         data = tgt.tensors(0, vals)
-        with tgt.attrs_set(vals):
-            return export_to(
-                exporter, tgt.module, tgt.sig, tgt.call_values(data, vals), path, opset
-            )
+        try:
+            with tgt.attrs_set(vals):
+                return export_to(
+                    exporter, tgt.module, tgt.sig, tgt.call_values(data, vals), path, opset
+                )
+        finally:
+            tgt.module.eval()  # an exporter that leaves a mode behind must not change eager
 
     def _session(self, exporter: str) -> ExportState:
         state = self.exports.get(exporter)

@@ -30,6 +30,14 @@ MODE_KEYS = {
 }
 
 
+def _is_file(text: str) -> bool:
+    """Whether `text` names an existing regular file (`~` expanded); never raises."""
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, ValueError, RuntimeError):  # too long, NUL byte, no home folder
+        return False
+
+
 def _make_screen(mode: str) -> Screen[None]:
     """Build the screen for `mode`, importing its module only when first shown."""
     import importlib
@@ -96,33 +104,60 @@ class CfxApp(App[None]):
 
     # -- targets --------------------------------------------------------------------
 
-    def open_path(self, text: str) -> None:
-        """Open what the user typed: a variant name, `file.py:Class` or an `.onnx` file."""
-        text = text.strip()
-        if text.endswith(".onnx") or (Path(text).is_file() and not text.endswith(".py")):
-            path = Path(text).expanduser()
-            if not path.exists():
-                self.notify(f"{text}: no such file", severity="error")
-                return
-            self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
-            self.switch_mode("graph")
-            return
+    def open_path(self, text: str) -> bool:
+        """Open what the user typed: a variant name, `file.py:Class`, `pkg.module:fn` or an
+        `.onnx` file, the first three optionally followed by the CLI's target options
+        (`--init`, `--input`, `--values`, `--weights`).
+
+        Returns False when the text was refused (one error notification, nothing started).
+        """
         from cfexplore.targets import parse_target
 
+        from .open_args import OpenArgs, parse_open
+
+        text = text.strip()
         try:
-            spec = parse_target(text)
+            # a path to an existing file is taken whole (it may hold spaces or quotes)
+            args = OpenArgs(text) if _is_file(text) else parse_open(text)
         except CfxError as exc:
-            self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
-            return
+            return self._cannot_open(str(exc))
+        target = args.target
+        if target.startswith("~"):
+            path_txt, colon, rest = target.partition(":")
+            target = str(Path(path_txt).expanduser()) + colon + rest
+        if target.endswith(".onnx") or (_is_file(target) and not target.endswith(".py")):
+            if args.has_options:
+                return self._cannot_open(
+                    f"{args.target}: --init, --input, --values and --weights apply to "
+                    "variants and Python targets, not .onnx files"
+                )
+            path = Path(target)
+            if not path.exists():
+                return self._cannot_open(f"{args.target}: no such file")
+            self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
+            self.switch_mode("graph")
+            return True
+        try:
+            spec = parse_target(target, args.init, args.input, args.weights, args.values)
+        except CfxError as exc:
+            return self._cannot_open(str(exc))
         if spec.path is None:
             self.load_target(spec)
-            return
-        self._ask_consent(spec)
+            return True
+        return self._ask_consent(spec)
 
-    def _ask_consent(self, spec: TargetSpec) -> None:
-        """A user file is code: import it only once the user said yes to this exact file.
+    def _cannot_open(self, message: str) -> bool:
+        """One line of error for text the Open box (or `--open`) cannot take; False."""
+        from cfexplore.safeload import one_line
 
-        Consent is keyed on the path and the file's SHA-256, so a changed file asks again.
+        self.notify(one_line(message), title="Cannot open", severity="error", timeout=8)
+        return False
+
+    def _ask_consent(self, spec: TargetSpec) -> bool:
+        """User code is code: import it only once the user said yes to this exact file.
+
+        Consent is keyed on the path and the file's SHA-256, so a changed file asks again;
+        for a `pkg.module:fn` target the file is the module's own (found without importing).
         """
         import hashlib
 
@@ -130,12 +165,11 @@ class CfxApp(App[None]):
         try:
             digest = hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()
         except OSError as exc:
-            self.notify(f"cannot read {spec.path}: {exc.strerror}", severity="error")
-            return
+            return self._cannot_open(f"cannot read {spec.path}: {exc.strerror}")
         key = (spec.path, digest)
         if key in self._consented:
             self.load_target(spec)
-            return
+            return True
         from .screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
@@ -145,14 +179,21 @@ class CfxApp(App[None]):
             else:
                 self.notify("not imported", timeout=2)
 
-        self.push_screen(
-            ConfirmScreen(
-                f"Import and run {Path(spec.path).name}?",
+        if spec.module:
+            title = f"Import and run {spec.module}?"
+            body = (
+                f"{spec.path} (sha256 {digest[:12]}…) is the module's file: importing "
+                f"{spec.module} runs it, and whatever it imports, as you, in a separate "
+                "worker process. Only say yes to code you trust."
+            )
+        else:
+            title = f"Import and run {Path(spec.path).name}?"
+            body = (
                 f"{spec.path} (sha256 {digest[:12]}…) is Python code: importing it runs it, "
-                "as you, in a separate worker process. Only say yes to code you trust.",
-            ),
-            answer,
-        )
+                "as you, in a separate worker process. Only say yes to code you trust."
+            )
+        self.push_screen(ConfirmScreen(title, body), answer)
+        return True
 
     def load_target(self, spec: TargetSpec) -> None:
         """Load `spec` in a fresh worker process (the previous one is closed)."""

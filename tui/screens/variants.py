@@ -29,10 +29,12 @@ class VariantsScreen(CfxScreen):
 
     CSS_PATH = "variants.tcss"
     HELP = (
-        "Pick a built-in variant (Enter loads it in a worker process) or type a path in the "
-        "Open box: an .onnx file (browse it, run it in ONNX Runtime) or "
-        "path/to/file.py:ClassName for your own model. The source view marks the "
-        "control-flow lines; the knobs are the values a sweep will try."
+        "Pick a built-in variant (Enter loads it in a worker process) or type in the Open "
+        "box: an .onnx file (browse it, run it in ONNX Runtime), or your own model as "
+        "path/file.py:Class or pkg.module:fn (transformers:BertModel) followed by any of "
+        "the CLI's options: --init k=v,config={...} --input x=1x8:int64:0..100 "
+        "--values n=1,3 --weights w.pt. The source view marks the control-flow lines; "
+        "the knobs are the values a sweep will try."
     )
     BINDINGS = [
         Binding("l", "load", "Load", id="load"),
@@ -50,7 +52,10 @@ class VariantsScreen(CfxScreen):
         yield ModeBar("variants")
         with Horizontal(id="variants-body"):
             with Vertical(id="variants-left"):
-                yield Input(placeholder="open: model.onnx or path/file.py:Class", id="open-input")
+                yield Input(
+                    placeholder="file.py:Class · pkg.mod:fn [--init…] · .onnx",
+                    id="open-input",
+                )
                 yield DataTable(id="variants-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="loaded-line")
             with Vertical(id="variants-right"):
@@ -113,8 +118,8 @@ class VariantsScreen(CfxScreen):
 
     @on(Input.Submitted, "#open-input")
     def _open(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.cfx.open_path(event.value)
+        # refused text (a bad option, no such file) keeps the focus here, to be fixed
+        if event.value.strip() and self.cfx.open_path(event.value):
             self.query_one(DataTable).focus()
 
     def _show_variant(self, name: str) -> None:

@@ -1,0 +1,65 @@
+"""Models whose outputs are not one tensor: None leaves, lists, a changing output count,
+and an object that is not a tensor."""
+
+import torch
+from torch import Tensor, nn
+
+
+class DictWithNone(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Tensor) -> dict[str, Tensor | None]:
+        return {"a": self.fc(x), "b": None}
+
+
+class TupleWithNone(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, None]:
+        return self.fc(x), None
+
+
+class ListOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        y = self.fc(x)
+        return [y, y * 2 + 1]
+
+
+class CountByFlag(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Tensor, flag: bool = False):  # noqa: ANN201
+        y = self.fc(x)
+        if flag:
+            return y, y * 2
+        return y
+
+
+class Info:
+    """A plain Python object, registered with no pytree."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class ObjectOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Tensor) -> dict[str, object]:
+        return {"y": self.fc(x), "info": Info(3)}
+
+
+def example_inputs() -> Tensor:
+    return torch.randn(2, 4)

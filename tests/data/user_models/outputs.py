@@ -11,7 +11,8 @@ class DictWithNone(nn.Module):
         self.fc = nn.Linear(4, 4)
 
     def forward(self, x: Tensor) -> dict[str, Tensor | None]:
-        return {"a": self.fc(x), "b": None}
+        y = self.fc(x)
+        return {"a": y, "b": None, "c": y * 2}
 
 
 class TupleWithNone(nn.Module):
@@ -19,8 +20,9 @@ class TupleWithNone(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, None]:
-        return self.fc(x), None
+    def forward(self, x: Tensor) -> tuple[Tensor, None, Tensor]:
+        y = self.fc(x)
+        return y, None, y + 1
 
 
 class ListOut(nn.Module):
@@ -58,7 +60,10 @@ class ObjectOut(nn.Module):
         self.fc = nn.Linear(4, 4)
 
     def forward(self, x: Tensor) -> dict[str, object]:
-        return {"y": self.fc(x), "info": Info(3)}
+        out: dict[str, object] = {"y": self.fc(x)}
+        if not torch.jit.is_tracing():
+            out["info"] = Info(3)  # debug info in eager runs only, as some models do
+        return out
 
 
 def example_inputs() -> Tensor:

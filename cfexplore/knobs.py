@@ -67,6 +67,7 @@ def forward_knobs(module: Any, sig: inspect.Signature, given: dict[str, Any]) ->
     import torch
 
     hints = {} if isinstance(module, torch.jit.ScriptModule) else _hints(type(module).forward)
+    constructs = _forward_constructs(module)
     knobs: list[Knob] = []
     for name, p in sig.parameters.items():
         if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -84,14 +85,35 @@ def forward_knobs(module: Any, sig: inspect.Signature, given: dict[str, Any]) ->
             continue
         if kind == "optbool":
             default = value if isinstance(value, bool) or value is None else None
-            knobs.append(Knob(name, "forward-arg", sweep_values(None, True), default, "If"))
+            knobs.append(
+                Knob(
+                    name,
+                    "forward-arg",
+                    sweep_values(None, True),
+                    default,
+                    constructs.get(name, "If"),
+                )  # type: ignore[arg-type]
+            )
             continue
         if not isinstance(value, bool | int) or (kind == "int" and isinstance(value, bool)):
             value = False if kind == "bool" else 1
         if kind == "bool":
             value = bool(value)
-        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, "If"))
+        construct = constructs.get(name) or ("If" if kind == "bool" else "Loop")
+        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))  # type: ignore[arg-type]
     return knobs
+
+
+def _forward_constructs(module: Any) -> dict[str, str]:
+    """Name -> "If"/"Loop" for names read by if-tests or loop headers in the class."""
+    from cfexplore.source import knob_constructs
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(type(module))))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return {}
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    return knob_constructs(node) if node is not None else {}
 
 
 @dataclass

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cfexplore.errors import CfxError
+from cfexplore.spec import InputSpec
 
 FORMS = (
     "a tensor, a tuple in forward() order, a dict keyed by parameter name, "
@@ -191,3 +194,81 @@ def describe_value(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"tensor {'x'.join(map(str, value.shape)) or 'scalar'} {value.dtype}"
     return f"{type(value).__name__} {value!r}"[:60]
+
+
+def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
+    """Deterministic inputs from the seed: normal floats, small ints, random bools; a spec
+    with a range draws uniformly from `[low, high)` (integers: `low..high-1`)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for spec in specs:
+        ranged = spec.low is not None and spec.high is not None
+        if spec.dtype.startswith("float"):
+            if ranged:
+                arr = rng.uniform(spec.low, spec.high, spec.shape).astype(spec.dtype)
+            else:
+                arr = rng.standard_normal(spec.shape).astype(spec.dtype)
+        elif spec.dtype == "bool":
+            arr = rng.random(spec.shape) > 0.5
+        else:
+            lo, hi = (int(spec.low), int(spec.high)) if ranged else (0, 4)  # type: ignore[arg-type]
+            arr = rng.integers(lo, hi, spec.shape).astype(spec.dtype)
+        out[spec.name] = np.asarray(arr)
+    return out
+
+
+def tensors_past_knobs(sig: inspect.Signature, pos: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A tuple of tensors only, where forward() puts bool/int parameters first, fills the
+    tensor parameters in order (the knobs keep their defaults): `forward(flag: bool, x)`
+    with `example_inputs() -> (x,)`."""
+    import torch
+
+    from cfexplore.knobs import annotation_kind
+
+    params = [
+        p
+        for p in sig.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if not pos or not all(isinstance(v, torch.Tensor) for v in pos):
+        return pos
+    if not any(annotation_kind(p.annotation) for p in params[: len(pos)]):
+        return pos
+    out: list[Any] = []
+    it = iter(pos)
+    for p in params:
+        if annotation_kind(p.annotation):
+            if p.default is inspect.Parameter.empty:
+                out.append(False if annotation_kind(p.annotation) == "bool" else None)
+            else:
+                out.append(p.default)
+            continue
+        nxt = next(it, _END)
+        if nxt is _END:
+            break
+        out.append(nxt)
+    return tuple(out) if next(it, _END) is _END else pos
+
+
+_END = object()
+
+
+def like(values: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Seeded tensors shaped like the given ones: normal floats, integers drawn from the
+    given tensor's own range (token ids stay valid), random bools."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for name, v in values.items():
+        if not isinstance(v, torch.Tensor):
+            continue
+        arr = v.detach().cpu().numpy()
+        if arr.dtype == np.bool_:
+            out[name] = rng.random(arr.shape) > 0.5
+        elif np.issubdtype(arr.dtype, np.integer):
+            lo, hi = (int(arr.min()), int(arr.max()) + 1) if arr.size else (0, 1)
+            out[name] = rng.integers(lo, hi, arr.shape).astype(arr.dtype)
+        else:
+            out[name] = rng.standard_normal(arr.shape).astype(arr.dtype)
+    return out

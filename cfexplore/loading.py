@@ -11,17 +11,25 @@ import contextlib
 import importlib
 import importlib.util
 import inspect
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
-from cfexplore.inputs import bind, call_example, call_parts, describe_value, forward_signature
+from cfexplore.imports import config_init, import_file, import_module
+from cfexplore.inputs import (
+    bind,
+    call_example,
+    call_parts,
+    describe_value,
+    forward_signature,
+    like,
+    make_inputs,
+    tensors_past_knobs,
+)
 from cfexplore.inputs import split_args as _split
 from cfexplore.knobs import attribute_knobs, data_knobs, forward_knobs, owner_and_attr
 from cfexplore.models import get_variant
@@ -31,133 +39,6 @@ from cfexplore.spec import InputSpec, Knob, TargetSpec
 
 MODEL_SEED = 0
 """Weights are initialised from this seed, once per load; the diff seed drives inputs."""
-
-
-def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
-    """Deterministic inputs from the seed: normal floats, small ints, random bools; a spec
-    with a range draws uniformly from `[low, high)` (integers: `low..high-1`)."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, np.ndarray] = {}
-    for spec in specs:
-        ranged = spec.low is not None and spec.high is not None
-        if spec.dtype.startswith("float"):
-            if ranged:
-                arr = rng.uniform(spec.low, spec.high, spec.shape).astype(spec.dtype)
-            else:
-                arr = rng.standard_normal(spec.shape).astype(spec.dtype)
-        elif spec.dtype == "bool":
-            arr = rng.random(spec.shape) > 0.5
-        else:
-            lo, hi = (int(spec.low), int(spec.high)) if ranged else (0, 4)  # type: ignore[arg-type]
-            arr = rng.integers(lo, hi, spec.shape).astype(spec.dtype)
-        out[spec.name] = np.asarray(arr)
-    return out
-
-
-def _import_file(path: str) -> Any:
-    """Import a user file as a private module (its folder goes on sys.path)."""
-    folder = str(Path(path).parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    mod_name = f"cfexplore_user_{abs(hash(path))}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise CfxError(f"{path}: cannot import")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except SystemExit as exc:
-        raise CfxError(f"{path}: importing it called sys.exit({exc.code!r})") from exc
-    except BaseException as exc:
-        raise CfxError(f"{path}: raised on import: {short_error(exc)}", full_text(exc)) from exc
-    return module
-
-
-def _import_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except SystemExit as exc:
-        raise CfxError(f"{name}: importing it called sys.exit({exc.code!r})") from exc
-    except ModuleNotFoundError as exc:
-        raise CfxError(f"{name}: no such module ({exc})", full_text(exc)) from exc
-    except BaseException as exc:
-        raise CfxError(f"{name}: raised on import: {short_error(exc)}", full_text(exc)) from exc
-
-
-def _config_init(factory: Any, init: dict[str, Any]) -> dict[str, Any]:
-    """`--init config=...` for a class with a `config_class` (Hugging Face models): a dict
-    (or a JSON file path) becomes that config object, so a model builds from a small config
-    with random weights."""
-    conf = init.get("config")
-    config_class = getattr(factory, "config_class", None)
-    if conf is None or config_class is None or not isinstance(conf, dict | str):
-        return init
-    try:
-        obj = config_class.from_json_file(conf) if isinstance(conf, str) else config_class(**conf)
-    except Exception as exc:
-        raise CfxError(
-            f"--init config: cannot build {config_class.__name__}: {short_error(exc)}",
-            full_text(exc),
-        ) from exc
-    return {**init, "config": obj}
-
-
-def _tensors_past_knobs(sig: inspect.Signature, pos: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A tuple of tensors only, where forward() puts bool/int parameters first, fills the
-    tensor parameters in order (the knobs keep their defaults): `forward(flag: bool, x)`
-    with `example_inputs() -> (x,)`."""
-    import torch
-
-    from cfexplore.knobs import annotation_kind
-
-    params = [
-        p
-        for p in sig.parameters.values()
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    if not pos or not all(isinstance(v, torch.Tensor) for v in pos):
-        return pos
-    if not any(annotation_kind(p.annotation) for p in params[: len(pos)]):
-        return pos
-    out: list[Any] = []
-    it = iter(pos)
-    for p in params:
-        if annotation_kind(p.annotation):
-            if p.default is inspect.Parameter.empty:
-                out.append(False if annotation_kind(p.annotation) == "bool" else None)
-            else:
-                out.append(p.default)
-            continue
-        nxt = next(it, _END)
-        if nxt is _END:
-            break
-        out.append(nxt)
-    return tuple(out) if next(it, _END) is _END else pos
-
-
-_END = object()
-
-
-def _like(values: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
-    """Seeded tensors shaped like the given ones: normal floats, integers drawn from the
-    given tensor's own range (token ids stay valid), random bools."""
-    import torch
-
-    rng = np.random.default_rng(seed)
-    out: dict[str, np.ndarray] = {}
-    for name, v in values.items():
-        if not isinstance(v, torch.Tensor):
-            continue
-        arr = v.detach().cpu().numpy()
-        if arr.dtype == np.bool_:
-            out[name] = rng.random(arr.shape) > 0.5
-        elif np.issubdtype(arr.dtype, np.integer):
-            lo, hi = (int(arr.min()), int(arr.max()) + 1) if arr.size else (0, 1)
-            out[name] = rng.integers(lo, hi, arr.shape).astype(arr.dtype)
-        else:
-            out[name] = rng.standard_normal(arr.shape).astype(arr.dtype)
-    return out
 
 
 class Loaded:
@@ -196,10 +77,10 @@ class Loaded:
         else:
             assert spec.class_name
             if spec.module:
-                owner = _import_module(spec.module)
+                owner = import_module(spec.module)
             else:
                 assert spec.path
-                owner = _import_file(spec.path)
+                owner = import_file(spec.path)
             factory = getattr(owner, spec.class_name, None)
             where = spec.module or spec.path
             if factory is None:
@@ -209,7 +90,7 @@ class Loaded:
             self.example_fn = getattr(owner, "example_inputs", None)
             if not callable(self.example_fn):
                 self.example_fn = None
-            init = _config_init(factory, dict(spec.init))
+            init = config_init(factory, dict(spec.init))
             self.description = (inspect.getdoc(factory) or "").split("\n", 1)[0]
             self.class_name = spec.class_name
             try:
@@ -301,7 +182,7 @@ class Loaded:
         assert self.example_fn is not None
         got = self.example_fn() if self.fixed_example else call_example(self.example_fn, seed)
         pos, kw = _split(got)
-        return bind(self.sig, _tensors_past_knobs(self.sig, pos), kw).values
+        return bind(self.sig, tensors_past_knobs(self.sig, pos), kw).values
 
     def _bind_inputs(self) -> dict[str, Any]:
         """Tensor inputs from --input or example_inputs(); returns every bound value.
@@ -471,7 +352,7 @@ class Loaded:
         seed += sum(seed_offset(d) for d in drives)
 
         if self.fixed_example and seed != self.first_seed:
-            data = _like(self._example(seed), seed)
+            data = like(self._example(seed), seed)
         elif self.example_fn is not None and not self.spec.inputs and not self.spec.variant:
             got = self._example(seed)
             data = {

@@ -136,7 +136,7 @@ def test_diff(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
         await pilot.press("4")
         # the screen exports and diffs on its own, DEBOUNCE seconds after the target shows
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
-        app.screen.query_one("#knob-branch_testing", Switch).value = True
+        app.screen.query_one("#knob-0", Switch).value = True
         await settle(pilot, lambda: "branch_testing=true" in text_of(app, "#diff-status"))
         await pilot.press("s")
         await settle(pilot, lambda: "frozen" in text_of(app, "#verdict-view"))

@@ -62,7 +62,7 @@ async def test_select_variant_export_diff_flip_sweep() -> None:
         await pilot.press("4")
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
         assert "branch_testing=false" in text_of(app, "#diff-status")
-        app.screen.query_one("#knob-branch_testing", Switch).value = True
+        app.screen.query_one("#knob-0", Switch).value = True
         await settle(pilot, lambda: "branch_testing=true" in text_of(app, "#diff-status"))
         assert text_of(app, "#diff-status").startswith("PASS")
         await pilot.press("s")
@@ -76,7 +76,7 @@ async def test_instance_attr_is_frozen_in_diff_and_sweep() -> None:
         await load(pilot, "if-instance-attr")
         await pilot.press("4")
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
-        app.screen.query_one("#knob-branch_testing", Switch).value = True
+        app.screen.query_one("#knob-0", Switch).value = True
         await settle(pilot, lambda: text_of(app, "#diff-status").startswith("FAIL"))
         assert "not an ONNX input" in text_of(app, "#diff-status")
         table = app.screen.query_one("#diff-table", DataTable)

@@ -31,11 +31,11 @@ class Evil:
 
 
 def test_state_dict_is_loaded(tmp_path: Path) -> None:
-    loaded = Loaded(parse_target(USER))
+    loaded = Loaded.from_spec(parse_target(USER))
     state = {k: torch.full_like(v, 0.25) for k, v in loaded.module.state_dict().items()}
     path = tmp_path / "w.pt"
     torch.save(state, path)
-    again = Loaded(parse_target(USER, weights=str(path)))
+    again = Loaded.from_spec(parse_target(USER, weights=str(path)))
     assert torch.equal(again.module.fc.weight, torch.full((4, 4), 0.25))
     # a checkpoint dict with a "state_dict" entry works too
     torch.save({"state_dict": state, "epoch": 3}, tmp_path / "ckpt.pt")
@@ -63,7 +63,7 @@ def test_pickled_code_is_refused_and_never_runs(tmp_path: Path) -> None:
 
 
 def test_torchscript_archive_is_code_not_weights(tmp_path: Path) -> None:
-    loaded = Loaded(parse_target(USER))
+    loaded = Loaded.from_spec(parse_target(USER))
     archive = tmp_path / "scripted.pt"
     torch.jit.save(torch.jit.script(loaded.module), str(archive))
     with pytest.raises(CfxError, match="TorchScript archive is code"):
@@ -71,7 +71,7 @@ def test_torchscript_archive_is_code_not_weights(tmp_path: Path) -> None:
 
 
 def test_mismatched_state_dict_says_what_does_not_fit(tmp_path: Path) -> None:
-    loaded = Loaded(parse_target(USER))
+    loaded = Loaded.from_spec(parse_target(USER))
     path = tmp_path / "other.pt"
     torch.save({"fc.weight": torch.zeros(2, 2)}, path)
     with pytest.raises(CfxError, match="does not fit UserNet") as info:

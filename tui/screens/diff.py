@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Label, Sparkline, Static, Switch
+from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
 
 from cfexplore.report import (
     DIFF_COLUMNS,
@@ -102,7 +102,7 @@ class DiffScreen(CfxScreen):
         self._cancel = threading.Event()
         self._file_client: Any = None
         self._knob_key = ""
-        self._running = False
+        self._cfx_busy = False
         self._frozen: set[str] = set()
         """Knobs the last sweep found frozen (o opens the first one's condition)."""
 
@@ -194,6 +194,10 @@ class DiffScreen(CfxScreen):
             label.update(Text("load a variant in 1 Variants", "dim"))
 
     def _build_knobs(self) -> None:
+        """Rebuild the knob widgets for the loaded target (old ones removed first)."""
+        self.run_worker(self._rebuild_knobs(), group="knobs", exclusive=True)
+
+    async def _rebuild_knobs(self) -> None:
         box = self.query_one("#knobs", Horizontal)
         info = self.state.info
         knobs = [] if self.file_mode or info is None else info.knobs
@@ -201,34 +205,42 @@ class DiffScreen(CfxScreen):
         if key == self._knob_key:
             return
         self._knob_key = key
-        box.remove_children()
+        await box.remove_children()  # ids are reused (knob-0, ...): old ones must be gone
         widgets = []
-        for k in knobs:
+        for i, k in enumerate(knobs):
+            # ids by position: knob names hold dots and `@` (block.use_skip, data@m.py:3)
             widgets.append(Label(k.name, classes="knob-label"))
-            if isinstance(k.default, bool):
-                widgets.append(Switch(value=k.default, id=f"knob-{k.name}", classes="knob"))
-            else:
+            if isinstance(k.default, bool) and set(k.values) <= {False, True}:
+                widgets.append(Switch(value=k.default, id=f"knob-{i}", classes="knob"))
+            elif isinstance(k.default, int) and not isinstance(k.default, bool):
                 widgets.append(
-                    Input(
-                        str(k.default), id=f"knob-{k.name}", type="integer", classes="knob knob-int"
-                    )
+                    Input(str(k.default), id=f"knob-{i}", type="integer", classes="knob knob-int")
+                )
+            else:  # Optional[bool] (None/False/True), a tensor-data drive: pick a value
+                options = [(_value_text(v), str(j)) for j, v in enumerate(k.values)]
+                start = str(k.values.index(k.default)) if k.default in k.values else "0"
+                widgets.append(
+                    Select(options, value=start, allow_blank=False, id=f"knob-{i}", classes="knob")
                 )
         if not widgets:
             widgets.append(Label("no knobs", classes="knob-label"))
-        box.mount_all(widgets)
+        await box.mount_all(widgets)
 
     def knob_values(self) -> dict[str, Any]:
         info = self.state.info
         out: dict[str, Any] = {}
         if info is None or self.file_mode:
             return out
-        for k in info.knobs:
-            widgets = self.query(f"#knob-{k.name}")
+        for i, k in enumerate(info.knobs):
+            widgets = self.query(f"#knob-{i}")
             if not widgets:
                 continue
             w = widgets.first()
             if isinstance(w, Switch):
                 out[k.name] = w.value
+            elif isinstance(w, Select):
+                index = int(w.value) if isinstance(w.value, str) and w.value.isdigit() else 0
+                out[k.name] = k.values[index] if index < len(k.values) else k.default
             elif isinstance(w, Input):
                 try:
                     out[k.name] = int(w.value)
@@ -240,6 +252,7 @@ class DiffScreen(CfxScreen):
 
     @on(Input.Changed)
     @on(Switch.Changed)
+    @on(Select.Changed)
     def _edited(self) -> None:
         self._schedule()
 
@@ -303,7 +316,7 @@ class DiffScreen(CfxScreen):
         if session is None:
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
-        self._running = True
+        self._cfx_busy = True
         self._status(Text(f"running {self.state.exporter}…", "dim"))
         self._run(
             session,
@@ -349,7 +362,7 @@ class DiffScreen(CfxScreen):
         self.post_message(FileRunDone(names, outs, ms, seed))
 
     def worker_failed(self, worker: object) -> None:
-        self._running = False
+        self._cfx_busy = False
         self._status(Text("run failed — see the notification", "red"))
 
     def action_focus_knobs(self) -> None:
@@ -431,14 +444,14 @@ class DiffScreen(CfxScreen):
         event.stop()
         r = event.result
         if not r.ok:
-            self._running = False
+            self._cfx_busy = False
             self._status(Text.assemble(("export failed: ", "bold red"), r.error or ""))
             self.query_one(DataTable).clear()
         self.cfx.record_export(r, event.label)
 
     @on(DiffDone)
     def _done(self, event: DiffDone) -> None:
-        self._running = False
+        self._cfx_busy = False
         r = event.result
         table = self._columns(DIFF_COLUMNS)
         for row in diff_rows(r):
@@ -568,3 +581,8 @@ class DiffScreen(CfxScreen):
                 self.cfx.traces_changed.publish(res.exporter)
         grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
         self.query_one("#verdict-view", Static).update(grid)
+
+
+def _value_text(value: Any) -> str:
+    """A knob value as typed on the command line: true/false for bools."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -94,9 +94,7 @@ def test_vit_classifier() -> None:
     )
     model = ViTForImageClassification(cfg)
     x = torch.randn(1, 3, 32, 32)
-    report = check(
-        model, (x,), exporters=("trace", "dynamo"), knobs=["interpolate_pos_encoding"]
-    )
+    report = check(model, (x,), exporters=("trace", "dynamo"), knobs=["interpolate_pos_encoding"])
     assert verdicts(report, "trace") == {"interpolate_pos_encoding": "no-effect"}
     assert verdicts(report, "dynamo") == {"interpolate_pos_encoding": "no-effect"}
 
@@ -163,7 +161,7 @@ def test_bert_as_importable_target() -> None:
     assert doc["results"][0]["knobs"][0]["name"] == "use_cache"
 
 
-GPT2_FILE = '''
+GPT2_FILE = """
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -176,7 +174,7 @@ def build():
 
 def example_inputs():
     return {"input_ids": torch.randint(0, 100, (1, 8)), "use_cache": False}
-'''
+"""
 
 
 @pytest.mark.slow

@@ -1,7 +1,5 @@
 """forward() has a defaulted tensor parameter that example_inputs() does not give."""
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -11,7 +9,7 @@ class Net(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None, flag: bool = False) -> Tensor:  # noqa: UP045
+    def forward(self, x: Tensor, mask: Tensor | None = None, flag: bool = False) -> Tensor:
         y = self.fc(x)
         if mask is not None:
             y = y * mask

@@ -40,7 +40,7 @@ class CountByFlag(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
-    def forward(self, x: Tensor, flag: bool = False):  # noqa: ANN201
+    def forward(self, x: Tensor, flag: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         y = self.fc(x)
         if flag:
             return y, y * 2

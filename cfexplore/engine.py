@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
+from cfexplore.errors import CfxError, TimedOut
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
-from cfexplore.reference import merge_traces
 from cfexplore.results import (
     DEFAULT_ATOL,
     DEFAULT_OPSET,
@@ -24,22 +23,11 @@ from cfexplore.results import (
     EXPORTERS,
     CheckReport,
     DiffResult,
-    ExporterResult,
     ExportResult,
-    KnobVerdict,
-    SweepRow,
     TargetInfo,
     ValidationResult,
-    diff_note,
 )
 from cfexplore.spec import TargetSpec
-from cfexplore.verdicts import (
-    decide,
-    failed_sentence,
-    knob_problem,
-    problem_sentence,
-    where_sentence,
-)
 from cfexplore.versions import versions
 from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
@@ -263,284 +251,13 @@ class Session:
         reference: bool | None = None,
         equal_nan: bool = False,
     ) -> CheckReport:
-        """Export with each exporter and sweep every knob: the verdict table.
+        """Export with each exporter and sweep every knob: the verdict table (see
+        `cfexplore.checking`)."""
+        from cfexplore.checking import Checker
 
-        Each exporter gets its own answer: an export that fails, that ONNX Runtime cannot
-        load, or that crashes the worker makes that exporter `failed` with a short reason,
-        and the others still run. With no knobs, each export is still diffed at the export
-        inputs and two more seeds (`baseline`), so a wrong export never passes silently.
-        """
-        progress = progress or _quiet
-        exporters = list(exporters)
-        values = self.check_values(values)
-        knobs = self.info.knobs
-        steps = max(1, len(exporters) * (1 + max(1, len(knobs))))
-        done = 0
-        results: list[ExporterResult] = []
-        ctx = _CheckArgs(opset, seed, rtol, atol, values, reference, equal_nan)
-        for exporter in exporters:
-            progress(done / steps, f"{self.spec.label}: exporting with {exporter}")
-            exp = self._export_for_check(exporter, ctx, cancel)
-            done += 1
-            verdicts: list[KnobVerdict] = []
-            trace: dict[str, Any] = {}
-            baseline = None
-            if exp.ok and not knobs:
-                progress(done / steps, f"{self.spec.label}: {exporter}: diffing (no knobs)")
-                try:
-                    baseline = self._baseline(exporter, exp, ctx, cancel)
-                except Cancelled:
-                    raise
-                except CfxError as exc:
-                    exp = _failed_export(exp, self._reason(exporter, exp, exc), exc.details)
-                done += 1
-            for knob in knobs:
-                if exp.ok:
-                    progress(done / steps, f"{self.spec.label}: {exporter}: sweeping {knob.name}")
-                    try:
-                        verdicts.append(self._sweep_knob(exporter, exp, knob, ctx, trace, cancel))
-                    except Cancelled:
-                        raise
-                    except CfxError as exc:
-                        # ORT cannot load the file, or the worker died running it: this
-                        # exporter failed; the verdicts so far become `failed` too
-                        exp = _failed_export(exp, self._reason(exporter, exp, exc), exc.details)
-                        verdicts = [self._failed_verdict(exporter, exp, k, ctx) for k in knobs]
-                        break
-                else:
-                    verdicts.append(self._failed_verdict(exporter, exp, knob, ctx))
-                done += 1
-            results.append(
-                ExporterResult(
-                    exporter=exporter,
-                    status="ok" if exp.ok else "failed",
-                    error=exp.error,
-                    error_details=exp.error_details,
-                    control_flow=exp.control_flow,
-                    knobs=verdicts,
-                    seconds=exp.seconds,
-                    warnings=exp.warnings,
-                    branch_trace=trace,
-                    baseline=baseline,
-                )
-            )
-        progress(1.0, f"{self.spec.label}: done")
-        only = exporters[0] if len(exporters) == 1 else None
-        no_knobs = ""
-        if not knobs:
-            where = self.info.searched or "searched the target's knobs"
-            no_knobs = f"no knobs found ({where}); compared outputs at seeds " + ", ".join(
-                str(s) for s in _baseline_seeds(seed)
-            )
-        return CheckReport(
-            target=self.spec.label,
-            opset=opset,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
-            results=results,
-            versions=versions(),
-            command=command_for(self.spec, "check", only or "all", opset, seed, rtol, atol, values),
-            no_knobs=no_knobs,
+        return Checker(self).run(
+            exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan
         )
-
-    def _export_for_check(
-        self, exporter: str, ctx: _CheckArgs, cancel: threading.Event | None
-    ) -> ExportResult:
-        """Export; a worker that dies while exporting makes a failed result, not an abort."""
-        try:
-            return self.export(exporter, ctx.opset, ctx.values, cancel=cancel)
-        except Cancelled:
-            raise
-        except (WorkerCrashed, WorkerError) as exc:
-            return ExportResult(
-                exporter, ctx.opset, False, 0.0, error=str(exc), error_details=exc.details
-            )
-
-    @staticmethod
-    def _reason(exporter: str, exp: ExportResult, exc: CfxError) -> str:
-        """A short reason naming the export, not the worker's temp file."""
-        text = str(exc)
-        if exp.onnx_path:
-            text = text.replace(exp.onnx_path, f"the {exporter} export")
-            text = text.replace(Path(exp.onnx_path).name, f"the {exporter} export")
-        if isinstance(exc, WorkerCrashed):
-            return f"the worker crashed running the {exporter} export: {text}"
-        if "InferenceSession" in exc.details or "Load model" in text or "onnxruntime" in text:
-            return f"ONNX Runtime cannot load the {exporter} export: {text}"
-        return text
-
-    def _failed_verdict(
-        self, exporter: str, exp: ExportResult, knob: Any, ctx: _CheckArgs
-    ) -> KnobVerdict:
-        return KnobVerdict(
-            **self._verdict_base(exporter, exp, knob, ctx),
-            verdict="failed",
-            explanation=failed_sentence(exporter, exp.error),
-            max_abs_diff=None,
-            onnx_has_input=False,
-        )
-
-    def _verdict_base(
-        self, exporter: str, exp: ExportResult, knob: Any, ctx: _CheckArgs
-    ) -> dict[str, Any]:
-        return dict(
-            name=knob.name,
-            where=knob.where,
-            construct=knob.construct,
-            values=list(knob.values),
-            export_value=exp.knob_values.get(knob.name, knob.default),
-            graph_has_construct=exp.control_flow.get(knob.construct, 0) > 0,
-            command=command_for(
-                self.spec, "diff", exporter, ctx.opset, ctx.seed, ctx.rtol, ctx.atol, ctx.values
-            ),
-            source_file=(knob.file or self.info.source_file) if knob.line else None,
-            source_line=knob.line,
-        )
-
-    def _sweep_knob(
-        self,
-        exporter: str,
-        exp: ExportResult,
-        knob: Any,
-        ctx: _CheckArgs,
-        trace: dict[str, Any],
-        cancel: threading.Event | None,
-    ) -> KnobVerdict:
-        """Sweep one knob in the worker and decide its verdict."""
-        base = self._verdict_base(exporter, exp, knob, ctx)
-        rows: list[SweepRow]
-        rows, has_input = self.client.call(
-            "sweep",
-            None,
-            cancel,
-            exporter=exporter,
-            knob=knob.name,
-            seed=ctx.seed,
-            rtol=ctx.rtol,
-            atol=ctx.atol,
-            reference=ctx.reference,
-            equal_nan=ctx.equal_nan,
-        )
-        for row in rows:
-            merge_traces(trace, row.trace)
-        verdict, why = decide(
-            knob.name,
-            knob.where,
-            knob.construct,
-            exporter,
-            base["export_value"],
-            rows,
-            has_input,
-            base["graph_has_construct"],
-        )
-        diffs = [r.max_abs for r in rows if r.max_abs is not None]
-        problem = knob_problem(rows)
-        failing = next((r for r in rows if not r.passed and not r.torch_error), None)
-        if failing is not None and failing.value != base["export_value"]:
-            # reproduce the first failing value: same export, knob changed at run time
-            base["command"] = command_for(
-                self.spec,
-                "diff",
-                exporter,
-                ctx.opset,
-                ctx.seed,
-                ctx.rtol,
-                ctx.atol,
-                ctx.values,
-                {knob.name: failing.value},
-            )
-        return KnobVerdict(
-            **base,
-            verdict=verdict,
-            explanation=why
-            + problem_sentence(problem)
-            + where_sentence(verdict, base["source_file"], knob.line),
-            max_abs_diff=max(diffs) if diffs else None,
-            onnx_has_input=has_input,
-            rows=rows,
-            problem=problem,
-        )
-
-    def _baseline(
-        self, exporter: str, exp: ExportResult, ctx: _CheckArgs, cancel: threading.Event | None
-    ) -> KnobVerdict:
-        """No knobs: diff at the export inputs and two more seeds, as one verdict."""
-        rows: list[SweepRow] = []
-        for s in _baseline_seeds(ctx.seed):
-            d = self.diff(
-                exporter, s, ctx.values, ctx.rtol, ctx.atol, cancel, ctx.reference, ctx.equal_nan
-            )
-            rows.append(
-                SweepRow(
-                    s,
-                    d.passed,
-                    d.max_abs,
-                    None,
-                    d.torch_error,
-                    d.onnx_error,
-                    problem=d.problem,
-                    note="" if d.passed else diff_note(d),
-                )
-            )
-        bad = [r for r in rows if not r.passed]
-        diffs = [r.max_abs for r in rows if r.max_abs is not None]
-        worst = max(diffs) if diffs else None
-        seeds = ", ".join(str(r.value) for r in rows)
-        if bad:
-            first = bad[0]
-            size = f"max abs diff {worst:.3g}" if worst is not None else "no outputs compared"
-            what = first.torch_error or first.onnx_error or first.note or size
-            verdict = "mismatch"
-            why = (
-                f"ONNX differs from PyTorch at seed{'s' if len(bad) > 1 else ''} "
-                f"{', '.join(str(r.value) for r in bad)} of {seeds} ({what})."
-            )
-        else:
-            verdict = "preserved"
-            why = f"ONNX matches PyTorch at seeds {seeds} (no knobs to sweep)."
-        return KnobVerdict(
-            name="(baseline)",
-            where="",
-            construct="",
-            values=[r.value for r in rows],
-            export_value=ctx.seed,
-            verdict=verdict,
-            explanation=why + problem_sentence(knob_problem(rows)),
-            max_abs_diff=worst,
-            onnx_has_input=False,
-            graph_has_construct=False,
-            rows=rows,
-            command=command_for(
-                self.spec, "diff", exporter, ctx.opset, ctx.seed, ctx.rtol, ctx.atol, ctx.values
-            ),
-            problem=knob_problem(rows),
-        )
-
-
-@dataclass
-class _CheckArgs:
-    """The settings one check passes to every export, sweep and diff."""
-
-    opset: int
-    seed: int
-    rtol: float
-    atol: float
-    values: dict[str, Any]
-    reference: bool | None
-    equal_nan: bool
-
-
-def _baseline_seeds(seed: int) -> list[int]:
-    """The export inputs' seed and two more."""
-    return [seed, seed + 1, seed + 2]
-
-
-def _failed_export(exp: ExportResult, reason: str, details: str) -> ExportResult:
-    """`exp` marked failed (the export worked but could not be run)."""
-    from dataclasses import replace
-
-    return replace(exp, ok=False, error=reason, error_details=details)
 
 
 def run_onnx_file(

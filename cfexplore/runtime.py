@@ -590,7 +590,9 @@ class Runtime:
         rows: list[SweepRow] = []
         has_input = False
         paths: list[str | None] = []
-        for value in k.values:
+        # the export value is always compared (`--values` or `--set` may leave it out)
+        swept = k.values if export_value in k.values else (export_value, *k.values)
+        for value in swept:
             vals = {**base, knob: value}
             path = self._eager_path(tgt, k, seed, vals) if k.mode == "drive" else None
             d = self.diff(exporter, seed, vals, rtol, atol, reference, equal_nan)

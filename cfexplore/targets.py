@@ -133,16 +133,31 @@ def _weights_path(weights: str | None) -> str | None:
 
 def _module_file(name: str) -> str | None:
     """The file of `package.module`, found without importing anything (no package code
-    runs in this process): each part through `PathFinder` on its parent's folders."""
+    runs in this process): each part searched as a folder or file on `sys.path`
+    (namespace packages included), then through `PathFinder` for anything else."""
+    import sys
+
+    parts = name.split(".")
+    for entry in ["", *sys.path]:  # "": the current folder, first on the worker's path
+        base = Path(entry or ".")
+        folder = base.joinpath(*parts[:-1])
+        if not folder.is_dir():
+            continue
+        for candidate in (folder / f"{parts[-1]}.py", folder / parts[-1] / "__init__.py"):
+            if candidate.is_file():
+                return str(candidate.resolve())
     from importlib.machinery import PathFinder
 
     path = None
     spec = None
-    for part in name.split("."):
-        spec = PathFinder.find_spec(part if spec is None else f"{spec.name}.{part}", path)
-        if spec is None:
-            return None
-        path = list(spec.submodule_search_locations or [])
+    try:
+        for part in parts:
+            spec = PathFinder.find_spec(part if spec is None else f"{spec.name}.{part}", path)
+            if spec is None:
+                return None
+            path = list(spec.submodule_search_locations or [])
+    except (ImportError, KeyError, ValueError, AttributeError):
+        return None
     return spec.origin if spec is not None else None
 
 

@@ -220,7 +220,13 @@ class DiffScreen(CfxScreen):
                 options = [(_value_text(v), str(j)) for j, v in enumerate(k.values)]
                 start = str(k.values.index(k.default)) if k.default in k.values else "0"
                 widgets.append(
-                    Select(options, value=start, allow_blank=False, id=f"knob-{i}", classes="knob")
+                    Select(
+                        options,
+                        value=start,
+                        allow_blank=False,
+                        id=f"knob-{i}",
+                        classes="knob knob-select",
+                    )
                 )
         if not widgets:
             widgets.append(Label("no knobs", classes="knob-label"))

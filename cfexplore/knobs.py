@@ -101,6 +101,11 @@ def forward_knobs(module: Any, sig: inspect.Signature, given: dict[str, Any]) ->
             value = bool(value)
         construct = constructs.get(name) or ("If" if kind == "bool" else "Loop")
         knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))  # type: ignore[arg-type]
+    for name, value in given.items():  # keywords taken by **kwargs (output_attentions=True)
+        if name in sig.parameters or not isinstance(value, bool | int):
+            continue
+        construct = constructs.get(name) or ("If" if isinstance(value, bool) else "Loop")
+        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))  # type: ignore[arg-type]
     return knobs
 
 

@@ -386,7 +386,7 @@ class Loaded:
 
         knob_args = {k.name for k in self.knobs if k.where == "forward-arg"}
         out: dict[str, Any] = {}
-        for name in [*self.params, *self.fixed]:
+        for name in [*self.params, *self.fixed, *knob_args]:
             if name in out:
                 continue
             if name in data:

@@ -102,6 +102,8 @@ class DiffScreen(CfxScreen):
         self._cancel = threading.Event()
         self._file_client: Any = None
         self._knob_key = ""
+        self._knobs_built = ""
+        """The key of the knob widgets on screen (differs from _knob_key while rebuilding)."""
         self._cfx_busy = False
         self._frozen: set[str] = set()
         """Knobs the last sweep found frozen (o opens the first one's condition)."""
@@ -231,12 +233,13 @@ class DiffScreen(CfxScreen):
         if not widgets:
             widgets.append(Label("no knobs", classes="knob-label"))
         await box.mount_all(widgets)
+        self._knobs_built = key
 
     def knob_values(self) -> dict[str, Any]:
         info = self.state.info
         out: dict[str, Any] = {}
-        if info is None or self.file_mode:
-            return out
+        if info is None or self.file_mode or self._knobs_built != self._knob_key:
+            return out  # widgets of the previous target: the export values apply
         for i, k in enumerate(info.knobs):
             widgets = self.query(f"#knob-{i}")
             if not widgets:

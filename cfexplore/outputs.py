@@ -48,9 +48,10 @@ def leaf_name(path: tuple[Any, ...]) -> str:
     return ".".join([head, *parts[1:]])
 
 
-def flatten_outputs(out: Any) -> list[tuple[str, Any]]:
+def flatten_outputs(out: Any, keep_none: bool = False) -> list[tuple[str, Any]]:
     """(name, value) per leaf of `out` in pytree order: numpy arrays for tensors and
-    Python numbers, `NotComparable` for anything else. `None` leaves are left out."""
+    Python numbers, `NotComparable` for anything else. `None` leaves are left out unless
+    `keep_none` (TorchScript exports keep them, as empty optional outputs)."""
     import torch
     from torch.utils import _pytree as pytree
 
@@ -59,6 +60,8 @@ def flatten_outputs(out: Any) -> list[tuple[str, Any]]:
     for path, leaf in leaves:
         name = leaf_name(tuple(path))
         if leaf is None:
+            if keep_none:
+                flat.append((name, None))
             continue
         if isinstance(leaf, torch.Tensor):
             flat.append((name, leaf.detach().cpu().numpy()))
@@ -67,6 +70,19 @@ def flatten_outputs(out: Any) -> list[tuple[str, Any]]:
         else:
             flat.append((name, NotComparable(type(leaf).__name__)))
     return flat
+
+
+def align(leaves: list[tuple[str, Any]], got: list[Any] | None) -> list[tuple[str, Any]]:
+    """The PyTorch leaves to match against the ONNX outputs `got`: with the `None` leaves
+    when ONNX has an empty optional (None) at each of their places (a TorchScript export
+    keeps them), without them otherwise (trace and dynamo drop them)."""
+    if (
+        got is not None
+        and len(leaves) == len(got)
+        and all(g is None for (_, v), g in zip(leaves, got, strict=True) if v is None)
+    ):
+        return leaves
+    return [(n, v) for n, v in leaves if v is not None]
 
 
 def count_sentence(n_torch: int, n_onnx: int) -> str:

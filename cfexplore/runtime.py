@@ -24,7 +24,7 @@ from cfexplore import diffing
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
 from cfexplore.loading import MODEL_SEED, Loaded, make_inputs  # noqa: F401 - re-exported
-from cfexplore.outputs import NotComparable, count_sentence, flatten_outputs
+from cfexplore.outputs import NotComparable, align, count_sentence, flatten_outputs
 from cfexplore.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.results import (
     DiffResult,
@@ -381,7 +381,7 @@ class Runtime:
         with tgt.attrs_set(vals), torch.no_grad():
             out = tgt.call(data, vals)
         ms = (time.perf_counter() - start) * 1000
-        leaves = flatten_outputs(out)
+        leaves = flatten_outputs(out, keep_none=True)
         if len(self._torch_cache) > 64:
             self._torch_cache.clear()
         self._torch_cache[key] = leaves
@@ -485,6 +485,7 @@ class Runtime:
                 result.reference_error = short_error(exc)
         if result.torch_error or result.onnx_error:
             return result
+        leaves = align(leaves, got)
         ref = [v for _, v in leaves if not isinstance(v, NotComparable)]
         odd = [(n, v) for n, v in leaves if isinstance(v, NotComparable)]
         names = [n for n, v in leaves if not isinstance(v, NotComparable)]
@@ -602,7 +603,7 @@ class Runtime:
                 changed = bool(paths) and path != paths[0]
             elif d.torch_error is None and value != export_value:
                 ref, _ = self._torch_outputs(tgt, seed, vals)
-                changed = not same_leaves(ref, ref0, rtol, atol)
+                changed = not same_leaves(align(ref, None), align(ref0, None), rtol, atol)
             elif value == export_value:
                 changed = False
             paths.append(path)

@@ -221,18 +221,14 @@ class Checker:
         """Sweep one knob in the worker and decide its verdict."""
         base = self._verdict_base(exporter, exp, knob, ctx)
         rows: list[SweepRow]
-        rows, has_input = self.client.call(
-            "sweep",
-            None,
-            cancel,
-            exporter=exporter,
-            knob=knob.name,
-            seed=ctx.seed,
-            rtol=ctx.rtol,
-            atol=ctx.atol,
-            reference=ctx.reference,
-            equal_nan=ctx.equal_nan,
-        )
+        try:
+            rows, has_input = self._sweep_call(exporter, knob.name, ctx, cancel, None)
+        except WorkerCrashed:
+            # one value crashed the worker (PyTorch or ONNX Runtime): sweep value by value
+            # so that only that value is lost, not every verdict
+            rows, has_input = self._sweep_isolated(
+                exporter, knob, base["export_value"], ctx, cancel
+            )
         for row in rows:
             merge_traces(trace, row.trace)
         verdict, why = decide(
@@ -272,6 +268,78 @@ class Checker:
             rows=rows,
             problem=problem,
         )
+
+    def _sweep_call(
+        self,
+        exporter: str,
+        knob: str,
+        ctx: _CheckArgs,
+        cancel: threading.Event | None,
+        only: list[Any] | None,
+    ) -> tuple[list[SweepRow], bool]:
+        self.session._ensure_loaded(cancel)
+        if exporter not in self.session.exports:  # the worker restarted: export again
+            exp = self.export(exporter, ctx.opset, ctx.values, cancel=cancel)
+            if not exp.ok:
+                raise CfxError(f"the {exporter} export failed on a restarted worker: {exp.error}")
+        result: tuple[list[SweepRow], bool] = self.client.call(
+            "sweep",
+            None,
+            cancel,
+            exporter=exporter,
+            knob=knob,
+            seed=ctx.seed,
+            rtol=ctx.rtol,
+            atol=ctx.atol,
+            reference=ctx.reference,
+            equal_nan=ctx.equal_nan,
+            only=only,
+        )
+        return result
+
+    def _sweep_isolated(
+        self,
+        exporter: str,
+        knob: Any,
+        export_value: Any,
+        ctx: _CheckArgs,
+        cancel: threading.Event | None,
+    ) -> tuple[list[SweepRow], bool]:
+        """The sweep one value at a time; a value that crashes the worker becomes a row
+        that says whether PyTorch alone crashes there (then it is skipped, as a value
+        PyTorch raises at) or ONNX Runtime does (then the ONNX side failed there)."""
+        rows: list[SweepRow] = []
+        has_input = False
+        values = list(knob.values)
+        if export_value not in values:
+            values.insert(0, export_value)
+        for value in values:
+            try:
+                got, fed = self._sweep_call(exporter, knob.name, ctx, cancel, [value])
+            except WorkerCrashed as exc:
+                rows.append(self._crash_row(knob.name, value, ctx, cancel, exc))
+                continue
+            has_input = has_input or fed
+            rows.extend(r for r in got if r.value == value)
+        return rows, has_input
+
+    def _crash_row(
+        self,
+        knob: str,
+        value: Any,
+        ctx: _CheckArgs,
+        cancel: threading.Event | None,
+        exc: WorkerCrashed,
+    ) -> SweepRow:
+        why = str(exc).split(" during ")[0]
+        try:
+            self.session._ensure_loaded(cancel)
+            self.client.call(
+                "eager", None, cancel, seed=ctx.seed, values={**ctx.values, knob: value}
+            )
+        except WorkerCrashed:
+            return SweepRow(value, False, None, None, torch_error=f"PyTorch crashed: {why}")
+        return SweepRow(value, False, None, None, onnx_error=f"ONNX Runtime crashed: {why}")
 
     def _baseline(
         self, exporter: str, exp: ExportResult, ctx: _CheckArgs, cancel: threading.Event | None

@@ -260,7 +260,10 @@ class Runtime:
                 req["atol"],
                 req.get("reference"),
                 req.get("equal_nan", False),
+                req.get("only"),
             )
+        if op == "eager":
+            return self.eager(req["seed"], req.get("values"))
         raise CfxError(f"unknown worker request {op!r}")
 
     def load(self, spec: TargetSpec, progress: Progress = _noop) -> TargetInfo:
@@ -577,8 +580,10 @@ class Runtime:
         atol: float,
         reference: bool | None = None,
         equal_nan: bool = False,
+        only: list[Any] | None = None,
     ) -> tuple[list[SweepRow], bool]:
-        """Diff at every value of `knob` (others at their export values).
+        """Diff at every value of `knob` (others at their export values); `only`: at these
+        values only (and the export value).
 
         Returns the rows and whether the ONNX graph takes the knob as an input.
         """
@@ -593,6 +598,8 @@ class Runtime:
         paths: list[str | None] = []
         # the export value is always compared (`--values` or `--set` may leave it out)
         swept = k.values if export_value in k.values else (export_value, *k.values)
+        if only is not None:
+            swept = tuple(v for v in swept if v == export_value or v in only)
         for value in swept:
             vals = {**base, knob: value}
             path = self._eager_path(tgt, k, seed, vals) if k.mode == "drive" else None
@@ -628,6 +635,12 @@ class Runtime:
             if k.mode == "drive" and len({p for p in paths if p}) >= 2 and len(rows) >= 2:
                 break  # eager took both ways: enough to tell
         return rows, has_input
+
+    def eager(self, seed: int, values: dict[str, Any] | None) -> int:
+        """Run eager PyTorch alone (does this value crash it?); returns the leaf count."""
+        tgt = self._need()
+        leaves, _ms = self._torch_outputs(tgt, seed, tgt.resolve(values))
+        return len(leaves)
 
     def _eager_path(self, tgt: Loaded, k: Any, seed: int, vals: dict[str, Any]) -> str | None:
         """The branch eager PyTorch takes at the knob's `if` for these inputs."""

@@ -102,3 +102,30 @@ def traced_path(file: str, line: int, run: Callable[[], Any]) -> tuple[str | Non
     if ran_then and ran_else:
         return "then+else", result
     return ("then" if ran_then else "else"), result
+
+
+def bool_sites(run: Callable[[], Any], is_user: Callable[[str], bool]) -> list[tuple[str, int]]:
+    """(file, line) of every `if`/`while` in user code that turned a tensor into a Python
+    bool while `run()` ran: data-dependent control flow, wherever it is (a method, a helper
+    function, a submodule). Found by watching `Tensor.__bool__`; errors in `run` are
+    ignored (the sites seen until then are kept)."""
+    import torch
+
+    sites: dict[tuple[str, int], None] = {}
+    original = torch.Tensor.__bool__
+
+    def spy(self: Any) -> bool:
+        frame = sys._getframe(1)
+        file = frame.f_code.co_filename
+        if is_user(file) and branch_lines(file, frame.f_lineno) is not None:
+            sites.setdefault((file, frame.f_lineno), None)
+        return bool(original(self))
+
+    torch.Tensor.__bool__ = spy  # type: ignore[method-assign]
+    try:
+        run()
+    except Exception:
+        pass
+    finally:
+        torch.Tensor.__bool__ = original  # type: ignore[method-assign]
+    return list(sites)

@@ -245,18 +245,36 @@ def is_user_file(file: str | None) -> bool:
     if not file:
         return False
     path = Path(file).resolve()
-    if {"site-packages", "dist-packages"} & set(path.parts):
+    if {"site-packages", "dist-packages"} & set(path.parts) or file.startswith("<"):
         return False
+    own = Path(__file__).resolve().parent  # cfexplore itself (an editable install)
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
-    return not path.is_relative_to(stdlib)
+    return not path.is_relative_to(stdlib) and not path.is_relative_to(own)
+
+
+def data_knob(file: str, line: int, construct: str) -> Knob:
+    """The `tensor-data` knob of the if/while at `file:line` (swept by driving inputs)."""
+    from pathlib import Path
+
+    from cfexplore.drive import AS_IS, DRIVES
+
+    return Knob(
+        f"data@{Path(file).name}:{line}",
+        "tensor-data",
+        DRIVES,
+        AS_IS,
+        construct,  # type: ignore[arg-type]
+        mode="drive",
+        line=line,
+        file=file,
+    )
 
 
 def data_knobs(root: Any) -> list[Knob]:
     """`tensor-data` knobs: data-dependent if/while statements in the forward-time code
-    of user classes anywhere in the module tree (swept by driving the inputs)."""
+    of user classes anywhere in the module tree, as read in the source (swept by driving
+    the inputs; `cfexplore.drive.bool_sites` finds the others at run time)."""
     import torch
-
-    from cfexplore.drive import AS_IS, DRIVES
 
     if isinstance(root, torch.jit.ScriptModule):
         return []
@@ -284,18 +302,5 @@ def data_knobs(root: Any) -> list[Knob]:
                 if (file, at) in seen:
                     continue
                 seen.add((file, at))
-                from pathlib import Path
-
-                knobs.append(
-                    Knob(
-                        f"data@{Path(file).name}:{at}",
-                        "tensor-data",
-                        DRIVES,
-                        AS_IS,
-                        construct,  # type: ignore[arg-type]
-                        mode="drive",
-                        line=at,
-                        file=file,
-                    )
-                )
+                knobs.append(data_knob(file, at, construct))
     return knobs

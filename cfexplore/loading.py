@@ -165,6 +165,7 @@ class Loaded:
                 for k, v in given.items()
                 if k not in names and k not in {i.name for i in self.inputs}
             }
+            self.knobs += self._run_time_data_knobs()
             self.searched = (
                 f"searched forward() parameters ({len(self.params)}) and the bool/int "
                 f"attributes of {n_mod} module{'s' if n_mod != 1 else ''} read by "
@@ -174,6 +175,33 @@ class Loaded:
         self._apply_value_overrides()
         self._attach_lines()
         self._original = {k.name: self.get_knob(k) for k in self.knobs if k.where.endswith("attr")}
+
+    def _run_time_data_knobs(self) -> list[Knob]:
+        """Data-dependent ifs the source scan missed (in a helper function, say): one eager
+        forward at the export inputs, watching which user-code `if`s read a tensor's
+        truth value."""
+        import torch
+
+        from cfexplore.drive import bool_sites, branch_lines
+        from cfexplore.knobs import data_knob, is_user_file
+
+        if isinstance(self.module, torch.jit.ScriptModule):
+            return []
+        known = {(k.file, k.line) for k in self.knobs if k.where == "tensor-data"}
+        vals = {k.name: k.default for k in self.knobs}
+
+        def run() -> None:
+            with torch.no_grad():
+                self.call(self.tensors(0, vals), vals)
+
+        found = []
+        for file, line in bool_sites(run, is_user_file):
+            info = branch_lines(file, line)
+            if (file, line) in known or info is None:
+                continue
+            found.append(data_knob(file, line, info[0]))
+        self._last = None  # the inputs cache must not outlive this probe
+        return found
 
     # -- inputs ---------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""No knob to find, yet trace gets it wrong: the data-dependent branch is in a helper
-function outside any class, which knob discovery does not read."""
+"""No knob to find, yet trace gets it wrong: the data-dependent choice is a conditional
+expression on `float(tensor)` (no `if` statement, no tensor truth value), which knob
+discovery does not treat as a knob; only the no-knob baseline can catch it."""
 
 import torch
 from torch import Tensor, nn

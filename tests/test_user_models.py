@@ -833,3 +833,75 @@ def test_factory_with_init_and_ranged_int_input(tmp_path: Path) -> None:
     assert "--init=vocab=10 --init=width=4 --init=scale=0.5" in doc["command"]
     assert "--input=ids=1x8:int64:5..10" in doc["command"]
     assert rc == 0
+
+
+# ------------------------------------------- regressions found by an independent run
+
+
+def test_data_if_in_a_helper_function_is_found_at_run_time(tmp_path: Path) -> None:
+    """`if y[0, 0] > 0:` in a module-level helper: no class source reads it and no
+    reduction marks it; the run-time watch on Tensor.__bool__ finds it."""
+    mod = user_file("data_helper")
+    model = built(mod.Net)
+    x = example(mod)
+    line = line_of(Path(mod.__file__), "if y[0, 0] > 0:")
+    name = f"data@data_helper.py:{line}"
+
+    def then(t: torch.Tensor) -> bool:
+        with torch.no_grad():
+            return bool(model.fc(t)[0, 0] > 0)
+
+    other = next(d for d in [-x, x * 100, x * -100] if then(d) != then(x))
+    report = check(model, (x,))
+    for exporter, want in {"script": "preserved", "trace": "frozen", "dynamo": "failed"}.items():
+        knob = knob_verdict(report, exporter, name)
+        assert knob.where == "tensor-data" and knob.source_line == line
+        expected = oracle_verdict(
+            model, exporter, {"x": x}, tmp_path, values=[{"x": other}], where="data"
+        )
+        assert expected == want
+        assert knob.verdict == expected, (exporter, knob.explanation)
+
+
+def test_none_kept_by_a_script_export_is_matched_not_counted(tmp_path: Path) -> None:
+    """`return y, None` scripted: ONNX has 2 outputs, the second an empty optional that
+    ONNX Runtime returns as None. It matches PyTorch's None; `flag` is preserved."""
+    import onnxruntime as ort
+
+    mod = user_file("none_tuple")
+    model = built(mod.Net)
+    x = example(mod)
+    report = check(model, (x,), exporters=("script",))
+    assert report.verdict("flag") == "preserved", report.results[0].knobs[0].explanation
+
+    path = tmp_path / "plain.onnx"
+    plain_export(model, "script", {"x": x, "flag": False}, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for flag in (False, True):
+        y, none = session.run(None, {"x": x.numpy(), "flag": np.array(flag)})
+        assert none is None
+        with torch.no_grad():
+            want, _ = model(x, flag)
+        assert np.allclose(y, want.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_a_value_that_crashes_pytorch_costs_that_value_only(tmp_path: Path) -> None:
+    """num_heads=0 kills the worker (SIGFPE in eager attention): that value is a row
+    saying PyTorch crashed, skipped as a value PyTorch cannot run at; every other knob and
+    value still gets its verdict."""
+    rc, doc = check_json(f"{MODELS / 'crashing_value.py'}:Net", "--exporter", "trace")
+    assert rc == 1
+    res = doc["results"][0]
+    assert res["status"] == "ok"
+    heads = knob_json(doc, "trace", "layer.self_attn.num_heads")
+    crashed = [r for r in heads["sweep"] if r["value"] == 0]
+    assert crashed and "PyTorch crashed" in crashed[0]["torch_error"]
+    mod = user_file("crashing_value")
+    model = built(mod.Net)
+    x = example(mod)
+    for name in ("layer.self_attn.num_heads", "layer.norm_first", "layer.self_attn.batch_first"):
+        k = knob_json(doc, "trace", name)
+        values = [v for v in k["values"] if name != heads["name"] or v != 0]
+        expected = oracle_verdict(model, "trace", {"x": x}, tmp_path, name, values, "attr")
+        assert k["verdict"] == expected == "frozen", (name, k["explanation"])

@@ -99,7 +99,7 @@ def check(
         loaded.first_seed = seed
         if values:
             loaded.spec.values.update({k: tuple(v) for k, v in values.items()})
-            loaded._apply_value_overrides()
+            loaded.apply_value_overrides()
         if knobs is not None:
             wanted = list(knobs)
             known = {k.name for k in loaded.knobs}

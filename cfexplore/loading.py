@@ -172,7 +172,7 @@ class Loaded:
                 f"if/for/while in {n_cls} class{'es' if n_cls != 1 else ''}' source, and "
                 "data-dependent ifs in your own code"
             )
-        self._apply_value_overrides()
+        self.apply_value_overrides()
         self._attach_lines()
         self._original = {k.name: self.get_knob(k) for k in self.knobs if k.where.endswith("attr")}
 
@@ -262,7 +262,7 @@ class Loaded:
             )
         return values
 
-    def _apply_value_overrides(self) -> None:
+    def apply_value_overrides(self) -> None:
         """`--values KNOB=v1,v2`: the values each named knob's sweep tries."""
         known = {k.name for k in self.knobs}
         for name in self.spec.values:

@@ -177,8 +177,6 @@ class Checker:
             text = text.replace(Path(exp.onnx_path).name, f"the {exporter} export")
         if isinstance(exc, WorkerCrashed):
             return f"the worker crashed running the {exporter} export: {text}"
-        if "InferenceSession" in exc.details or "Load model" in text or "onnxruntime" in text:
-            return f"ONNX Runtime cannot load the {exporter} export: {text}"
         return text
 
     def _failed_verdict(

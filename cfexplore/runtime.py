@@ -363,9 +363,16 @@ class Runtime:
             import onnxruntime as ort
 
             opts = session_options()
-            state.session = ort.InferenceSession(
-                state.result.onnx_path, opts, providers=["CPUExecutionProvider"]
-            )
+            path = state.result.onnx_path or ""
+            try:
+                state.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raw = str(exc)
+                reason = raw.split(" failed:", 1)[1] if " failed:" in raw else raw
+                text = reason.replace(path, f"the {exporter} export").strip()[:160]
+                raise CfxError(
+                    f"ONNX Runtime cannot load the {exporter} export: {text}", full_text(exc)
+                ) from exc
             state.input_types = {i.name: i.type for i in state.session.get_inputs()}
             self.stats["sessions"] += 1
         return state

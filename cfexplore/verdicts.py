@@ -129,6 +129,8 @@ def _fmt(x: float | None) -> str:
 
 def failed_sentence(exporter: str, error: str | None) -> str:
     """The explanation carried by every knob of a failed export."""
+    if error and error.startswith(("ONNX Runtime cannot load", "the worker crashed")):
+        return error  # the export itself worked; the sentence says what failed
     return f"the {exporter} export failed: {error or 'unknown error'}"
 
 

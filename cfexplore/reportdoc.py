@@ -165,6 +165,8 @@ def report_markdown(rep: TargetReport) -> str:
             verdict = b.verdict if b is not None and res.status == "ok" else res.status
             why = res.error or (b.explanation if b else "no knobs")
             out.append(f"| (no knobs) | - | {res.exporter} | {verdict} | - | {_md_escape(why)} |")
+    if c.no_knobs:
+        out += ["", f"_{_md_escape(c.no_knobs)}_"]
     rows = matrix_rows(c)
     if rows:
         cols = sorted(

@@ -563,9 +563,9 @@ class DiffScreen(CfxScreen):
         grid = Table.grid(padding=(0, 0, 0, 2))
         grid.add_column()
         for res in event.report.results:
-            if not res.knobs:
-                grid.add_row(Text(f"{res.exporter}: no knobs to sweep", "dim"))
-            for k in res.knobs:
+            if not res.knobs and res.baseline is None:
+                grid.add_row(Text(f"{res.exporter}: {res.error or 'no knobs to sweep'}", "dim"))
+            for k in [*res.knobs, *([res.baseline] if res.baseline else [])]:
                 grid.add_row(
                     Text.assemble(
                         (k.name, "bold"),
@@ -588,6 +588,8 @@ class DiffScreen(CfxScreen):
                     grid.add_row(line)
                 self.state.traces[res.exporter] = res.branch_trace
                 self.cfx.traces_changed.publish(res.exporter)
+        if event.report.no_knobs:
+            grid.add_row(Text(event.report.no_knobs, "yellow"))
         grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
         self.query_one("#verdict-view", Static).update(grid)
 

@@ -24,6 +24,15 @@ CORE = [
     "cfexplore.reference",
     "cfexplore.sourcemap",
     "cfexplore.audit",
+    "cfexplore.api",
+    "cfexplore.checking",
+    "cfexplore.drive",
+    "cfexplore.exporters",
+    "cfexplore.imports",
+    "cfexplore.inputs",
+    "cfexplore.knobs",
+    "cfexplore.loading",
+    "cfexplore.outputs",
 ]
 
 
@@ -56,3 +65,78 @@ def test_listing_variants_does_not_import_torch() -> None:
 def test_no_top_level_models_or_tui_package() -> None:
     res = run("import importlib.util as u; print(u.find_spec('models'), u.find_spec('tui'))")
     assert res.stdout.strip() == "None None"
+
+
+def _textual_names(cls: type) -> set[str]:
+    """Every attribute Textual's own classes in `cls`'s MRO define: class attributes and
+    the `self.X = ...` assignments in their source (instance state such as `_running`).
+    Reactives are left out: assigning them is their API."""
+    import ast
+    import inspect
+    import textwrap
+
+    from textual.reactive import Reactive
+
+    names: set[str] = set()
+    for base in cls.__mro__:
+        if not base.__module__.startswith("textual"):
+            continue
+        names |= {n for n, v in vars(base).items() if not isinstance(v, Reactive)}
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(base)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                names.add(node.attr)
+    return names
+
+
+def _reactives(cls: type) -> set[str]:
+    from textual.reactive import Reactive
+
+    return {n for base in cls.__mro__ for n, v in vars(base).items() if isinstance(v, Reactive)}
+
+
+def test_no_app_class_assigns_a_name_textual_defines() -> None:
+    """Assigning e.g. `self._running` in a Screen silently breaks its message pump."""
+    import ast
+    import importlib
+    import inspect
+    import pkgutil
+    import textwrap
+
+    import cfexplore.tui as tui_pkg
+    from textual.message_pump import MessagePump
+
+    bad: list[str] = []
+    modules = [m.name for m in pkgutil.walk_packages(tui_pkg.__path__, "cfexplore.tui.")]
+    for mod_name in modules:
+        module = importlib.import_module(mod_name)
+        for cls in vars(module).values():
+            if not (
+                isinstance(cls, type)
+                and issubclass(cls, MessagePump)
+                and cls.__module__ == mod_name
+            ):
+                continue
+            taken = _textual_names(cls) - _reactives(cls)
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+            body = tree.body[0].body  # type: ignore[attr-defined]
+            methods = [n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+            for node in (sub for m in methods for sub in ast.walk(m)):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Store)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                    and node.attr in taken
+                ):
+                    bad.append(f"{mod_name}.{cls.__name__}: self.{node.attr}")
+    assert len(modules) > 10
+    assert not bad, bad

@@ -329,3 +329,27 @@ async def test_seed_keys_and_enter_run_without_the_typing_pause() -> None:
         assert {k: after[k] for k in ("loads", "module_builds", "sessions")} == {
             k: before[k] for k in ("loads", "module_builds", "sessions")
         }
+
+
+async def test_int_knob_box_shows_what_is_typed_and_follows_the_target() -> None:
+    """Typing 123 shows 123 (the box was one character wide); loading another target
+    rebuilds the knobs (no switch of the previous target left) and re-runs the diff."""
+    app = CfxApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await load(pilot, "loop-forward-arg")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        box = app.screen.query_one("#knob-0", Input)
+        box.focus()
+        box.value = ""
+        await pilot.press("1", "2", "3")
+        await pilot.pause()
+        assert box.value == "123"
+        assert box.content_size.width >= len("123") + 1  # the digits and the cursor show
+        await settle(pilot, lambda: "n_loops=123" in text_of(app, "#diff-status"))
+        await pilot.press("escape")
+        await load(pilot, "if-instance-attr")
+        await pilot.press("4")
+        await settle(pilot, lambda: "branch_testing=false" in text_of(app, "#diff-status"))
+        assert isinstance(app.screen.query_one("#knob-0"), Switch)
+        assert not app.screen.query("#knob-1")

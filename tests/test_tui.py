@@ -353,3 +353,24 @@ async def test_int_knob_box_shows_what_is_typed_and_follows_the_target() -> None
         await settle(pilot, lambda: "branch_testing=false" in text_of(app, "#diff-status"))
         assert isinstance(app.screen.query_one("#knob-0"), Switch)
         assert not app.screen.query("#knob-1")
+
+
+async def test_escape_leaves_the_text_boxes_of_export_and_matrix() -> None:
+    """Esc in the save path (Export) or the Markdown path (Matrix) leaves the box, so the
+    next `4` switches screen instead of being typed into the path."""
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for mode, box_id in (("2", "#save-input"), ("5", "#md-path")):
+            await pilot.press(mode)
+            await pilot.pause()
+            box = app.screen.query_one(box_id, Input)
+            box.focus()
+            box.value = "out.onnx"
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.focused is not box
+            await pilot.press("4")
+            await pilot.pause()
+            assert app.current_mode == "diff"
+            assert box.value == "out.onnx"

@@ -110,8 +110,8 @@ class ExportScreen(CfxScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":
             return None if self.running or self.state.session is None else True
-        if action == "cancel":
-            return True if self.running else None
+        if action == "cancel":  # also: Escape leaves a text box
+            return True if self.running or isinstance(self.focused, Input) else None
         if action in ("details", "save"):
             return True if self._result is not None else None
         return True
@@ -161,6 +161,10 @@ class ExportScreen(CfxScreen):
         self.post_message(Exported(result, session.spec.label))  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
+        """Escape: leave a text box (letters and 1-5 are keys again), else cancel the job."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            return
         self.cancel_job()
 
     def cancel_job(self) -> bool:

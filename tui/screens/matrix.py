@@ -94,8 +94,8 @@ class MatrixScreen(CfxScreen):
         running = self._cancel is not None
         if action == "run":
             return None if running else True
-        if action == "cancel":
-            return True if running else None
+        if action == "cancel":  # also: Escape leaves a text box
+            return True if running or isinstance(self.focused, Input) else None
         if action in ("open", "markdown"):
             return True if self.report is not None and not running else None
         return True
@@ -168,6 +168,10 @@ class MatrixScreen(CfxScreen):
         self.query_one("#matrix-status", Static).update(Text(event.text[:70], "dim"))
 
     def action_cancel(self) -> None:
+        """Escape: leave a text box (letters and 1-5 are keys again), else cancel the job."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            return
         self.cancel_job()
 
     def cancel_job(self) -> bool:

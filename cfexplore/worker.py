@@ -432,7 +432,29 @@ def main(argv: list[str]) -> None:
     recv = Connection(int(argv[1]), writable=False)
     send = Connection(int(argv[2]), readable=False)
     os.dup2(2, 1)  # user prints go to the log, never into the protocol
+    _watch_parent(os.getppid())
     _serve(recv, send, int(argv[3]), argv[4])
+
+
+PARENT_POLL_S = 0.5
+"""How often the worker checks that the process that started it is still alive."""
+
+
+def _watch_parent(parent: int) -> None:
+    """Die with the parent: when the app or CLI that started this worker is gone (SIGKILL,
+    SIGTERM, SIGHUP of an SSH session: no chance to close its workers), kill this worker's
+    whole process group — it and any children user code started — instead of running on
+    (a busy export at 100% CPU, orphaned)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                with contextlib.suppress(OSError):
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -137,3 +140,47 @@ def test_export_timeout_fails_the_export_and_the_session_recovers() -> None:
         session.export_timeout = None
         assert session.export("script").ok is False  # torch.cond is not scriptable
         assert session.export("dynamo").ok  # the killed worker was restarted and reloaded
+
+
+PARENT = """
+import threading, time
+from cfexplore.targets import parse_target
+from cfexplore.worker import WorkerClient
+client = WorkerClient()
+print(client.call("ping"), flush=True)
+spec = parse_target({target!r})  # its import never returns: the worker stays busy
+threading.Thread(target=client.call, args=("load",), kwargs={{"spec": spec}}, daemon=True).start()
+time.sleep(1.5)
+print("busy", flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+def test_worker_dies_with_its_parent(sig: signal.Signals) -> None:
+    """The CLI or app killed (SSH hang-up, kill -9): its worker, which lives in its own
+    process group, notices within a second and takes its group down with it — even in
+    the middle of a long request."""
+    code = PARENT.format(target=f"{DATA / 'hangs_on_import.py'}:Net")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "busy"
+        assert _alive(worker)
+        parent.send_signal(sig)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker), f"worker {worker} outlived its parent ({sig.name})"
+    finally:
+        parent.kill()

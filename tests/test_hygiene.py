@@ -111,8 +111,9 @@ def test_no_app_class_assigns_a_name_textual_defines() -> None:
     import pkgutil
     import textwrap
 
-    import cfexplore.tui as tui_pkg
     from textual.message_pump import MessagePump
+
+    import cfexplore.tui as tui_pkg
 
     bad: list[str] = []
     modules = [m.name for m in pkgutil.walk_packages(tui_pkg.__path__, "cfexplore.tui.")]

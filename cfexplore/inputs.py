@@ -187,15 +187,6 @@ def call_example(fn: Callable[[], Any], seed: int) -> Any:
         raise CfxError(f"example_inputs() raised {short_error(exc)}", full_text(exc)) from exc
 
 
-def describe_value(value: Any) -> str:
-    """A short description of an example value, for error lines."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return f"tensor {'x'.join(map(str, value.shape)) or 'scalar'} {value.dtype}"
-    return f"{type(value).__name__} {value!r}"[:60]
-
-
 def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
     """Deterministic inputs from the seed: normal floats, small ints, random bools; a spec
     with a range draws uniformly from `[low, high)` (integers: `low..high-1`)."""

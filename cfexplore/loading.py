@@ -24,7 +24,6 @@ from cfexplore.inputs import (
     bind,
     call_example,
     call_parts,
-    describe_value,
     forward_signature,
     like,
     make_inputs,
@@ -431,4 +430,4 @@ class Loaded:
         return self.module(*args, **kwargs)
 
 
-__all__ = ["Loaded", "MODEL_SEED", "describe_value", "make_inputs"]
+__all__ = ["Loaded", "MODEL_SEED", "make_inputs"]

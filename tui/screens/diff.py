@@ -104,7 +104,6 @@ class DiffScreen(CfxScreen):
         self._knob_key = ""
         self._knobs_built = ""
         """The key of the knob widgets on screen (differs from _knob_key while rebuilding)."""
-        self._cfx_busy = False
         self._frozen: set[str] = set()
         """Knobs the last sweep found frozen (o opens the first one's condition)."""
 
@@ -219,7 +218,7 @@ class DiffScreen(CfxScreen):
                     Input(str(k.default), id=f"knob-{i}", type="integer", classes="knob knob-int")
                 )
             else:  # Optional[bool] (None/False/True), a tensor-data drive: pick a value
-                options = [(_value_text(v), str(j)) for j, v in enumerate(k.values)]
+                options = [(fmt_value(v), str(j)) for j, v in enumerate(k.values)]
                 start = str(k.values.index(k.default)) if k.default in k.values else "0"
                 widgets.append(
                     Select(
@@ -325,7 +324,6 @@ class DiffScreen(CfxScreen):
         if session is None:
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
-        self._cfx_busy = True
         self._status(Text(f"running {self.state.exporter}…", "dim"))
         self._run(
             session,
@@ -371,7 +369,6 @@ class DiffScreen(CfxScreen):
         self.post_message(FileRunDone(names, outs, ms, seed))
 
     def worker_failed(self, worker: object) -> None:
-        self._cfx_busy = False
         self._status(Text("run failed — see the notification", "red"))
 
     def action_focus_knobs(self) -> None:
@@ -453,14 +450,12 @@ class DiffScreen(CfxScreen):
         event.stop()
         r = event.result
         if not r.ok:
-            self._cfx_busy = False
             self._status(Text.assemble(("export failed: ", "bold red"), r.error or ""))
             self.query_one(DataTable).clear()
         self.cfx.record_export(r, event.label)
 
     @on(DiffDone)
     def _done(self, event: DiffDone) -> None:
-        self._cfx_busy = False
         r = event.result
         table = self._columns(DIFF_COLUMNS)
         for row in diff_rows(r):
@@ -592,8 +587,3 @@ class DiffScreen(CfxScreen):
             grid.add_row(Text(event.report.no_knobs, "yellow"))
         grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
         self.query_one("#verdict-view", Static).update(grid)
-
-
-def _value_text(value: Any) -> str:
-    """A knob value as typed on the command line: true/false for bools."""
-    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -235,7 +235,7 @@ class Session:
         return result
 
     def stats(self) -> dict[str, int]:
-        """Worker counters: loads, module_builds, sessions, exports."""
+        """Worker counters: loads, module_builds, sessions, exports, diffs."""
         return dict(self.client.call("stats"))
 
     def check(

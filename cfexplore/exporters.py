@@ -64,6 +64,19 @@ def _tensor_wrapper(module: Any, sig: Any, values: dict[str, Any], tensor_names:
     return Bound().train(module.training)
 
 
+def _script(module: Any) -> Any:
+    """`torch.jit.script(module)`; a failure forgets the half-compiled types, so scripting
+    the same class again gives the same error, not "Can't redefine method: forward"."""
+    import torch
+
+    try:
+        return torch.jit.script(module)
+    except Exception:
+        recursive = torch.jit._recursive
+        recursive.concrete_type_store = recursive.ConcreteTypeStore()
+        raise
+
+
 def export_to(
     exporter: str, module: Any, sig: Any, values: dict[str, Any], path: Path, opset: int
 ) -> dict[str, int] | None:
@@ -79,7 +92,7 @@ def export_to(
     with torch.no_grad():
         if exporter == "script":
             scripted = module if isinstance(module, torch.jit.ScriptModule) else None
-            scripted = scripted or torch.jit.script(module)
+            scripted = scripted or _script(module)
             names, args = positional(sig, values)
             # verbose=True keeps each node's source range in its doc_string (source
             # mapping); the graph dump it prints is discarded

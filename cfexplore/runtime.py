@@ -198,7 +198,7 @@ class Runtime:
         self.workdir = workdir
         self.loaded: Loaded | None = None
         self.exports: dict[str, ExportState] = {}
-        self.stats = {"loads": 0, "module_builds": 0, "sessions": 0, "exports": 0}
+        self.stats = {"loads": 0, "module_builds": 0, "sessions": 0, "exports": 0, "diffs": 0}
         self._torch_cache: dict[tuple, list[np.ndarray]] = {}
         self._runs: set[Any] = set()
         """RunOptions of the ORT runs in flight (the cancel thread terminates them)."""
@@ -447,6 +447,8 @@ class Runtime:
         `reference=None` runs the evaluator for models up to AUTO_LIMIT_BYTES.
         """
         import onnxruntime as ort
+
+        self.stats["diffs"] += 1
 
         tgt = self._need()
         vals = tgt.resolve(values)

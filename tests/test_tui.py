@@ -374,3 +374,27 @@ async def test_escape_leaves_the_text_boxes_of_export_and_matrix() -> None:
             await pilot.pause()
             assert app.current_mode == "diff"
             assert box.value == "out.onnx"
+
+
+async def test_first_visit_to_diff_exports_and_diffs_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Knob widgets post Changed when they mount, which on a loaded machine can come after
+    the first diff started: that is not an edit, so the first visit runs one export and one
+    diff, not a second of each behind the first. (No typing pause: the first diff starts
+    before the widgets are mounted, as it does when mounting is slow.)"""
+    import asyncio
+
+    from cfexplore.tui.screens import diff
+
+    monkeypatch.setattr(diff, "DEBOUNCE", 0.001)
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await load(pilot, "if-forward-arg")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        await asyncio.sleep(1.0)
+        await pilot.pause()
+        stats = app.state.session.stats()
+        assert (stats["exports"], stats["diffs"]) == (1, 1), stats
+        app.screen.query_one("#knob-0", Switch).toggle()
+        await settle(pilot, lambda: "=true" in text_of(app, "#diff-status"))
+        assert app.state.session.stats()["diffs"] == 2

@@ -905,3 +905,37 @@ def test_a_value_that_crashes_pytorch_costs_that_value_only(tmp_path: Path) -> N
         values = [v for v in k["values"] if name != heads["name"] or v != 0]
         expected = oracle_verdict(model, "trace", {"x": x}, tmp_path, name, values, "attr")
         assert k["verdict"] == expected == "frozen", (name, k["explanation"])
+
+
+def test_a_script_failure_says_the_same_thing_the_second_time(tmp_path: Path) -> None:
+    """TorchScript leaves a half-compiled class behind when scripting fails; scripting
+    that class again (the app re-runs a diff, a sweep retries) must repeat the real reason,
+    not "Can't redefine method: forward"."""
+    import inspect
+
+    from cfexplore.exporters import export_to
+
+    src = tmp_path / "optional_if.py"
+    src.write_text(
+        "from typing import Optional\n"
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    def forward(self, x, scale: Optional[bool] = None):\n"
+        "        if scale:\n"
+        "            x = x * 2\n"
+        "        return x\n"
+    )
+    spec = importlib.util.spec_from_file_location("optional_if_twice", src)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.Net()
+    sig = inspect.signature(model.forward)
+    messages = []
+    for attempt in range(2):
+        with pytest.raises(RuntimeError) as info:
+            export_to("script", model, sig, {"x": torch.randn(2)}, tmp_path / f"{attempt}.onnx", 17)
+        messages.append(str(info.value))
+    assert all("Optional[bool]" in m for m in messages), messages
+    # and the module still exports by trace in the same process
+    export_to("trace", model, sig, {"x": torch.randn(2)}, tmp_path / "t.onnx", 17)

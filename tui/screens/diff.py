@@ -106,6 +106,9 @@ class DiffScreen(CfxScreen):
         """The key of the knob widgets on screen (differs from _knob_key while rebuilding)."""
         self._frozen: set[str] = set()
         """Knobs the last sweep found frozen (o opens the first one's condition)."""
+        self._cfx_last_run: tuple[str, ...] | None = None
+        """What the last diff ran with: an edit that changes nothing (a knob widget's first
+        Changed on mount) does not start the same diff again."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("diff")
@@ -262,7 +265,21 @@ class DiffScreen(CfxScreen):
     @on(Switch.Changed)
     @on(Select.Changed)
     def _edited(self) -> None:
-        self._schedule()
+        if self._run_key() != self._cfx_last_run:
+            self._schedule()
+
+    def _run_key(self) -> tuple[str, ...]:
+        """Everything a diff depends on, as text (knobs not yet on screen at their
+        export values)."""
+        info = self.state.info
+        values = self.knob_values()
+        knobs = (
+            [] if info is None else [(k.name, values.get(k.name, k.default)) for k in info.knobs]
+        )
+        boxes = [self.query_one(f"#{i}", Input).value for i in ("seed", "rtol", "atol")]
+        label = info.label if info is not None else ""
+        onnx = self.state.onnx.path if self.file_mode and self.state.onnx else ""
+        return (label, str(onnx), self.state.exporter, *boxes, repr(knobs))
 
     def _schedule(self) -> None:
         if self._timer is not None:
@@ -314,6 +331,7 @@ class DiffScreen(CfxScreen):
         if numbers is None:
             return
         seed, rtol, atol = numbers
+        self._cfx_last_run = self._run_key()
         self._cancel.set()
         self._cancel = threading.Event()
         if self.file_mode and self.state.onnx is not None:

@@ -183,6 +183,16 @@ async def test_help_and_palette_commands() -> None:
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert any(t.startswith("Export (x)") for t in commands)
         assert any(t.startswith("Graph (3)") for t in commands)
+        # each once, keys as the footer shows them
+        assert len(commands) == len(set(commands)), commands
+        assert "Help (?)" in commands and not any("question_mark" in t for t in commands)
+        # the other screens built so far are listed too; choosing one switches there
+        await pilot.press("1")
+        await pilot.pause()
+        found = [c for c in app.get_system_commands(app.screen) if c.title == "Export: Save (w)"]
+        assert found, [c.title for c in app.get_system_commands(app.screen)]
+        found[0].callback()
+        await settle(pilot, lambda: app.current_mode == "export")
 
 
 async def test_open_bad_input_keeps_running() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import on, work
@@ -321,23 +321,50 @@ class CfxApp(App[None]):
     # -- commands and help ----------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Every key binding of the current screen is also a palette command."""
-        yield from super().get_system_commands(screen)
-        seen: set[str] = set()
-        for node in (screen, self):
+        """Textual's own commands, then every key binding as a command, each once, with
+        the key as it is shown in the footer (`?`, not `question_mark`): the current
+        screen's first, then those of the other screens built so far ("Diff: Sweep (s)";
+        choosing one switches there first)."""
+        own = list(super().get_system_commands(screen))
+        yield from own
+        seen = {c.title.casefold() for c in own}
+        done: set[tuple[str, str]] = set()
+        others = [s for s in self._mode_screens() if s is not screen]
+        for node in (screen, self, *others):
+            mode = next((m for m, s in self._mode_pairs() if s is node), None)
+            prefix = f"{MODE_KEYS[mode][1]}: " if node in others and mode else ""
             for binding in node.BINDINGS:
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
-                if binding.action in seen or binding.action in {"quit", "command_palette"}:
+                owner = "app" if node is self else (prefix or "screen")
+                if (owner, binding.action) in done:
                     continue
-                seen.add(binding.action)
+                if binding.action in {"quit", "command_palette"}:
+                    continue
+                done.add((owner, binding.action))
+                title = f"{prefix}{binding.description} ({self.get_key_display(binding)})"
+                if title.casefold() in seen:
+                    continue
+                seen.add(title.casefold())
                 yield SystemCommand(
-                    f"{binding.description} ({binding.key})",
+                    title,
                     binding.tooltip or binding.description,
-                    lambda node=node, action=binding.action: self.call_later(
-                        self.run_action, action, node
-                    ),
+                    self._command_runner(binding.action, node, mode if prefix else None),
                 )
+
+    def _command_runner(self, action: str, node: object, mode: str | None) -> Callable[[], None]:
+        """A palette callback: switch to `mode` (if any), then run `action` on `node`."""
+
+        async def run() -> None:
+            if mode is not None:
+                await self.switch_mode(mode)
+            await self.run_action(action, node)  # type: ignore[arg-type]
+
+        return lambda: self.call_later(run)
+
+    def _mode_pairs(self) -> list[tuple[str, Screen[object]]]:
+        """(mode, its top-level screen) for every mode built so far."""
+        return [(mode, stack[0]) for mode, stack in self._screen_stacks.items() if stack]
 
     def _mode_screens(self) -> list[Screen[object]]:
         """The top-level screens built so far (one per mode visited)."""

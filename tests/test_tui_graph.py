@@ -310,6 +310,30 @@ async def test_wide_graph_is_built_in_chunks(tmp_path: Path) -> None:
         assert cursor_item(view).path == (CHUNK * 2 + 50,)
 
 
+async def test_home_end_g_reach_the_first_and_last_row_of_a_wide_graph(tmp_path: Path) -> None:
+    """End / G land on the graph's last node although its rows are built lazily (it used
+    to stop at the last built chunk); Home / g go back to the first row."""
+    path = save(flat_model(20_000, loop_at=15_000), tmp_path / "wide.onnx")
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_onnx(OnnxRef(str(path), path.name))
+        await app.switch_mode("graph")
+        await settle(app, pilot)
+        view = app.screen.query_one(OnnxTreeView)
+        view.focus()
+        for last, first in (("end", "home"), ("G", "g")):
+            await pilot.press(last)
+            await settle(app, pilot)
+            assert cursor_item(view).path == (19_999,), cursor_item(view).path
+            assert view.row_count < 2_000  # only the last chunk was built
+            await pilot.press(first)
+            await settle(app, pilot)
+            assert view.cursor_line == 0
+        await pilot.press("end", "up")
+        await settle(app, pilot)
+        assert cursor_item(view).path == (19_998,)
+
+
 async def test_bad_file_shows_error_and_app_keeps_running(tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(os.urandom(4096))

@@ -134,6 +134,8 @@ class OnnxTreeView(Tree[Row]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "expand_or_down", "Expand", show=False),
         Binding("left", "collapse_or_up", "Collapse / to parent", show=False),
+        Binding("home,g", "first_row", "First row", show=False),
+        Binding("end,G", "last_row", "Last row", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -542,6 +544,24 @@ class OnnxTreeView(Tree[Row]):
             self.scroll_to(x=max(0, indent - width // 3), animate=False)
 
     # -- actions ----------------------------------------------------------------------
+
+    def action_first_row(self) -> None:
+        """Home / g: the first row (the model's root line)."""
+        self._move_to(self.root)
+
+    def action_last_row(self) -> None:
+        """End / G: the last row of the tree as shown, building the last chunk of every
+        open graph on the way down (rows are built lazily; a 100k-node graph has most of
+        its rows still unbuilt)."""
+        node = self.root
+        while node.is_expanded and node.children:
+            last = node.children[-1]
+            if isinstance(last.data, Gap):
+                last.data.queued = False
+                rows = self._fill_gap(last, "end")
+                last = rows[-1] if rows else node.children[-1]
+            node = last
+        self._move_to(node)
 
     def action_expand_or_down(self) -> None:
         """Right arrow: expand a collapsed row, else go to its first child."""

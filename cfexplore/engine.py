@@ -6,6 +6,7 @@ and a `threading.Event` for cancel; the CLI passes a fresh event, the TUI its wo
 
 from __future__ import annotations
 
+import copy
 import shlex
 import threading
 from collections.abc import Callable, Iterable
@@ -90,21 +91,29 @@ def command_for(
 class Session:
     """One target loaded in one worker process; reuse it for repeated exports and diffs."""
 
-    def __init__(self, client: WorkerClient, spec: TargetSpec, info: TargetInfo) -> None:
+    def __init__(
+        self, client: WorkerClient, spec: TargetSpec, info: TargetInfo, owns_client: bool = True
+    ) -> None:
         self.client = client
         self.spec = spec
         self.info = info
+        self.owns_client = owns_client
+        """False when the worker is shared (the app's warm worker for built-in variants):
+        closing the session then leaves the process running for the next target."""
         self.exports: dict[str, ExportResult] = {}
         self._generation = client.starts
+        client.holder = self
         self.export_timeout: float | None = None
         """Seconds an export may take before its worker is killed (None: no limit)."""
 
     def _ensure_loaded(self, cancel: threading.Event | None = None) -> None:
-        """Reload the target if its worker process was killed (cancel) or died."""
+        """Reload the target if its worker process was killed (cancel) or died, or if a
+        shared worker has since loaded another session's target."""
         self.client.start()
-        if self.client.starts != self._generation:
+        if self.client.starts != self._generation or self.client.holder is not self:
             self.info = self.client.call("load", None, cancel, spec=self.spec)
             self._generation = self.client.starts
+            self.client.holder = self
             self.exports.clear()
 
     @classmethod
@@ -125,10 +134,14 @@ class Session:
             if own:
                 client.close()
             raise
-        return cls(client, spec, info)
+        return cls(client, spec, info, owns_client=own)
 
     def close(self) -> None:
-        self.client.close()
+        """Stop the worker, unless it is shared: then only let go of it."""
+        if self.owns_client:
+            self.client.close()
+        elif self.client.holder is self:
+            self.client.holder = None
 
     def __enter__(self) -> Session:
         return self
@@ -347,8 +360,13 @@ def matrix(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     equal_nan: bool = False,
+    on_variant: Callable[[MatrixReport], None] | None = None,
 ) -> MatrixReport:
-    """Run `check` over the seed-table variants in one worker and fill the table."""
+    """Run `check` over the seed-table variants in one worker and fill the table.
+
+    `on_variant` gets the table so far (a copy) after each variant, so a caller can show
+    cells as they finish.
+    """
     progress = progress or _quiet
     exporters = list(exporters)
     names = SEED_TABLE_FULL if full_size else SEED_TABLE
@@ -380,5 +398,7 @@ def matrix(
                 cells[res.exporter][variant.construct][variant.where].entries.append(
                     (name, knob.verdict, knob.explanation)
                 )
+            if on_variant is not None:
+                on_variant(MatrixReport(exporters, copy.deepcopy(cells), list(reports), full_size))
     progress(1.0, "matrix done")
     return MatrixReport(exporters, cells, reports, full_size)

@@ -7,6 +7,7 @@ they are what the variant registry is made of, so listing variants never imports
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Where = Literal["forward-arg", "instance-attr", "class-attr", "tensor-data"]
@@ -116,3 +117,10 @@ class TargetSpec:
         if self.path is None:
             return self.class_name or "model"
         return f"{self.path}:{self.class_name}"
+
+    @property
+    def short_label(self) -> str:
+        """The label without a file's folder (`net.py:Net`): for one-line status text."""
+        if self.path is not None and not self.variant and not self.module:
+            return f"{Path(self.path).name}:{self.class_name}"
+        return self.label

@@ -130,6 +130,8 @@ class WorkerClient:
         (Path(self.workdir) / OWNER_FILE).write_text(str(os.getpid()))
         self._log_path = Path(self.workdir) / "worker.log"
         self.starts = 0
+        self.holder: object | None = None
+        """The engine Session whose target the worker holds (a shared worker changes it)."""
 
     @property
     def alive(self) -> bool:

@@ -10,8 +10,10 @@ import onnx
 from textual.widgets import Checkbox, DataTable, Input, Switch
 
 from cfexplore.spec import TargetSpec
+from cfexplore.targets import parse_target
 from cfexplore.tui.app import CfxApp
 
+from .conftest import DATA
 from .tui_helpers import settle, text_of
 
 SIZE = (100, 30)
@@ -142,10 +144,29 @@ async def test_save_export_atomically(tmp_path: Path) -> None:
 
 
 async def test_matrix_screen_runs_and_opens_a_cell(tmp_path: Path) -> None:
+    import asyncio
+
     app = CfxApp()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5", "r")
-        await settle(pilot, lambda: app.screen.report is not None, timeout=180)
+        # cells fill as each variant finishes, while the job still runs
+        partial: list[list[str]] = []
+        for _ in range(3600):
+            await asyncio.sleep(0.05)
+            if app.screen.report is not None and app.screen.running_jobs():
+                table = app.screen.query_one("#matrix-table", DataTable)
+                partial = [
+                    [str(c) for c in row[1:]]
+                    for row in map(table.get_row, ["script/If", "script/Loop", "trace/If"])
+                ]
+                break
+        cells = [c for row in partial for c in row]
+        assert cells and any(c != "·" for c in cells) and "·" in cells, partial
+        await settle(
+            pilot,
+            lambda: app.screen.report is not None and not app.screen.running_jobs(),
+            timeout=180,
+        )
         table = app.screen.query_one("#matrix-table", DataTable)
         row = [str(c) for c in table.get_row("script/If")]
         assert row[1].startswith("failed") and "frozen" in row[1]
@@ -408,3 +429,56 @@ async def test_first_visit_to_diff_exports_and_diffs_once(monkeypatch) -> None: 
         app.screen.query_one("#knob-0", Switch).toggle()
         await settle(pilot, lambda: "=true" in text_of(app, "#diff-status"))
         assert app.state.session.stats()["diffs"] == 2
+
+
+async def test_variant_switch_reuses_the_warm_worker() -> None:
+    """Built-in variants load into one warm worker (torch imported once per app run); a
+    user file gets a process of its own, and the warm one stays for the next variant."""
+    app = CfxApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await load(pilot, "if-forward-arg")
+        first = app.state.session
+        pid = first.client.pid
+        await load(pilot, "loop-forward-arg")
+        session = app.state.session
+        assert session is not first and session.client is first.client
+        assert session.client.pid == pid and session.stats()["loads"] == 2
+        assert "loop-forward-arg" in text_of(app, "ModeBar")
+        app.load_target(parse_target(str(DATA / "user_model.py") + ":UserNet"))
+        await settle(pilot, lambda: app.state.spec.variant is None)
+        assert app.state.session.client is not first.client
+        assert first.client.alive and first.client.pid == pid
+        await load(pilot, "if-forward-arg")
+        assert app.state.session.client is first.client and first.client.pid == pid
+
+
+async def test_mode_bar_shows_a_running_job_until_ctrl_c() -> None:
+    """While a load runs the bar names it, with a spinner, the elapsed time and the ctrl+c
+    hint, on every screen; ctrl+c cancels it and the bar shows the loaded target again."""
+    import asyncio
+
+    from cfexplore.tui.widgets.mode_bar import SPINNER
+
+    app = CfxApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await load(pilot, "if-forward-arg")
+        app.load_target(parse_target(str(DATA / "hangs_on_import.py") + ":Net"))
+        seen: list[str] = []
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            seen.append(text_of(app, "ModeBar"))
+            if "0.5s" in seen[-1] or "0.6s" in seen[-1]:
+                break
+        bar = seen[-1]
+        assert "loading hangs_on_import.py:Net" in bar, seen[-3:]
+        assert bar[bar.index("loading") - 2] in SPINNER and bar.endswith("s  ctrl+c")
+        assert len({b[b.index("loading") - 2] for b in seen if "loading" in b}) > 1  # spins
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        assert "loading hangs_on_import.py:Net" in text_of(app, "ModeBar")
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        bar = text_of(app, "ModeBar")
+        assert "loading" not in bar and "if-forward-arg" in bar, bar
+        assert app.state.spec.variant == "if-forward-arg"

@@ -184,3 +184,27 @@ def test_worker_dies_with_its_parent(sig: signal.Signals) -> None:
         assert not _alive(worker), f"worker {worker} outlived its parent ({sig.name})"
     finally:
         parent.kill()
+
+
+def test_sessions_sharing_a_worker_each_run_their_own_target() -> None:
+    """The app's warm worker holds one target at a time: a session whose target another
+    session replaced reloads its own before it runs, and closing a session that does not
+    own the worker leaves the process (torch imported) for the next one."""
+    with WorkerClient() as client:
+        a = Session.open(TargetSpec(variant="if-forward-arg"), client=client)
+        pid = client.pid
+        assert a.export("script").ok
+        b = Session.open(TargetSpec(variant="loop-forward-arg"), client=client)
+        assert client.pid == pid and not b.owns_client
+        assert b.export("script").ok
+        # a's target was replaced in the worker: its diff reloads it and exports again
+        assert "n_loops" in b.diff("script").knob_values
+        with pytest.raises(CfxError, match="export with script first"):
+            a.diff("script")
+        assert a.export("script").ok
+        diff = a.diff("script", values={"branch_testing": True})
+        assert diff.passed and diff.knob_values == {"branch_testing": True}
+        assert client.pid == pid
+        assert a.stats()["loads"] == 3
+        a.close()
+        assert client.alive and client.pid == pid

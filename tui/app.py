@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -18,8 +19,12 @@ from cfexplore.errortext import full_text, short_error
 from cfexplore.results import ExportResult
 from cfexplore.spec import TargetSpec
 
+from . import jobs
 from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
+
+if TYPE_CHECKING:
+    from cfexplore.worker import WorkerClient
 
 MODE_KEYS = {
     "variants": ("1", "Variants"),
@@ -97,6 +102,8 @@ class CfxApp(App[None]):
         self._load_cancel = threading.Event()
         self._consented: set[tuple[str, str]] = set()
         """(path, sha256) of user files the user agreed to import this session."""
+        self._cfx_variant_worker: WorkerClient | None = None
+        self._cfx_worker_lock = threading.Lock()
 
     def on_mount(self) -> None:
         if self._start:
@@ -195,19 +202,37 @@ class CfxApp(App[None]):
         self.push_screen(ConfirmScreen(title, body), answer)
         return True
 
+    def _shared_worker(self, spec: TargetSpec) -> WorkerClient | None:
+        """The warm worker every built-in variant loads into (torch is imported once per
+        app run); None for user code, which gets a fresh process of its own."""
+        if not spec.variant:
+            return None
+        with self._cfx_worker_lock:
+            if self._cfx_variant_worker is None:
+                from cfexplore.worker import WorkerClient
+
+                self._cfx_variant_worker = WorkerClient()
+            return self._cfx_variant_worker
+
     def load_target(self, spec: TargetSpec) -> None:
-        """Load `spec` in a fresh worker process (the previous one is closed)."""
+        """Load `spec`: a built-in variant in the shared warm worker, user code in a fresh
+        worker process (the previous target's own worker is closed once this one loads)."""
         self._load_cancel.set()
         self._load_cancel = threading.Event()
-        self.notify(f"loading {spec.label}…", timeout=2)
-        self._load(spec, self._load_cancel)
+        jobs.name(self._load(spec, self._load_cancel), f"loading {spec.short_label}")
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, spec: TargetSpec, cancel: threading.Event) -> None:
         from cfexplore.engine import Session
 
         try:
-            session = Session.open(spec, cancel=cancel, timeout=self.state.timeout)
+            session = Session.open(
+                spec,
+                jobs.progress,
+                cancel,
+                client=self._shared_worker(spec),
+                timeout=self.state.timeout,
+            )
             session.export_timeout = self.state.timeout
         except CfxError as exc:
             if not cancel.is_set():
@@ -268,8 +293,8 @@ class CfxApp(App[None]):
         """Load `spec`, export it with `exporter`, then show `mode` (from the Matrix)."""
         self._load_cancel.set()
         self._load_cancel = threading.Event()
-        self.notify(f"loading {spec.label} and exporting with {exporter}…", timeout=3)
-        self._open_and_export(spec, exporter, mode, self._load_cancel)
+        worker = self._open_and_export(spec, exporter, mode, self._load_cancel)
+        jobs.name(worker, f"loading {spec.short_label}, then {exporter}")
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _open_and_export(
@@ -278,16 +303,27 @@ class CfxApp(App[None]):
         from cfexplore.engine import Session
 
         try:
-            session = Session.open(spec, cancel=cancel, timeout=self.state.timeout)
+            session = Session.open(
+                spec,
+                jobs.progress,
+                cancel,
+                client=self._shared_worker(spec),
+                timeout=self.state.timeout,
+            )
             session.export_timeout = self.state.timeout
             if cancel.is_set():
                 session.close()
                 return
             self.post_message(TargetLoaded(session))
-            result = session.export(exporter, self.state.opset, cancel=cancel)
+            result = session.export(
+                exporter, self.state.opset, progress=jobs.progress, cancel=cancel
+            )
         except CfxError as exc:
             if not cancel.is_set():
                 self.post_message(TargetFailed(spec.label, str(exc), exc.details))
+            return
+        except Exception as exc:  # a bug must not vanish: shown, and the app keeps running
+            self.post_message(TargetFailed(spec.label, short_error(exc), full_text(exc)))
             return
         self.post_message(Exported(result, spec.label, mode))
 
@@ -421,6 +457,8 @@ class CfxApp(App[None]):
         self._load_cancel.set()
         if self.state.session is not None:
             self.state.session.client.kill()
+        if self._cfx_variant_worker is not None:
+            self._cfx_variant_worker.kill()
         self.exit()
 
     def notify(
@@ -445,6 +483,9 @@ class CfxApp(App[None]):
         session = self.state.session
         if session is not None:
             parts.append((f"target worker · {session.spec.label}", session.client))
+        warm = self._cfx_variant_worker
+        if warm is not None and (session is None or session.client is not warm):
+            parts.append(("built-in variants' worker", warm))
         for screen in self._mode_screens():
             for label, client in getattr(screen, "worker_clients", lambda: [])():
                 parts.append((label, client))
@@ -469,8 +510,11 @@ class CfxApp(App[None]):
         self.push_screen(HelpScreen(self.screen))
 
     def on_unmount(self) -> None:
+        self._load_cancel.set()  # a load still running kills its worker, not waits for it
         if self.state.session is not None:
             self.state.session.close()
+        if self._cfx_variant_worker is not None:
+            self._cfx_variant_worker.close()
 
 
 def main(start: str | None = None, timeout: float | None = 600.0) -> int:

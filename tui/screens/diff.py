@@ -28,6 +28,7 @@ from cfexplore.report import (
 )
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult
 
+from .. import jobs
 from ..messages import Exported, OnnxRef
 from ..state import AppState
 from ..widgets.footer import CfxFooter
@@ -336,14 +337,15 @@ class DiffScreen(CfxScreen):
         self._cancel = threading.Event()
         if self.file_mode and self.state.onnx is not None:
             self._status(Text("running ONNX Runtime…", "dim"))
-            self._run_file(self.state.onnx.path, seed, self._cancel)
+            worker = self._run_file(self.state.onnx.path, seed, self._cancel)
+            jobs.name(worker, f"running {self.state.onnx.label}")
             return
         session = self.state.session
         if session is None:
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
         self._status(Text(f"running {self.state.exporter}…", "dim"))
-        self._run(
+        worker = self._run(
             session,
             self.state.exporter,
             self.state.opset,
@@ -353,6 +355,7 @@ class DiffScreen(CfxScreen):
             atol,
             self._cancel,
         )
+        jobs.name(worker, f"diff {self.state.exporter}")
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _run(
@@ -367,10 +370,11 @@ class DiffScreen(CfxScreen):
         cancel: threading.Event,
     ) -> None:
         if exporter not in session.exports:
-            exp = session.export(exporter, opset, cancel=cancel)
+            exp = session.export(exporter, opset, progress=jobs.progress, cancel=cancel)
             self.post_message(Exported(exp, session.spec.label))
             if not exp.ok:
                 return
+        jobs.progress(None, f"diff {exporter}")
         result = session.diff(exporter, seed, values, rtol, atol, cancel=cancel)
         if not cancel.is_set():
             self.post_message(DiffDone(result))
@@ -424,7 +428,7 @@ class DiffScreen(CfxScreen):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.spec.label)
         path = Path.cwd() / f"cfexplore-report-{safe[-60:]}.md"
         self.notify(f"writing the report to {path.name}…", timeout=3)
-        self._report(session, path, *numbers, self._cancel)
+        jobs.name(self._report(session, path, *numbers, self._cancel), "report")
 
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def _report(
@@ -433,7 +437,16 @@ class DiffScreen(CfxScreen):
         from cfexplore.fileio import atomic_write_bytes
         from cfexplore.reportdoc import build_report, report_markdown
 
-        rep = build_report(session, EXPORTERS, self.state.opset, seed, rtol, atol, cancel=cancel)
+        rep = build_report(
+            session,
+            EXPORTERS,
+            self.state.opset,
+            seed,
+            rtol,
+            atol,
+            progress=jobs.progress,
+            cancel=cancel,
+        )
         atomic_write_bytes(path, report_markdown(rep).encode())
         self.post_message(ReportWritten(str(path)))
 
@@ -553,7 +566,10 @@ class DiffScreen(CfxScreen):
         self.query_one("#verdict-view", Static).update(
             Text(f"sweeping every knob under {self.state.exporter}…", "dim")
         )
-        self._sweep(session, self.state.exporter, self.state.opset, seed, rtol, atol, self._cancel)
+        worker = self._sweep(
+            session, self.state.exporter, self.state.opset, seed, rtol, atol, self._cancel
+        )
+        jobs.name(worker, f"sweep {self.state.exporter}")
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(
@@ -566,7 +582,9 @@ class DiffScreen(CfxScreen):
         atol: float,
         cancel: threading.Event,
     ) -> None:
-        report = session.check([exporter], opset, seed, rtol, atol, cancel=cancel)
+        report = session.check(
+            [exporter], opset, seed, rtol, atol, progress=jobs.progress, cancel=cancel
+        )
         self.post_message(SweepDone(report))
 
     @on(SweepDone)

@@ -25,6 +25,7 @@ from cfexplore.errors import Cancelled, CfxError
 from cfexplore.report import fmt_value
 from cfexplore.results import EXPORTERS, ExportResult
 
+from .. import jobs
 from ..messages import Exported, Progressed, Saved
 from ..state import AppState
 from ..widgets.footer import CfxFooter
@@ -150,11 +151,14 @@ class ExportScreen(CfxScreen):
         bar.update(total=None)
         bar.display = True
         self.refresh_bindings()
-        self._export(session, self.exporter, opset, self._cancel)
+        jobs.name(
+            self._export(session, self.exporter, opset, self._cancel), f"export {self.exporter}"
+        )
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def _export(self, session: object, exporter: str, opset: int, cancel: threading.Event) -> None:
         def progress(frac: float | None, text: str) -> None:
+            jobs.progress(frac, text)
             self.post_message(Progressed("export", frac, text))
 
         result = session.export(exporter, opset, progress=progress, cancel=cancel)  # type: ignore[attr-defined]

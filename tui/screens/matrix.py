@@ -18,6 +18,7 @@ from cfexplore.report import COLUMN_TITLE, VERDICT_STYLE
 from cfexplore.results import EXPORTERS
 from cfexplore.spec import TargetSpec
 
+from .. import jobs
 from ..messages import Progressed
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
@@ -25,9 +26,12 @@ from .base import CfxScreen
 
 
 class MatrixDone(Message):
-    def __init__(self, report: MatrixReport) -> None:
+    """The table so far: after each variant (`final` False), then the whole run."""
+
+    def __init__(self, report: MatrixReport, final: bool = True) -> None:
         super().__init__()
         self.report = report
+        self.final = final
 
 
 class MatrixScreen(CfxScreen):
@@ -112,6 +116,9 @@ class MatrixScreen(CfxScreen):
                         cells.append(Text("·", "dim"))
                         continue
                     entries = self.report.cells[exporter][construct][col].entries
+                    if not entries:  # not run yet
+                        cells.append(Text("·", "dim"))
+                        continue
                     text = Text()
                     for i, (variant, verdict, _) in enumerate(entries):
                         if i:
@@ -144,6 +151,7 @@ class MatrixScreen(CfxScreen):
         from cfexplore.engine import matrix
 
         def progress(frac: float | None, text: str) -> None:
+            jobs.progress(frac, text)
             self.post_message(Progressed("matrix", frac, text))
 
         st = self.state
@@ -156,6 +164,7 @@ class MatrixScreen(CfxScreen):
             st.atol,
             progress=progress,
             cancel=cancel,
+            on_variant=lambda partial: self.post_message(MatrixDone(partial, final=False)),
         )
         self.post_message(MatrixDone(report))
 
@@ -191,6 +200,12 @@ class MatrixScreen(CfxScreen):
 
     @on(MatrixDone)
     def _done(self, event: MatrixDone) -> None:
+        if not event.final:
+            if self._cancel is not None:  # a late partial of a cancelled run: not shown
+                self.report = event.report
+                self._fill()
+                self._show_cell()
+            return
         self._stop()
         self.report = event.report
         self._fill()

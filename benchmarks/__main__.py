@@ -32,6 +32,7 @@ ITEMS = (
     "export (dynamo)",
     "peak RSS browsing 100k model",
     "UI heartbeat during a job",
+    "variant switch -> loaded",
 )
 """Every row the table prints, in order (tests check them by name)."""
 
@@ -53,6 +54,7 @@ class Config:
         self.export_repeats = 2 if quick else 7
         self.dynamo = not quick
         self.dynamo_repeats = 3
+        self.switch_repeats = 2 if quick else 6
 
 
 def _json_out(argv: list[str], what: str) -> tuple[dict[str, Any], float, float]:
@@ -282,6 +284,24 @@ def heartbeat(cfg: Config) -> list[Row]:
     ]
 
 
+def switch(cfg: Config) -> list[Row]:
+    from benchmarks.app_jobs import SWITCH, variant_switch
+
+    r = variant_switch(cfg.switch_repeats)
+    return [
+        Row(
+            ITEMS[11],
+            "s",
+            r["switch_s"],
+            r["export_s"],
+            1.5,
+            note=f"app: load_target between {' and '.join(SWITCH)} until TargetLoaded, median "
+            f"of {r['n']}; floor = one script export of the loaded variant in the same app; "
+            f"{r['loads_in_one_worker']} loads in one warm worker (torch imported once)",
+        )
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small model, few repeats")
@@ -311,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             ((ITEMS[6],), lambda: sweep(cfg)),
             ((ITEMS[7], ITEMS[8]), lambda: export(cfg)),
             ((ITEMS[10],), lambda: heartbeat(cfg)),
+            ((ITEMS[11],), lambda: switch(cfg)),
         ]
         failed = False
         for names, step in steps:

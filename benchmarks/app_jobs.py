@@ -204,6 +204,49 @@ def heartbeat(seconds: float) -> dict[str, Any]:
     return asyncio.run(_heartbeat(seconds))
 
 
+SWITCH = ("if-forward-arg", "loop-forward-arg")
+"""Two small built-in variants the switch alternates between (load, then one export)."""
+
+
+async def _variant_switch(repeats: int) -> dict[str, Any]:
+    from cfexplore.spec import TargetSpec
+    from cfexplore.tui.app import CfxApp
+
+    app = CfxApp()
+    switches: list[float] = []
+    exports: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for i in range(repeats + 1):
+            name = SWITCH[i % 2]
+            old = app.state.session
+            start = time.perf_counter()
+            app.load_target(TargetSpec(variant=name))
+            await until(pilot, lambda old=old: app.state.session is not old, 300, 0.002)
+            if i:  # the first load starts the worker and imports torch: not a switch
+                switches.append(time.perf_counter() - start)
+            session = app.state.session
+            start = time.perf_counter()
+            result = await asyncio.to_thread(session.export, "script")
+            assert result.ok, result.error
+            exports.append(time.perf_counter() - start)
+        loads = app.state.session.stats()["loads"]
+        pid = app.state.session.client.pid
+        await app.action_quit()
+    return {
+        "switch_s": statistics.median(switches),
+        "export_s": statistics.median(exports[1:]),
+        "loads_in_one_worker": loads,
+        "worker_pid": pid,
+        "n": repeats,
+    }
+
+
+def variant_switch(repeats: int) -> dict[str, Any]:
+    """Built-in variant switch in the app -> loaded, against one script export's time."""
+    return asyncio.run(_variant_switch(repeats))
+
+
 if __name__ == "__main__":
     import json
 

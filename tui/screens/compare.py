@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from ..widgets.footer import CfxFooter
+from ..widgets.text_input import TextInput
 
 
 class Compared(Message):
@@ -70,9 +71,9 @@ class CompareScreen(Screen[None]):
         )
         with Horizontal(id="compare-inputs"):
             yield Label("A")
-            yield Input(self.a, placeholder="first .onnx", id="compare-a")
+            yield TextInput(self.a, placeholder="first .onnx", id="compare-a")
             yield Label("B")
-            yield Input(self.b, placeholder="second .onnx", id="compare-b")
+            yield TextInput(self.b, placeholder="second .onnx", id="compare-b")
         with VerticalScroll(id="compare-scroll"):
             yield Static(Text("type two .onnx paths and press Enter", "dim"), id="compare-view")
         yield CfxFooter()

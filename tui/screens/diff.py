@@ -33,6 +33,7 @@ from ..messages import Exported, OnnxRef
 from ..state import AppState
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
+from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
 FILE_COLUMNS = ("output", "result", "type", "min", "max", "mean")
@@ -115,11 +116,11 @@ class DiffScreen(CfxScreen):
         yield ModeBar("diff")
         with Horizontal(id="diff-controls"):
             yield Label("seed")
-            yield Input(str(self.state.seed), id="seed", type="integer")
+            yield TextInput(str(self.state.seed), id="seed", type="integer")
             yield Label("rtol")
-            yield Input(f"{self.state.rtol:g}", id="rtol", type="number")
+            yield TextInput(f"{self.state.rtol:g}", id="rtol", type="number")
             yield Label("atol")
-            yield Input(f"{self.state.atol:g}", id="atol", type="number")
+            yield TextInput(f"{self.state.atol:g}", id="atol", type="number")
             yield Static(id="exporter-label")
         yield Horizontal(id="knobs")
         yield DataTable(id="diff-table", cursor_type="row")
@@ -219,7 +220,9 @@ class DiffScreen(CfxScreen):
                 widgets.append(Switch(value=k.default, id=f"knob-{i}", classes="knob"))
             elif isinstance(k.default, int) and not isinstance(k.default, bool):
                 widgets.append(
-                    Input(str(k.default), id=f"knob-{i}", type="integer", classes="knob knob-int")
+                    TextInput(
+                        str(k.default), id=f"knob-{i}", type="integer", classes="knob knob-int"
+                    )
                 )
             else:  # Optional[bool] (None/False/True), a tensor-data drive: pick a value
                 options = [(fmt_value(v), str(j)) for j, v in enumerate(k.values)]

@@ -30,6 +30,7 @@ from ..messages import Exported, Progressed, Saved
 from ..state import AppState
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
+from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
 
@@ -72,7 +73,9 @@ class ExportScreen(CfxScreen):
                     yield RadioButton(name, value=name == "script", id=f"exp-{name}")
             with Vertical(id="export-options"):
                 yield Label("opset")
-                yield Input(str(self.state.opset), id="opset-input", type="integer", max_length=3)
+                yield TextInput(
+                    str(self.state.opset), id="opset-input", type="integer", max_length=3
+                )
                 yield Static(id="target-line")
         with Horizontal(id="run-line"):
             yield ProgressBar(id="export-progress", show_eta=False, show_percentage=False)
@@ -81,7 +84,7 @@ class ExportScreen(CfxScreen):
             yield Static(id="result-view")
         with Horizontal(id="save-line"):
             yield Label("save to ")
-            yield Input(placeholder="path/to/model.onnx", id="save-input")
+            yield TextInput(placeholder="path/to/model.onnx", id="save-input")
             yield Checkbox("weights in .data", id="external-data")
         yield CfxFooter()
 

@@ -26,6 +26,7 @@ from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.node_detail import NodeDetailView, Shown
 from ..widgets.onnx_tree import OnnxTreeView
+from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
 DETAIL_DELAY = 0.08
@@ -200,7 +201,7 @@ class GraphScreen(CfxScreen):
             with Vertical(id="graph-left"):
                 with Horizontal(id="graph-filter-bar"):
                     yield Static("/", id="graph-filter-prompt")
-                    yield Input(
+                    yield TextInput(
                         placeholder="op type or name — Enter applies, Esc clears",
                         id="graph-filter",
                         compact=True,

@@ -22,6 +22,7 @@ from .. import jobs
 from ..messages import Progressed
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
+from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
 
@@ -71,7 +72,7 @@ class MatrixScreen(CfxScreen):
             yield Static(id="matrix-cell")
         with Horizontal(id="md-line"):
             yield Label("markdown ")
-            yield Input("cfexplore-matrix.md", id="md-path")
+            yield TextInput("cfexplore-matrix.md", id="md-path")
         yield CfxFooter()
 
     def on_mount(self) -> None:

@@ -21,6 +21,7 @@ from ..source_view import ClassSource, class_source, module_path
 from ..state import AppState
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
+from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
 
@@ -52,7 +53,7 @@ class VariantsScreen(CfxScreen):
         yield ModeBar("variants")
         with Horizontal(id="variants-body"):
             with Vertical(id="variants-left"):
-                yield Input(
+                yield TextInput(
                     placeholder="file.py:Class · pkg.mod:fn [--init…] · .onnx",
                     id="open-input",
                 )

@@ -440,3 +440,45 @@ async def test_real_torchscript_export(tmp_path: Path) -> None:
         labels = visible_labels(view)
         assert any(label.startswith("then_branch") for label in labels)
         assert any(label.startswith("Mul") for label in labels)
+
+
+async def test_filter_pages_through_every_match_with_n_and_N(tmp_path: Path) -> None:
+    """A filter with more matches than one page (500) reaches all of them: n past the
+    page's last match shows the next page, N before its first the previous one, both wrap
+    around; the top row says which matches are shown."""
+    path = save(flat_model(1_200, loop_at=600), tmp_path / "wide.onnx")
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        _, view = await open_graph(app, pilot, path)
+        await pilot.press("slash", *"relu", "enter")
+        await settle(app, pilot)
+        assert "1,200 matches · 1–500 shown" in visible_labels(view)[0]
+        assert cursor_item(view).name == "relu_0"
+        await pilot.press("n", "n")
+        await settle(app, pilot)
+        assert cursor_item(view).name == "relu_2"
+        await pilot.press("end", "n")
+        await settle(app, pilot)
+        assert "501–1,000 shown" in visible_labels(view)[0]
+        assert cursor_item(view).name == "relu_500"
+        await pilot.press("N")  # back to the end of the first page
+        await settle(app, pilot)
+        assert cursor_item(view).name == "relu_499" and "1–500 shown" in visible_labels(view)[0]
+        await pilot.press("N", "N")
+        await settle(app, pilot)
+        assert cursor_item(view).name == "relu_497"
+        await pilot.press("home", "N")  # before the first match: wraps to the last page
+        await settle(app, pilot)
+        assert "1,001–1,200 shown" in visible_labels(view)[0]
+        assert cursor_item(view).name == "relu_1199"
+        await pilot.press("n")  # after the last match: wraps to the first page
+        await settle(app, pilot)
+        assert cursor_item(view).name == "relu_0"
+        for _ in range(2):  # the body match is found on the second page
+            await pilot.press("end", "n")
+            await settle(app, pilot)
+        assert cursor_item(view).name == "relu_1000"
+        await pilot.press("N")
+        await settle(app, pilot)
+        names = [cursor_item(view).name]
+        assert names == ["relu_999"]

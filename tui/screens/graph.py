@@ -67,7 +67,7 @@ class GraphScreen(CfxScreen):
             "next_control_flow",
             "Next If/Loop",
             id="graph.next-cf",
-            tooltip="Jump to the next If/Loop/Scan node",
+            tooltip="Jump to the next If/Loop/Scan node (with a filter: the next match)",
         ),
         Binding(
             "N",
@@ -75,7 +75,7 @@ class GraphScreen(CfxScreen):
             "Prev If/Loop",
             id="graph.prev-cf",
             show=False,
-            tooltip="Jump to the previous If/Loop/Scan node",
+            tooltip="Jump to the previous If/Loop/Scan node (with a filter: the previous match)",
         ),
         Binding(
             "e",

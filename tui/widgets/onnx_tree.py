@@ -75,12 +75,14 @@ def find_matches(
     text: str,
     limit: int = MAX_FILTER_MATCHES,
     cancel: threading.Event | None = None,
+    skip: int = 0,
 ) -> tuple[list[ItemPath], int]:
     """Paths of nodes whose op type or name contains `text` (case-insensitive).
 
     Walks the protos in display order (subgraphs and inlined functions included) and only
     builds items for nodes that have children, so it stays cheap on a 100k-node model.
-    Returns the first `limit` paths and the total number of matches.
+    Returns `limit` paths after the first `skip` matches (one page), and the total number
+    of matches.
     """
     needle = text.strip().lower()
     functions = {(f.domain, f.name) for f in tree.model.functions}
@@ -100,7 +102,7 @@ def find_matches(
             break
         if needle in proto.op_type.lower() or needle in proto.name.lower():
             total += 1
-            if len(found) < limit:
+            if total > skip and len(found) < limit:
                 found.append((*graph.path, i))
         calls = (proto.domain, proto.op_type) in functions
         if calls or (proto.attribute and graph_attributes(proto)):
@@ -174,7 +176,14 @@ class OnnxTreeView(Tree[Row]):
         """The filter worker's result (posted from a thread)."""
 
         def __init__(
-            self, tree: OnnxTree, text: str, paths: list[ItemPath], total: int, generation: int
+            self,
+            tree: OnnxTree,
+            text: str,
+            paths: list[ItemPath],
+            total: int,
+            generation: int,
+            start: int = 0,
+            at_end: bool = False,
         ) -> None:
             super().__init__()
             self.tree = tree
@@ -182,6 +191,10 @@ class OnnxTreeView(Tree[Row]):
             self.paths = paths
             self.total = total
             self.generation = generation
+            self.start = start
+            """Index of the page's first match among all matches."""
+            self.at_end = at_end
+            """Put the cursor on the page's last match (stepping back with N)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(Text("no model", style="dim"), id=id, classes=classes)
@@ -190,6 +203,11 @@ class OnnxTreeView(Tree[Row]):
         """The model on show."""
         self.filter_text = ""
         """The active filter ("" when the whole model is shown)."""
+        self._cfx_matches: list[ItemPath] = []
+        """The shown page of filter matches, in display order."""
+        self._cfx_match_keys: list[tuple[float, ...]] = []
+        self._cfx_match_start = 0
+        self._cfx_match_total = 0
         self._rows: dict[ItemPath, TreeNode[Row]] = {}
         self._loaded: set[TreeNode[Row]] = set()
         self._queue: deque[tuple[int, TreeNode[Row], int]] = deque()
@@ -299,7 +317,7 @@ class OnnxTreeView(Tree[Row]):
         if self.model is None:
             return None
         if self.filter_text:
-            return self._goto_visible_control_flow(forward)
+            return self.step_match(forward)
         path, wrapped = self._next_control_flow(self._cursor_key(), forward)
         if path is None:
             self.notify(
@@ -325,9 +343,49 @@ class OnnxTreeView(Tree[Row]):
                 self._clear_filter()
             return
         self.filter_text = text
+        self._filter_page(0)
+
+    def _filter_page(self, start: int, at_end: bool = False) -> None:
+        """Rebuild the filtered view with the page of matches that begins at `start`."""
+        assert self.model is not None
+        text = self.filter_text
         self._reset(Text(f"filtering for “{text}”…", style="dim italic"), self.model.root)
         self._loaded.add(self.root)  # the root's rows come from the filter, not the graph
-        self._filter(self.model, text, self._generation)
+        self._filter(self.model, text, self._generation, start, at_end)
+
+    def step_match(self, forward: bool = True) -> NodeItem | None:
+        """n/N in a filtered view: the next (previous) match, on to the next page of
+        matches past the last one shown, wrapping around after the last match."""
+        paths, keys = self._cfx_matches, self._cfx_match_keys
+        if not paths:
+            return None
+        # the next match after the cursor row, or the last one before it (display order),
+        # whether the cursor is on a match or not
+        here = self._cursor_key()
+        j = bisect_right(keys, here) if forward else bisect_left(keys, here) - 1
+        total, start = self._cfx_match_total, self._cfx_match_start
+        if 0 <= j < len(paths):
+            node = self._rows.get(paths[j])
+            if node is not None:
+                self._move_to(node, center=True)
+            item = self.highlighted_item
+            return item if isinstance(item, NodeItem) else None
+        if total <= len(paths):  # one page holds them all: wrap around on it
+            node = self._rows.get(paths[j % len(paths)])
+            if node is not None:
+                self._move_to(node, center=True)
+            return None
+        if forward:
+            nxt = start + len(paths)
+            nxt = 0 if nxt >= total else nxt
+        else:
+            nxt = (
+                start - MAX_FILTER_MATCHES
+                if start
+                else (total - 1) // MAX_FILTER_MATCHES * MAX_FILTER_MATCHES
+            )
+        self._filter_page(max(nxt, 0), at_end=not forward)
+        return None
 
     # -- building rows ----------------------------------------------------------------
 
@@ -523,7 +581,7 @@ class OnnxTreeView(Tree[Row]):
     def _filter_found(self, event: _FilterFound) -> None:
         if event.generation != self._generation or event.tree is not self.model:
             return
-        self._show_filtered(event.text, event.paths, event.total)
+        self._show_filtered(event.text, event.paths, event.total, event.start, event.at_end)
 
     def get_label_width(self, node: TreeNode[Row]) -> int:
         """Cheaper than rendering the label: Tree calls this for every row on each rebuild."""
@@ -679,39 +737,39 @@ class OnnxTreeView(Tree[Row]):
             self._consume_control_flow(1024)
         return (paths[-1], True) if paths else (None, False)
 
-    def _goto_visible_control_flow(self, forward: bool) -> NodeItem | None:
-        """In a filtered view: the next control-flow row among the rows shown."""
-        last = self.last_line
-        if last < 0:
-            return None
-        start = max(self.cursor_line, 0)
-        step = 1 if forward else -1
-        for offset in range(1, last + 2):
-            node = self.get_node_at_line((start + step * offset) % (last + 1))
-            if node is not None and isinstance(node.data, NodeItem) and node.data.is_control_flow:
-                self._move_to(node, center=True)
-                return node.data
-        return None
-
     # -- filter -----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="onnx-tree-filter", exit_on_error=False)
-    def _filter(self, tree: OnnxTree, text: str, generation: int) -> None:
-        """Find the matches off the UI thread; the rows are built by `_show_filtered`."""
+    def _filter(
+        self, tree: OnnxTree, text: str, generation: int, start: int = 0, at_end: bool = False
+    ) -> None:
+        """Find one page of matches off the UI thread; `_show_filtered` builds the rows."""
         worker = get_current_worker()
-        paths, total = find_matches(tree, text, MAX_FILTER_MATCHES, worker.cancelled_event)
+        paths, total = find_matches(
+            tree, text, MAX_FILTER_MATCHES, worker.cancelled_event, skip=start
+        )
         if not worker.is_cancelled:
-            self.post_message(self._FilterFound(tree, text, paths, total, generation))
+            self.post_message(
+                self._FilterFound(tree, text, paths, total, generation, start, at_end)
+            )
 
-    def _show_filtered(self, text: str, paths: list[ItemPath], total: int) -> None:
-        """Rows for the matches and their ancestors only; matches stay expandable."""
+    def _show_filtered(
+        self, text: str, paths: list[ItemPath], total: int, start: int = 0, at_end: bool = False
+    ) -> None:
+        """Rows for the page's matches and their ancestors only; matches stay expandable."""
         assert self.model is not None
+        self._cfx_matches, self._cfx_match_start, self._cfx_match_total = paths, start, total
+        self._cfx_match_keys = [self._order_key(p) for p in paths]
         if paths:
-            more = f" (showing the first {len(paths):,})" if total > len(paths) else ""
+            page = (
+                f" · {start + 1:,}–{start + len(paths):,} shown, n/N step on"
+                if total > len(paths)
+                else " · n/N step"
+            )
             label = Text.assemble(
                 ("filter ", "dim"),
                 (f"“{text}”", "bold"),
-                (f": {total:,} match{'es' if total != 1 else ''}{more}", "dim"),
+                (f": {total:,} match{'es' if total != 1 else ''}{page}", "dim"),
                 ("  Esc clears", "dim italic"),
             )
         else:
@@ -736,7 +794,7 @@ class OnnxTreeView(Tree[Row]):
                     node.expand()
                 parent = node
         self.root.expand()
-        first = self._rows.get(paths[0]) if paths else self.root
+        first = self._rows.get(paths[-1 if at_end else 0]) if paths else self.root
         self._move_to(first if first is not None else self.root, center=True)
         self.post_message(self.FilterApplied(self, text, len(paths), total))
 

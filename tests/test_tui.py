@@ -429,6 +429,10 @@ async def test_first_visit_to_diff_exports_and_diffs_once(monkeypatch) -> None: 
         app.screen.query_one("#knob-0", Switch).toggle()
         await settle(pilot, lambda: "=true" in text_of(app, "#diff-status"))
         assert app.state.session.stats()["diffs"] == 2
+        app.screen.query_one(DataTable).focus()
+        await pilot.press("y")  # the reproduce command of that diff, to the clipboard
+        assert app.clipboard.startswith("cfexplore diff if-forward-arg --exporter script")
+        assert "--run=branch_testing=true" in app.clipboard
 
 
 async def test_variant_switch_reuses_the_warm_worker() -> None:

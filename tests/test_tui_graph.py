@@ -482,3 +482,22 @@ async def test_filter_pages_through_every_match_with_n_and_N(tmp_path: Path) -> 
         await settle(app, pilot)
         names = [cursor_item(view).name]
         assert names == ["relu_999"]
+
+
+async def test_y_copies_the_node_name_and_the_error_text(tmp_path: Path) -> None:
+    """y puts the node name (Graph) or the whole text (E, the error view) on the clipboard
+    with OSC 52, which reaches the local terminal over SSH."""
+    path = save(if_loop_model(), tmp_path / "model.onnx")
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        _, view = await open_graph(app, pilot, path)
+        view.focus()
+        await pilot.press("n", "y")
+        await settle(app, pilot)
+        assert app.clipboard == "the_if"
+        app.show_error("Export failed", "boom", "Traceback ...\nValueError: boom")
+        await pilot.press("E")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == "boom\n\nTraceback ...\nValueError: boom"

@@ -461,6 +461,17 @@ class CfxApp(App[None]):
             self._cfx_variant_worker.kill()
         self.exit()
 
+    def copy_text(self, text: str, what: str) -> None:
+        """`y`: put `text` on the local clipboard with OSC 52 (it works over SSH; the
+        terminal must allow it) and say what was copied."""
+        from cfexplore.errortext import strip_ansi
+
+        text = strip_ansi(text)
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + 1
+        size = f"{lines} lines" if lines > 1 else f"{len(text)} characters"
+        self.notify(f"copied {what} ({size}) to the clipboard", timeout=3)
+
     def notify(
         self,
         message: str,

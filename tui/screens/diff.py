@@ -92,6 +92,14 @@ class DiffScreen(CfxScreen):
         Binding("k", "focus_knobs", "Knobs", id="knobs"),
         Binding("o", "open_source", "Source", id="source"),
         Binding("w", "write_report", "Report", id="report"),
+        Binding(
+            "y",
+            "copy_command",
+            "Copy command",
+            id="copy",
+            show=False,
+            tooltip="Copy the reproduce command of the last diff or sweep (OSC 52)",
+        ),
         Binding("i", "focus_seed", "Seed/tol", id="seed", show=False),
         Binding("right_square_bracket", "step_seed(1)", "Next seed", id="seed-next", show=False),
         Binding("left_square_bracket", "step_seed(-1)", "Prev seed", id="seed-prev", show=False),
@@ -111,6 +119,8 @@ class DiffScreen(CfxScreen):
         self._cfx_last_run: tuple[str, ...] | None = None
         """What the last diff ran with: an edit that changes nothing (a knob widget's first
         Changed on mount) does not start the same diff again."""
+        self._cfx_command = ""
+        """The reproduce command of the last diff or sweep (y copies it)."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("diff")
@@ -169,6 +179,7 @@ class DiffScreen(CfxScreen):
         return onnx is not None and onnx.exporter is None
 
     def _on_target(self, state: AppState) -> None:
+        self._cfx_command = ""
         self._build_knobs()
         self.query_one("#verdict-view", Static).update("")
         self._update_exporter_label()
@@ -488,9 +499,17 @@ class DiffScreen(CfxScreen):
             self.query_one(DataTable).clear()
         self.cfx.record_export(r, event.label)
 
+    def action_copy_command(self) -> None:
+        """y: the one-line command that reproduces the last result, to the clipboard."""
+        if not self._cfx_command:
+            self.notify("no result to copy yet", timeout=2)
+            return
+        self.cfx.copy_text(self._cfx_command, "the reproduce command")
+
     @on(DiffDone)
     def _done(self, event: DiffDone) -> None:
         r = event.result
+        self._cfx_command = r.command
         table = self._columns(DIFF_COLUMNS)
         for row in diff_rows(r):
             table.add_row(*row)
@@ -625,4 +644,5 @@ class DiffScreen(CfxScreen):
         if event.report.no_knobs:
             grid.add_row(Text(event.report.no_knobs, "yellow"))
         grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
+        self._cfx_command = event.report.command
         self.query_one("#verdict-view", Static).update(grid)

@@ -17,7 +17,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from cfexplore.audit import summary_text
-from cfexplore.graph import GraphError, ItemPath, OnnxTree, path_to_str
+from cfexplore.graph import GraphError, GraphItem, ItemPath, NodeItem, OnnxTree, path_to_str
 from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
@@ -54,6 +54,14 @@ class GraphScreen(CfxScreen):
         "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll."
     )
     BINDINGS = [
+        Binding(
+            "y",
+            "copy_name",
+            "Copy name",
+            id="graph.copy",
+            show=False,
+            tooltip="Copy the name of the node under the cursor to the clipboard (OSC 52)",
+        ),
         Binding(
             "slash",
             "filter",
@@ -595,6 +603,16 @@ class GraphScreen(CfxScreen):
 
     def action_collapse_all(self) -> None:
         self.query_one(OnnxTreeView).collapse_everything()
+
+    def action_copy_name(self) -> None:
+        """y: the name of the node (or graph) under the cursor, to the clipboard."""
+        item = self.query_one(OnnxTreeView).highlighted_item
+        if isinstance(item, NodeItem):
+            self.cfx.copy_text(item.name or item.display_name, "the node name")
+        elif isinstance(item, GraphItem) and item.name:
+            self.cfx.copy_text(item.name, "the graph name")
+        else:
+            self.notify("no node under the cursor", timeout=2)
 
     def action_toggle_detail(self) -> None:
         """Hide or show the detail pane (more room for the tree on narrow terminals)."""

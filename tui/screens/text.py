@@ -52,6 +52,7 @@ class TextScreen(ModalScreen[None]):
         Binding("r", "reload", "Reload", id="text.reload"),
         Binding("end", "bottom", "End", show=False),
         Binding("home", "top", "Top", show=False),
+        Binding("y", "copy", "Copy", tooltip="Copy the whole text to the clipboard (OSC 52)"),
     ]
 
     def __init__(
@@ -95,9 +96,18 @@ class TextScreen(ModalScreen[None]):
         shown = safe_text(text, multiline=True) if text.strip() else "(empty)"
         self.query_one("#text-body", Static).update(Text(shown))
 
+    def action_copy(self) -> None:
+        from ..app import CfxApp
+
+        if isinstance(self.app, CfxApp):
+            self.app.copy_text(self._text, "the text")
+        else:
+            self.app.copy_to_clipboard(self._text)
+
     def action_reload(self) -> None:
         if self._reload is not None:
-            self._show(self._reload())
+            self._text = self._reload()
+            self._show(self._text)
             self.query_one("#text-scroll", VerticalScroll).scroll_end(animate=False)
 
     def action_bottom(self) -> None:

@@ -251,3 +251,25 @@ async def test_diff_screen_edits_dotted_optional_and_drive_knobs(
         scale.value = "2"  # True
         await settle(pilot, lambda: "scale=true" in text_of(app, "#diff-status"))
         assert app.is_running
+
+
+async def test_an_open_that_fails_later_keeps_focus_and_text_in_the_box(tmp_path: Path) -> None:
+    """A load that starts and then fails (the file raises on import) leaves the focus and
+    the text in the Open box, to be fixed; a load that succeeds moves focus to the list."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise ValueError('broken on purpose')\n\n\nclass Net:\n    pass\n")
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_in_box(pilot, f"{bad}:Net")
+        await pilot.press("y")  # consent
+        await settle(pilot, lambda: bool(error_lines(app)), timeout=120)
+        box = app.screen.query_one("#open-input", Input)
+        assert "broken on purpose" in error_lines(app)[-1]
+        assert app.focused is box and box.value == f"{bad}:Net"
+        await pilot.press("x")  # a letter is typed, not taken as an action
+        assert box.value == f"{bad}:Netx" and app.current_mode == "variants"
+        box.value = "if-forward-arg"
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.session is not None, timeout=120)
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#variants-table")

@@ -48,6 +48,8 @@ class VariantsScreen(CfxScreen):
         super().__init__()
         self.show_heavy = False
         self._shown: str | None = None
+        self._cfx_opening = False
+        """The Open box started a load: focus leaves the box only once it has loaded."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("variants")
@@ -119,9 +121,9 @@ class VariantsScreen(CfxScreen):
 
     @on(Input.Submitted, "#open-input")
     def _open(self, event: Input.Submitted) -> None:
-        # refused text (a bad option, no such file) keeps the focus here, to be fixed
-        if event.value.strip() and self.cfx.open_path(event.value):
-            self.query_one(DataTable).focus()
+        # refused text (a bad option, no such file) keeps the focus here, to be fixed; so
+        # does a load that fails later (the error shows, the text stays to be edited)
+        self._cfx_opening = bool(event.value.strip()) and self.cfx.open_path(event.value)
 
     def _show_variant(self, name: str) -> None:
         if name == self._shown:
@@ -182,6 +184,10 @@ class VariantsScreen(CfxScreen):
         )
 
     def _on_target(self, state: AppState) -> None:
+        if self._cfx_opening:
+            self._cfx_opening = False
+            if isinstance(self.focused, Input):
+                self.query_one(DataTable).focus()
         line = self.query_one("#loaded-line", Static)
         if state.session is None:
             line.update(Text("nothing loaded — Enter loads the highlighted variant", "dim"))

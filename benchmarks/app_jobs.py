@@ -247,6 +247,63 @@ def variant_switch(repeats: int) -> dict[str, Any]:
     return asyncio.run(_variant_switch(repeats))
 
 
+async def _first_visits(seconds: float) -> dict[str, Any]:
+    """In a fresh process: screens 2-5 visited right after the first paint, then a load
+    and a switch between built-in variants; gaps of a 10 ms timer throughout."""
+    from cfexplore.spec import TargetSpec
+    from cfexplore.tui.app import CfxApp
+
+    app = CfxApp()
+    ticks: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        timer = app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
+        await pilot.pause()
+        start = time.perf_counter()
+        for key in "2345":
+            await pilot.press(key)
+            await asyncio.sleep(0.25)
+        await until(pilot, lambda: app.current_mode == "matrix", 60, 0.01)
+        visits = time.perf_counter() - start
+        mark = time.perf_counter()
+        for name in ("if-forward-arg", "loop-forward-arg"):
+            old = app.state.session
+            app.load_target(TargetSpec(variant=name))
+            await until(pilot, lambda old=old: app.state.session is not old, 300, 0.01)
+        await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - start)))
+        timer.stop()
+        await app.action_quit()
+
+    def gaps(lo: float, hi: float) -> list[float]:
+        window = [t for t in ticks if lo <= t <= hi]
+        return [(b - a) * 1000 for a, b in zip(window, window[1:], strict=False)]
+
+    visit_gaps, load_gaps = gaps(start, mark), gaps(mark, float("inf"))
+    return {
+        "visits_s": visits,
+        "visit_p99_ms": percentile(visit_gaps, 99),
+        "visit_max_ms": max(visit_gaps) if visit_gaps else None,
+        "load_p99_ms": percentile(load_gaps, 99),
+        "load_max_ms": max(load_gaps) if load_gaps else None,
+        "ticks": len(visit_gaps) + len(load_gaps),
+    }
+
+
+def first_visits(seconds: float) -> dict[str, Any]:
+    """`_first_visits` in a fresh interpreter (nothing of the screens imported yet)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, json; from benchmarks.app_jobs import _first_visits; "
+        f"print(json.dumps(asyncio.run(_first_visits({seconds!r}))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 if __name__ == "__main__":
     import json
 

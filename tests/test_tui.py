@@ -529,3 +529,37 @@ async def test_keys_in_one_write_keep_their_order_in_text_boxes() -> None:
         assert box.value == "model.xpq"
         await pilot.press("1")  # typed into the box, not a screen switch
         assert box.value == "model.xpq1" and app.current_mode == "export"
+
+
+async def test_a_screen_still_importing_shows_loading_and_keys_keep_working(
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """A screen whose module the background import has not finished does not block the UI:
+    the mode bar says it is loading, other keys work meanwhile, and a later switch wins."""
+    import threading
+
+    from cfexplore.tui import preload
+
+    gate = threading.Event()
+    monkeypatch.setattr(preload, "_ready", {"graph": gate})
+    monkeypatch.setattr(preload, "_thread", threading.current_thread())  # start(): no-op
+    app = CfxApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        assert app.current_mode == "variants"
+        assert "loading the Graph screen" in text_of(app, "ModeBar")
+        await pilot.press("2")  # works at once, and wins over the pending Graph
+        await pilot.pause()
+        assert app.current_mode == "export"
+        gate.set()
+        await pilot.pause(0.3)
+        assert app.current_mode == "export"
+        assert "loading" not in text_of(app, "ModeBar")
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.current_mode == "graph"
+        gate.clear()
+        await pilot.press("1", "3")  # built once: never waits again
+        await pilot.pause()
+        assert app.current_mode == "graph"

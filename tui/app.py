@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ from cfexplore.errortext import full_text, short_error
 from cfexplore.results import ExportResult
 from cfexplore.spec import TargetSpec
 
-from . import jobs
+from . import jobs, preload
 from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
 
@@ -56,7 +57,9 @@ class CfxApp(App[None]):
 
     TITLE = "cfexplore"
     SUB_TITLE = "did your ifs and loops survive the ONNX export?"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", *(f"screens/{mode}.tcss" for mode in MODE_KEYS)]
+    """Every screen's styles, parsed once at start: a screen's own CSS_PATH made Textual
+    re-parse the whole stylesheet on its first visit (60-100 ms of a blocked UI)."""
     MODES = {name: (lambda name=name: _make_screen(name)) for name in MODE_KEYS}
     DEFAULT_MODE = "variants"
     BINDINGS = [
@@ -103,11 +106,39 @@ class CfxApp(App[None]):
         self._consented: set[tuple[str, str]] = set()
         """(path, sha256) of user files the user agreed to import this session."""
         self._cfx_variant_worker: WorkerClient | None = None
+        self._cfx_wanted_mode = self.DEFAULT_MODE
+        """The mode asked for last (a screen still loading opens only if it still is)."""
         self._cfx_worker_lock = threading.Lock()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(preload.start)  # heavy imports once the first screen shows
         if self._start:
             self.open_path(self._start)
+
+    # -- modes ----------------------------------------------------------------------
+
+    async def action_switch_mode(self, mode: str) -> None:
+        """1-5: show `mode` (see `show_mode`)."""
+        self.show_mode(mode)
+
+    def show_mode(self, mode: str) -> None:
+        """Show `mode` now if its screen or module is ready; else once the background
+        import has it, with a "loading" job in the mode bar meanwhile (keys keep working;
+        a later switch wins)."""
+        self._cfx_wanted_mode = mode
+        built = bool(self._screen_stacks.get(mode))
+        if built or mode not in MODE_KEYS or preload.ready(mode):
+            self.switch_mode(mode)
+            return
+        worker = self.run_worker(
+            self._switch_when_ready(mode), group="screen", exclusive=True, exit_on_error=False
+        )
+        jobs.name(worker, f"loading the {MODE_KEYS[mode][1]} screen")
+
+    async def _switch_when_ready(self, mode: str) -> None:
+        await asyncio.to_thread(preload.wait, mode)
+        if self._cfx_wanted_mode == mode:
+            await self.switch_mode(mode)
 
     # -- targets --------------------------------------------------------------------
 
@@ -142,7 +173,7 @@ class CfxApp(App[None]):
             if not path.exists():
                 return self._cannot_open(f"{args.target}: no such file")
             self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
-            self.switch_mode("graph")
+            self.show_mode("graph")
             return True
         try:
             spec = parse_target(target, args.init, args.input, args.weights, args.values)
@@ -338,7 +369,7 @@ class CfxApp(App[None]):
                 timeout=8,
             )
         if event.mode:
-            self.switch_mode(event.mode)
+            self.show_mode(event.mode)
 
     def record_export(self, result: ExportResult, label: str) -> None:
         """Remember an export; a successful one becomes the model on show."""
@@ -393,6 +424,7 @@ class CfxApp(App[None]):
 
         async def run() -> None:
             if mode is not None:
+                await asyncio.to_thread(preload.wait, mode)
                 await self.switch_mode(mode)
             await self.run_action(action, node)  # type: ignore[arg-type]
 

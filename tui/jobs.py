@@ -24,6 +24,7 @@ LABELS = {
     "graph-open": "opening the graph",
     "graph-validate": "validating",
     "save": "saving",
+    "screen": "loading the screen",
 }
 """Worker group -> the job's default label (groups not listed are not jobs)."""
 

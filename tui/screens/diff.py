@@ -74,7 +74,6 @@ class FileRunDone(Message):
 class DiffScreen(CfxScreen):
     """Change the seed, a knob or a tolerance and the diff re-runs; s sweeps every knob."""
 
-    CSS_PATH = "diff.tcss"
     HELP = (
         "Every edit (seed, rtol, atol, a knob) re-runs PyTorch and ONNX Runtime on seeded "
         "inputs in the worker process and updates the table: shapes, max abs/rel diff, "

@@ -37,7 +37,6 @@ from .base import CfxScreen
 class ExportScreen(CfxScreen):
     """Export the loaded target with script, trace or dynamo; save the .onnx file."""
 
-    CSS_PATH = "export.tcss"
     HELP = (
         "Choose the exporter (script = torch.jit.script + TorchScript exporter, trace = "
         "torch.jit.trace, dynamo = torch.export) and the opset, then export. The export runs "

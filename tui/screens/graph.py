@@ -44,7 +44,6 @@ EMPTY_TEXT = (
 class GraphScreen(CfxScreen):
     """Browse an ONNX model: which ifs and loops became If/Loop/Scan, and what they contain."""
 
-    CSS_PATH = "graph.tcss"
     AUTO_FOCUS = "#graph-tree"
     HELP = (
         "The ONNX node tree of the model on show: did your ifs and loops become If, Loop "

@@ -38,7 +38,6 @@ class MatrixDone(Message):
 class MatrixScreen(CfxScreen):
     """Rows If/Loop x exporter, columns where the control value lives; each cell a verdict."""
 
-    CSS_PATH = "matrix.tcss"
     HELP = (
         "r computes the seed's table live: every If/Loop variant (class attribute plain and "
         "Final, instance attribute, forward() argument) exported with script, trace and dynamo "

@@ -28,7 +28,6 @@ from .base import CfxScreen
 class VariantsScreen(CfxScreen):
     """The first screen: choose what to explore."""
 
-    CSS_PATH = "variants.tcss"
     HELP = (
         "Pick a built-in variant (Enter loads it in a worker process) or type in the Open "
         "box: an .onnx file (browse it, run it in ONNX Runtime), or your own model as "

@@ -563,3 +563,25 @@ async def test_a_screen_still_importing_shows_loading_and_keys_keep_working(
         await pilot.press("1", "3")  # built once: never waits again
         await pilot.pause()
         assert app.current_mode == "graph"
+
+
+async def test_diff_table_fits_a_narrow_terminal_without_cutting_a_cell() -> None:
+    """At 60 columns the least needed columns are left out (and the status says so), so
+    `outside` shows 0/16 whole; at 100 columns every column is back."""
+    app = CfxApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await load(pilot, "if-forward-arg")
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith("PASS"))
+        table = app.screen.query_one(DataTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert "outside" in labels and "type" not in labels and "ORT↔ref" not in labels
+        assert str(table.get_row_at(0)[labels.index("outside")]) == "0/16"
+        widths = sum(c.get_render_width(table) for c in table.columns.values())
+        assert widths <= table.size.width
+        assert "too narrow for ORT↔ref, type" in text_of(app, "#diff-status")
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.2)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels[-1] == "type" and "ORT↔ref" in labels
+        assert "too narrow" not in text_of(app, "#diff-status")

@@ -36,6 +36,9 @@ from ..widgets.mode_bar import ModeBar
 from ..widgets.text_input import TextInput
 from .base import CfxScreen
 
+DROP_ORDER = ("type", "ORT↔ref", "ref Δ", "rel Δ")
+"""Diff columns a narrow terminal leaves out first (output, result, ORT Δ, outside stay)."""
+
 FILE_COLUMNS = ("output", "result", "type", "min", "max", "mean")
 """Columns for an .onnx file run alone in ONNX Runtime (no PyTorch side)."""
 DEBOUNCE = 0.3
@@ -120,6 +123,10 @@ class DiffScreen(CfxScreen):
         Changed on mount) does not start the same diff again."""
         self._cfx_command = ""
         """The reproduce command of the last diff or sweep (y copies it)."""
+        self._cfx_last_diff: DiffResult | None = None
+        """The result in the table (redrawn to fit on a resize)."""
+        self._cfx_hidden: list[str] = []
+        """Diff columns left out because the terminal is too narrow for them."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("diff")
@@ -151,6 +158,39 @@ class DiffScreen(CfxScreen):
         self._on_target(self.state)
         table.focus()
 
+    def _fitting(self, rows: list[list[Any]]) -> list[int]:
+        """Indexes of the diff columns to show: all when they fit the table's width, else
+        without the least needed (type, ORT↔ref, ref Δ, rel Δ), never cutting a cell."""
+        width = self.query_one(DataTable).size.width
+        need = [
+            max([len(name), *(Text(str(r[i])).cell_len for r in rows)]) + 2
+            for i, name in enumerate(DIFF_COLUMNS)
+        ]
+        keep = list(range(len(DIFF_COLUMNS)))
+        for name in DROP_ORDER:
+            if sum(need[i] for i in keep) <= width:
+                break
+            keep.remove(DIFF_COLUMNS.index(name))
+        return keep
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self._cfx_last_diff is not None:
+            self._done(DiffDone(self._cfx_last_diff))  # table and status, refitted
+
+    def _show_diff_table(self, result: DiffResult) -> None:
+        if not self.query_one(DataTable).size.width:  # not laid out yet: its width decides
+            self.call_after_refresh(self._show_diff_table, result)
+            return
+        rows = [list(row) for row in diff_rows(result)]
+        keep = self._fitting(rows)
+        table = self.query_one(DataTable)
+        table.clear(columns=True)  # column widths fit these values, not the widest ever
+        table.add_columns(*(DIFF_COLUMNS[i] for i in keep))
+        for row in rows:
+            table.add_row(*(row[i] for i in keep))
+        self._cfx_hidden = [DIFF_COLUMNS[i] for i in range(len(DIFF_COLUMNS)) if i not in keep]
+
     def _columns(self, columns: tuple[str, ...]) -> DataTable:
         """The table, cleared, with `columns` (diff and file runs show different ones)."""
         table = self.query_one(DataTable)
@@ -179,6 +219,7 @@ class DiffScreen(CfxScreen):
 
     def _on_target(self, state: AppState) -> None:
         self._cfx_command = ""
+        self._cfx_last_diff = None
         self._build_knobs()
         self.query_one("#verdict-view", Static).update("")
         self._update_exporter_label()
@@ -509,9 +550,8 @@ class DiffScreen(CfxScreen):
     def _done(self, event: DiffDone) -> None:
         r = event.result
         self._cfx_command = r.command
-        table = self._columns(DIFF_COLUMNS)
-        for row in diff_rows(r):
-            table.add_row(*row)
+        self._cfx_last_diff = r
+        self._show_diff_table(r)
         self.query_one("#chart-line").display = True
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
@@ -544,10 +584,13 @@ class DiffScreen(CfxScreen):
                     f"at {', '.join(fmt_value(exported.knob_values[k]) for k in moved)}",
                     "yellow",
                 )
+        if self._cfx_hidden:
+            status.append(f"  (too narrow for {', '.join(self._cfx_hidden)})", "dim")
         self._status(status)
 
     @on(FileRunDone)
     def _file_done(self, event: FileRunDone) -> None:
+        self._cfx_last_diff = None
         table = self._columns(FILE_COLUMNS)
         for name, out in zip(event.names, event.outputs, strict=False):
             arr = np.asarray(out) if not isinstance(out, list) else None

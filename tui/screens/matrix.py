@@ -48,8 +48,20 @@ class MatrixScreen(CfxScreen):
     BINDINGS = [
         Binding("r", "run", "Run", id="run"),
         Binding("escape", "cancel", "Cancel", id="cancel"),
-        Binding("d", "open('diff')", "Open in Diff", id="open-diff"),
-        Binding("g", "open('graph')", "Open in Graph", id="open-graph"),
+        Binding(
+            "d",
+            "open('diff')",
+            "In Diff",
+            id="open-diff",
+            tooltip="Open the cell's variant in Diff",
+        ),
+        Binding(
+            "g",
+            "open('graph')",
+            "In Graph",
+            id="open-graph",
+            tooltip="Open the cell's variant in Graph",
+        ),
         Binding("m", "markdown", "Markdown", id="markdown"),
         Binding("f", "toggle_full", "Full size", id="full", show=False),
     ]

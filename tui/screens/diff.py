@@ -158,9 +158,10 @@ class DiffScreen(CfxScreen):
         self._on_target(self.state)
         table.focus()
 
-    def _fitting(self, rows: list[list[Any]]) -> list[int]:
-        """Indexes of the diff columns to show: all when they fit the table's width, else
-        without the least needed (type, ORT↔ref, ref Δ, rel Δ), never cutting a cell."""
+    def _fitting(self, rows: list[list[Any]]) -> tuple[list[int], list[int]]:
+        """(indexes of the diff columns to show, each column's width with its padding):
+        all columns when they fit the table's width, else without the least needed (type,
+        ORT↔ref, ref Δ, rel Δ), so no cell is ever cut."""
         width = self.query_one(DataTable).size.width
         need = [
             max([len(name), *(Text(str(r[i])).cell_len for r in rows)]) + 2
@@ -171,7 +172,7 @@ class DiffScreen(CfxScreen):
             if sum(need[i] for i in keep) <= width:
                 break
             keep.remove(DIFF_COLUMNS.index(name))
-        return keep
+        return keep, need
 
     def on_resize(self) -> None:
         super().on_resize()
@@ -183,10 +184,11 @@ class DiffScreen(CfxScreen):
             self.call_after_refresh(self._show_diff_table, result)
             return
         rows = [list(row) for row in diff_rows(result)]
-        keep = self._fitting(rows)
+        keep, need = self._fitting(rows)
         table = self.query_one(DataTable)
-        table.clear(columns=True)  # column widths fit these values, not the widest ever
-        table.add_columns(*(DIFF_COLUMNS[i] for i in keep))
+        table.clear(columns=True)
+        for i in keep:  # fixed widths, fitted to these values (not the widest seen so far)
+            table.add_column(DIFF_COLUMNS[i], width=need[i] - 2)
         for row in rows:
             table.add_row(*(row[i] for i in keep))
         self._cfx_hidden = [DIFF_COLUMNS[i] for i in range(len(DIFF_COLUMNS)) if i not in keep]

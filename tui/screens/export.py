@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -193,7 +194,8 @@ class ExportScreen(CfxScreen):
             Text.assemble(
                 ("exporting ", "bold"),
                 f"{elapsed:5.1f}s  ",
-                (self._last_progress[:60], "dim"),
+                # whole words only: the exporter's line folds under the bar if it must
+                (textwrap.shorten(self._last_progress, 90, placeholder="…"), "dim"),
                 ("  Esc cancels", "dim"),
             )
         )

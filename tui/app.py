@@ -25,6 +25,7 @@ from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
 
 if TYPE_CHECKING:
+    from cfexplore.engine import Session
     from cfexplore.worker import WorkerClient
 
 MODE_KEYS = {
@@ -252,19 +253,20 @@ class CfxApp(App[None]):
         self._load_cancel = threading.Event()
         jobs.name(self._load(spec, self._load_cancel), f"loading {spec.short_label}")
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, spec: TargetSpec, cancel: threading.Event) -> None:
+    def _open_session(self, spec: TargetSpec, cancel: threading.Event) -> Session:
+        """Open `spec` in its worker (the shared one for built-in variants), progress to
+        the job bar, the app's time limit on the load and on each export (worker thread)."""
         from cfexplore.engine import Session
 
+        client = self._shared_worker(spec)
+        session = Session.open(spec, jobs.progress, cancel, client, self.state.timeout)
+        session.export_timeout = self.state.timeout
+        return session
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self, spec: TargetSpec, cancel: threading.Event) -> None:
         try:
-            session = Session.open(
-                spec,
-                jobs.progress,
-                cancel,
-                client=self._shared_worker(spec),
-                timeout=self.state.timeout,
-            )
-            session.export_timeout = self.state.timeout
+            session = self._open_session(spec, cancel)
         except CfxError as exc:
             if not cancel.is_set():
                 self.post_message(TargetFailed(spec.label, str(exc), exc.details))
@@ -331,17 +333,8 @@ class CfxApp(App[None]):
     def _open_and_export(
         self, spec: TargetSpec, exporter: str, mode: str, cancel: threading.Event
     ) -> None:
-        from cfexplore.engine import Session
-
         try:
-            session = Session.open(
-                spec,
-                jobs.progress,
-                cancel,
-                client=self._shared_worker(spec),
-                timeout=self.state.timeout,
-            )
-            session.export_timeout = self.state.timeout
+            session = self._open_session(spec, cancel)
             if cancel.is_set():
                 session.close()
                 return

@@ -66,7 +66,8 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="NAME=SHAPE[:DTYPE][:LO..HI]",
         help="tensor input for a target without example_inputs(), e.g. x=1x3x8x8 or "
-        "input_ids=1x8:int64:0..100 (integers in [0, 100))",
+        "input_ids=1x8:int64:0..100 (integers in [0, 100)); for an .onnx file also "
+        "NAME=VALUE, a constant (sr=16000)",
     )
     p.add_argument(
         "--values",
@@ -219,9 +220,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="second .onnx file (e.g. the dynamo export)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = sub.add_parser("diff", help="seeded PyTorch vs ONNX Runtime diff for one export")
+    p = sub.add_parser(
+        "diff",
+        help="seeded PyTorch vs ONNX Runtime diff for one export (an .onnx file: ONNX "
+        "Runtime vs the reference evaluator)",
+    )
     _target_args(p)
-    p.add_argument("--exporter", choices=EXPORTERS, required=True)
+    p.add_argument(
+        "--exporter", choices=EXPORTERS, help="the export to diff (required for a model)"
+    )
+    p.add_argument(
+        "--dim",
+        action="append",
+        metavar="SYMBOL=N",
+        help="an .onnx file's symbolic dim, e.g. N=512 (repeatable; unset ones are fed as 1)",
+    )
     p.add_argument(
         "--run",
         action="append",
@@ -452,10 +465,48 @@ def _compare(args: argparse.Namespace) -> int:
     return cmd_compare(args.a, args.b, args.json)
 
 
+def _is_onnx_file(target: str) -> bool:
+    return target.lower().endswith(".onnx") and ":" not in Path(target).name
+
+
+def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
+    """`diff FILE.onnx`: ONNX Runtime vs the reference evaluator; exit 1 when they differ."""
+    from cfexplore.feeds import plan_from_args
+    from cfexplore.filerun import run_file
+    from cfexplore.report import file_run_table
+    from cfexplore.safeload import safe_text
+
+    for option in ("exporter", "run", "set", "init", "weights", "values"):
+        if getattr(args, option, None):
+            raise CfxError(f"--{option} does not apply to an .onnx file (it has no PyTorch side)")
+    if not Path(args.target).is_file():
+        raise CfxError(f"{args.target}: no such file")
+    plan = plan_from_args(args.input, args.dim)
+    result = run_file(
+        args.target, plan, args.seed, args.rtol, args.atol, args.reference,
+        cancel=cancel, timeout=args.timeout,
+    )  # fmt: skip
+    if result.plan_error:
+        raise CfxError(result.plan_error)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        out = _out()
+        out.print(file_run_table(result))
+        out.print(f"reproduce: {safe_text(result.command)}", style="dim", markup=False)
+    return EXIT_OK if result.passed else EXIT_FINDINGS
+
+
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.report import diff_table
     from cfexplore.targets import parse_assignments
 
+    if _is_onnx_file(args.target):
+        return cmd_diff_file(args, cancel)
+    if args.dim:
+        raise CfxError("--dim applies to an .onnx file; for a model give --input NAME=SHAPE")
+    if not args.exporter:
+        raise CfxError("diff: --exporter is required for a model (script, trace or dynamo)")
     values = _values(args)
     run = {**values, **parse_assignments(args.run, "--run")}
     with _progress(True) as progress, _session(args, progress, cancel) as session:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.fmt import fmt_num, fmt_value
-from cfexplore.results import CheckReport, DiffResult, ExportResult, TensorDiff
+from cfexplore.results import CheckReport, DiffResult, ExportResult, FileRunResult, TensorDiff
 from cfexplore.spec import VariantSpec
 
 VERDICT_STYLE = {
@@ -155,6 +155,47 @@ def diff_table(result: DiffResult) -> Table:
     elif not result.reference_used:
         table.caption = "reference evaluator not run (model over the auto size limit)"
     return table
+
+
+FILE_COLUMNS = ("output", "result", "max abs", "max rel", "mismatch", "type")
+"""Columns of a lone .onnx file run: ONNX Runtime against the reference evaluator."""
+
+
+def file_run_table(result: FileRunResult) -> Group:
+    """ORT vs the reference evaluator per output, then the feeds and the free dims."""
+    from cfexplore.safeload import safe_text
+
+    table = Table(
+        title=f"{safe_text(result.path, 120)} · ONNX Runtime vs reference · seed {result.seed} "
+        f"· rtol {result.rtol:g} atol {result.atol:g}",
+        title_justify="left",
+    )
+    for col in FILE_COLUMNS:
+        table.add_column(col, justify="left" if col in ("output", "type", "result") else "right")
+    for o in result.outputs:
+        row = diff_row(o)
+        table.add_row(row[0], row[1], row[2], row[5], row[6], _type(o).replace("onnx ", "ORT "))
+    if not result.outputs:
+        for name, shape in zip(result.names, result.ort_shapes, strict=False):
+            table.add_row(safe_text(name, 80), Text("ran", "dim"), "-", "-", "-", shape)
+    blank = [""] * (len(FILE_COLUMNS) - 2)
+    if result.ort_error:
+        table.add_row("ONNX Runtime", Text(safe_text(result.ort_error), style="red"), *blank)
+    if result.reference_error:
+        style = "dim" if result.reference_error.startswith("not run") else "red"
+        table.add_row("reference", Text(safe_text(result.reference_error), style=style), *blank)
+    lines: list[Any] = [table]
+    lines.append(Text("inputs: " + safe_text("; ".join(result.inputs)), "dim"))
+    if result.free_dims:
+        lines.append(
+            Text(
+                "free dims fed as 1: "
+                + safe_text(", ".join(result.free_dims))
+                + " (set them with --dim SYMBOL=N, or a shape with --input NAME=SHAPE)",
+                "yellow",
+            )
+        )
+    return Group(*lines)
 
 
 def trace_lines(trace: dict[str, Any]) -> list[Text]:

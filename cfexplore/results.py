@@ -348,3 +348,45 @@ def _row_dict(row: SweepRow) -> dict[str, Any]:
     out = asdict(row)
     out["trace"] = {p: t.to_dict() for p, t in row.trace.items()}
     return out
+
+
+@dataclass
+class FileRunResult:
+    """An .onnx file run on its own: ONNX Runtime against onnx's ReferenceEvaluator on the
+    same seeded feeds (a disagreement is a runtime bug; there is no PyTorch side)."""
+
+    path: str
+    seed: int
+    rtol: float
+    atol: float
+    inputs: list[str]
+    """Each feed in words: `sr = 16000 (scalar int64)`, `input: 1x512 float32`."""
+    free_dims: list[str]
+    """Symbolic or unnamed dims nothing set, fed as 1 (`--dim` sets them)."""
+    names: list[str] = field(default_factory=list)
+    outputs: list[TensorDiff] = field(default_factory=list)
+    """ORT (`onnx_*`) vs the reference evaluator (`torch_*` fields), per output; empty when
+    the reference did not run."""
+    ort_shapes: list[str] = field(default_factory=list)
+    """Each ORT output's `dtype[shape]`, also when the reference did not run."""
+    ort_ms: float = 0.0
+    reference_ms: float = 0.0
+    ort_error: str | None = None
+    reference_error: str | None = None
+    passed: bool = False
+    command: str = ""
+    plan_error: str | None = None
+    """Why the input settings could not be applied (an unknown input, a wrong rank)."""
+    declared: list[Any] = field(default_factory=list)
+    """The file's graph inputs (cfexplore.feeds.GraphInput), for an inputs editor."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; each output's sides named for what they are (`reference_*`, `ort_*`)
+        and `declared` as name -> declared type."""
+        data = asdict(self)
+        data["declared"] = {g.name: g.declared() for g in self.declared}
+        for out in data["outputs"]:
+            for side, name in (("torch", "reference"), ("onnx", "ort")):
+                for part in ("shape", "dtype"):
+                    out[f"{name}_{part}"] = out.pop(f"{side}_{part}")
+        return data

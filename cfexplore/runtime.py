@@ -251,6 +251,18 @@ class Runtime:
             return self.validate(req["path"])
         if op == "run_onnx":
             return self.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
+        if op == "run_file":
+            from cfexplore.filerun import run_in_worker
+
+            return run_in_worker(
+                self,
+                req["path"],
+                req["plan"],
+                req["seed"],
+                req["rtol"],
+                req["atol"],
+                req.get("reference"),
+            )
         if op == "sweep":
             return self.sweep(
                 req["exporter"],

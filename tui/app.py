@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from cfexplore.engine import Session
     from cfexplore.worker import WorkerClient
 
+    from .open_args import OpenArgs
+
 MODE_KEYS = {
     "variants": ("1", "Variants"),
     "export": ("2", "Export"),
@@ -165,25 +167,61 @@ class CfxApp(App[None]):
             path_txt, colon, rest = target.partition(":")
             target = str(Path(path_txt).expanduser()) + colon + rest
         if target.endswith(".onnx") or (_is_file(target) and not target.endswith(".py")):
-            if args.has_options:
-                return self._cannot_open(
-                    f"{args.target}: --init, --input, --values and --weights apply to "
-                    "variants and Python targets, not .onnx files"
-                )
-            path = Path(target)
-            if not path.exists():
-                return self._cannot_open(f"{args.target}: no such file")
-            self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
-            self.show_mode("graph")
-            return True
+            return self._open_onnx(target, args)
+        if args.dim:
+            return self._cannot_open("--dim applies to .onnx files; give a model --input")
         try:
             spec = parse_target(target, args.init, args.input, args.weights, args.values)
         except CfxError as exc:
             return self._cannot_open(str(exc))
+        if spec.path is not None and not args.input:
+            spec = self._recalled_inputs(spec)
         if spec.path is None:
             self.load_target(spec)
             return True
         return self._ask_consent(spec)
+
+    def _open_onnx(self, target: str, args: OpenArgs) -> bool:
+        """An .onnx file, alone: into the Graph; `--input`/`--dim` set its Diff inputs."""
+        from cfexplore.feeds import plan_from_args
+
+        if args.model_options:
+            return self._cannot_open(
+                f"{args.target}: --init, --values and --weights apply to variants and Python "
+                "targets; an .onnx file takes --input and --dim"
+            )
+        path = Path(target)
+        if not path.exists():
+            return self._cannot_open(f"{args.target}: no such file")
+        if args.input or args.dim:
+            try:
+                plan = plan_from_args(args.input, args.dim)
+            except CfxError as exc:
+                return self._cannot_open(str(exc))
+            self.state.feed_plans[str(path.resolve())] = plan
+        self.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
+        self.show_mode("graph")
+        return True
+
+    def _recalled_inputs(self, spec: TargetSpec) -> TargetSpec:
+        """A Python file's input shapes as last set in the inputs editor (if unchanged)."""
+        from dataclasses import replace
+
+        from cfexplore import inputstore
+        from cfexplore.targets import parse_input
+
+        plan = inputstore.recall(spec.path or "")
+        if plan is None or not plan.inputs:
+            return spec
+        try:
+            inputs = tuple(parse_input(f"{n}={t}") for n, t in plan.inputs.items())
+        except CfxError:
+            return spec
+        self.notify(
+            "inputs as last set: " + ", ".join(f"{n}={t}" for n, t in plan.inputs.items()),
+            timeout=4,
+        )
+        return replace(spec, inputs=inputs)
 
     def _cannot_open(self, message: str) -> bool:
         """One line of error for text the Open box (or `--open`) cannot take; False."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cfexplore.errors import CfxError
 
-REPEATABLE = ("--init", "--input", "--values")
+REPEATABLE = ("--init", "--input", "--values", "--dim")
 """Options that may be given more than once (their values accumulate, as on the CLI)."""
 SINGLE = ("--weights",)
 """Options given at most once."""
@@ -32,10 +32,17 @@ class OpenArgs:
     input: list[str] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
     weights: str | None = None
+    dim: list[str] = field(default_factory=list)
+    """`--dim SYMBOL=N`: an .onnx file's symbolic dims."""
 
     @property
     def has_options(self) -> bool:
-        return bool(self.init or self.input or self.values or self.weights)
+        return bool(self.init or self.input or self.values or self.weights or self.dim)
+
+    @property
+    def model_options(self) -> bool:
+        """Options only a Python model takes (an .onnx file takes --input and --dim)."""
+        return bool(self.init or self.values or self.weights)
 
 
 def _protect_brackets(text: str) -> str:
@@ -124,4 +131,5 @@ def parse_open(text: str) -> OpenArgs:
         input=found["--input"],
         values=found["--values"],
         weights=found["--weights"][0] if found["--weights"] else None,
+        dim=found["--dim"],
     )

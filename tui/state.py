@@ -30,6 +30,9 @@ class AppState:
     atol: float = DEFAULT_ATOL
     timeout: float | None = 600.0
     """Seconds a load, and each export, may take before its worker is killed."""
+    feed_plans: dict[str, Any] = field(default_factory=dict)
+    """Resolved path of a file opened alone -> its cfexplore.feeds.FeedPlan (values, shapes
+    and symbolic dims for its inputs), once set or recalled."""
 
     @property
     def info(self) -> Any:

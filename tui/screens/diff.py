@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +17,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
 
+from cfexplore.feeds import FeedPlan
 from cfexplore.report import (
     DIFF_COLUMNS,
     PROBLEM_TEXT,
@@ -26,7 +26,7 @@ from cfexplore.report import (
     fmt_value,
     trace_lines,
 )
-from cfexplore.results import EXPORTERS, CheckReport, DiffResult
+from cfexplore.results import EXPORTERS, CheckReport, DiffResult, FileRunResult
 
 from .. import jobs
 from ..messages import Exported, OnnxRef
@@ -35,12 +35,11 @@ from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.text_input import TextInput
 from .base import CfxScreen
+from .diff_inputs import FILE_COLUMNS, file_dialog, file_status, fill_file_table, model_dialog
 
 DROP_ORDER = ("type", "ORT↔ref", "ref Δ", "rel Δ")
 """Diff columns a narrow terminal leaves out first (output, result, ORT Δ, outside stay)."""
 
-FILE_COLUMNS = ("output", "result", "type", "min", "max", "mean")
-"""Columns for an .onnx file run alone in ONNX Runtime (no PyTorch side)."""
 DEBOUNCE = 0.3
 """Seconds of quiet after an edit before the diff re-runs."""
 
@@ -64,14 +63,15 @@ class ReportWritten(Message):
 
 
 class FileRunDone(Message):
-    """An ONNX-only run of a file finished."""
+    """A run of a file opened alone finished (ONNX Runtime vs the reference evaluator)."""
 
-    def __init__(self, names: list[str], outputs: list[Any], ms: float, seed: int) -> None:
+    def __init__(self, result: FileRunResult, path: str, plan: FeedPlan, saved: str) -> None:
         super().__init__()
-        self.names = names
-        self.outputs = outputs
-        self.ms = ms
-        self.seed = seed
+        self.result = result
+        self.path = path
+        self.plan = plan
+        self.saved = saved
+        """Why the plan could not be remembered, or empty."""
 
 
 class DiffScreen(CfxScreen):
@@ -84,8 +84,10 @@ class DiffScreen(CfxScreen):
         "Attribute knobs change the PyTorch module only — the ONNX model stays as exported, "
         "which is how a frozen branch shows. s sweeps every knob value and gives a verdict "
         "per knob. ] and [ step the seed and re-run at once (typing waits for a pause; Enter "
-        "in a box runs at once). For an .onnx file opened alone, the outputs of an ONNX "
-        "Runtime run are shown."
+        "in a box runs at once). For an .onnx file opened alone, ONNX Runtime runs against "
+        "onnx's reference evaluator on the same inputs; e edits those inputs (values such "
+        "as sr=16000, shapes, symbolic dims), remembered per file. For a Python model, e "
+        "edits its input shapes and reloads it."
     )
     BINDINGS = [
         Binding("s", "sweep", "Sweep", id="sweep"),
@@ -94,6 +96,7 @@ class DiffScreen(CfxScreen):
         Binding("k", "focus_knobs", "Knobs", id="knobs"),
         Binding("o", "open_source", "Source", id="source"),
         Binding("w", "write_report", "Report", id="report"),
+        Binding("e", "edit_inputs", "Inputs", id="inputs"),
         Binding(
             "y",
             "copy_command",
@@ -127,6 +130,10 @@ class DiffScreen(CfxScreen):
         """The result in the table (redrawn to fit on a resize)."""
         self._cfx_hidden: list[str] = []
         """Diff columns left out because the terminal is too narrow for them."""
+        self._cfx_file_result: FileRunResult | None = None
+        """The last run of a file opened alone (its declared inputs feed the editor)."""
+        self._cfx_save_plan = False
+        """Remember the file's input plan on the next run (it was just edited)."""
 
     def compose(self) -> ComposeResult:
         yield ModeBar("diff")
@@ -219,15 +226,31 @@ class DiffScreen(CfxScreen):
         onnx = self.state.onnx
         return onnx is not None and onnx.exporter is None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A file opened alone has no PyTorch side: no sweep, exporter, knobs, source or
+        report keys; a built-in variant has no inputs to edit."""
+        if action in ("sweep", "next_exporter", "focus_knobs", "open_source", "write_report"):
+            return not self.file_mode
+        if action == "edit_inputs":
+            spec = self.state.spec
+            return self.file_mode or (spec is not None and not spec.variant)
+        return True
+
     def _on_target(self, state: AppState) -> None:
+        self.refresh_bindings()
         self._cfx_command = ""
         self._cfx_last_diff = None
+        self._cfx_file_result = None
+        if self.is_mounted:  # the previous target's results go at once, not at the next run
+            self.query_one("#diff-table", DataTable).clear()
+            self._status(Text(f"{state.label}: starting…", "dim"))
         self._build_knobs()
         self.query_one("#verdict-view", Static).update("")
         self._update_exporter_label()
         self._schedule()
 
     def _on_onnx(self, ref: OnnxRef) -> None:
+        self.refresh_bindings()
         if ref.exporter is None:
             self._build_knobs()
             self._update_exporter_label()
@@ -240,7 +263,7 @@ class DiffScreen(CfxScreen):
                 Text.assemble(
                     ("file ", "dim"),
                     (self.state.onnx.label, "bold"),
-                    (" (ONNX Runtime only)", "dim"),
+                    (" ORT vs reference", "dim"),
                 )
             )
         elif self.state.session is not None:
@@ -393,7 +416,10 @@ class DiffScreen(CfxScreen):
         self._cancel = threading.Event()
         if self.file_mode and self.state.onnx is not None:
             self._status(Text("running ONNX Runtime…", "dim"))
-            worker = self._run_file(self.state.onnx.path, seed, self._cancel)
+            save, self._cfx_save_plan = self._cfx_save_plan, False
+            path = self.state.onnx.path
+            plan = self.state.feed_plans.get(path)
+            worker = self._run_file(path, plan, seed, rtol, atol, save, self._cancel)
             jobs.name(worker, f"running {self.state.onnx.label}")
             return
         session = self.state.session
@@ -436,15 +462,36 @@ class DiffScreen(CfxScreen):
             self.post_message(DiffDone(result))
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _run_file(self, path: str, seed: int, cancel: threading.Event) -> None:
-        from cfexplore.engine import run_onnx_file
+    def _run_file(
+        self,
+        path: str,
+        plan: FeedPlan | None,
+        seed: int,
+        rtol: float,
+        atol: float,
+        save: bool,
+        cancel: threading.Event,
+    ) -> None:
+        from cfexplore import inputstore
+        from cfexplore.filerun import run_file
         from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
         if self._file_client is None:
             # an untrusted file: its worker runs under a memory limit ("model too large")
             self._file_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
-        names, outs, ms = run_onnx_file(path, seed=seed, client=self._file_client, cancel=cancel)
-        self.post_message(FileRunDone(names, outs, ms, seed))
+        saved = ""
+        if plan is None:  # first run of this file: what was set for it last time
+            plan = inputstore.recall(path) or FeedPlan()
+        elif save:
+            try:
+                inputstore.remember(path, plan)
+            except OSError as exc:
+                saved = f"inputs not remembered: {exc.strerror or exc}"
+        result = run_file(
+            path, plan, seed, rtol, atol, None, self._file_client, cancel, self.state.timeout
+        )
+        if not cancel.is_set():
+            self.post_message(FileRunDone(result, path, plan, saved))
 
     def worker_failed(self, worker: object) -> None:
         self._status(Text("run failed — see the notification", "red"))
@@ -592,31 +639,69 @@ class DiffScreen(CfxScreen):
 
     @on(FileRunDone)
     def _file_done(self, event: FileRunDone) -> None:
+        if self.state.onnx is None or self.state.onnx.path != event.path:
+            return  # another file (or a model) took its place meanwhile
+        r = event.result
+        self.state.feed_plans.setdefault(event.path, event.plan)
+        self._cfx_file_result = r
         self._cfx_last_diff = None
-        table = self._columns(FILE_COLUMNS)
-        for name, out in zip(event.names, event.outputs, strict=False):
-            arr = np.asarray(out) if not isinstance(out, list) else None
-            if arr is not None and arr.dtype.kind in "fiub" and arr.size:
-                values = arr.astype(np.float64)
-                table.add_row(
-                    Text(name),
-                    Text("ran", "green"),
-                    f"{arr.dtype}{list(arr.shape)}",
-                    fmt_num(float(values.min())),
-                    fmt_num(float(values.max())),
-                    fmt_num(float(values.mean())),
-                )
-            else:
-                kind = f"sequence of {len(out)}" if isinstance(out, list) else type(out).__name__
-                table.add_row(Text(name), Text("ran", "green"), kind, "-", "-", "-")
-        self.query_one(Sparkline).data = []
-        self.query_one("#chart-line").display = False  # no PyTorch side: nothing to diff
-        self._status(
-            Text.assemble(
-                ("ONNX Runtime ", "bold"),
-                f"seed {event.seed} · {event.ms:.1f} ms · no PyTorch side for a file opened alone",
-            )
-        )
+        self._cfx_command = r.command
+        fill_file_table(self._columns(FILE_COLUMNS), r)
+        hist = r.outputs[0].histogram if r.outputs else []
+        self.query_one(Sparkline).data = [float(x) for x in hist]
+        self.query_one("#chart-line").display = bool(hist)
+        self._status(file_status(r))
+        if event.saved:
+            self.notify(event.saved, severity="warning", timeout=6)
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def action_edit_inputs(self) -> None:
+        """e: edit the inputs of a file opened alone (values, shapes, symbolic dims), or
+        the input shapes of a Python model (applied by reloading it)."""
+        if self.file_mode and self.state.onnx is not None:
+            ref, r = self.state.onnx, self._cfx_file_result
+            if r is None or not r.declared:
+                self.notify("the file's inputs are read on its first run: wait for it", timeout=3)
+                return
+            plan = self.state.feed_plans.get(ref.path) or FeedPlan()
+            self.app.push_screen(file_dialog(ref.label, r.declared, plan), self._file_plan)
+            return
+        spec, info = self.state.spec, self.state.info
+        if spec is None or info is None:
+            self.notify("nothing loaded: pick a variant in 1 Variants", timeout=2)
+        elif spec.variant:
+            self.notify("a built-in variant's inputs are fixed; open a file to edit", timeout=3)
+        elif not info.inputs:
+            self.notify("this model has no tensor inputs to edit", timeout=2)
+        else:
+            dialog = model_dialog(spec.short_label, list(info.inputs))
+            self.app.push_screen(dialog, self._model_plan)
+
+    def _file_plan(self, plan: FeedPlan | None) -> None:
+        if plan is None or self.state.onnx is None:
+            return
+        self.state.feed_plans[self.state.onnx.path] = plan
+        self._cfx_save_plan = True
+        self.action_rerun()
+
+    def _model_plan(self, plan: FeedPlan | None) -> None:
+        from dataclasses import replace
+
+        from cfexplore import inputstore
+
+        from .diff_inputs import model_specs
+
+        spec, info = self.state.spec, self.state.info
+        if plan is None or not plan.inputs or spec is None or info is None:
+            return
+        specs = model_specs(list(info.inputs), plan)
+        if spec.path:
+            try:
+                inputstore.remember(spec.path, plan)
+            except OSError as exc:
+                self.notify(f"inputs not remembered: {exc.strerror or exc}", severity="warning")
+        self.cfx.load_target(replace(spec, inputs=tuple(specs)))
 
     # -- sweep ------------------------------------------------------------------------
 

@@ -273,3 +273,44 @@ async def test_an_open_that_fails_later_keeps_focus_and_text_in_the_box(tmp_path
         await settle(pilot, lambda: app.state.session is not None, timeout=120)
         await pilot.pause()
         assert app.focused is app.screen.query_one("#variants-table")
+
+
+async def test_inputs_editor_reloads_a_python_model_and_remembers(tmp_path: Path) -> None:
+    from cfexplore import inputstore
+    from cfexplore.feeds import FeedPlan
+
+    from .tui_helpers import text_of
+
+    src = tmp_path / "model.py"
+    src.write_text(DICT_INPUTS)
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_in_box(pilot, f"{src}:Net")
+        await consent_and_load(pilot)
+        await pilot.press("4")
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith(("PASS", "FAIL")))
+        await pilot.press("e")
+        await settle(pilot, lambda: type(app.screen).__name__ == "InputsScreen")
+        app.screen.query_one("#input-0", Input).value = "4x3:complex9"  # x
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "unknown dtype" in text_of(app, "#inputs-error")  # said here, nothing ran
+        app.screen.query_one("#input-0", Input).value = "4x3"
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                app.state.info is not None
+                and {i.name: i.shape for i in app.state.info.inputs} == {"x": (4, 3), "y": (5,)}
+            ),
+            timeout=120,
+        )
+        await settle(pilot, lambda: text_of(app, "#diff-status").startswith(("PASS", "FAIL")))
+        assert text_of(app, "#diff-status").startswith("PASS"), text_of(app, "#diff-status")
+    assert inputstore.recall(src) == FeedPlan({}, {"x": "4x3:float32", "y": "5:float32"})
+
+    again = CfxApp()
+    async with again.run_test(size=SIZE) as pilot:
+        await open_in_box(pilot, f"{src}:Net")
+        await consent_and_load(pilot)
+        assert {i.name: i.shape for i in again.state.info.inputs}["x"] == (4, 3)

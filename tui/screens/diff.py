@@ -690,15 +690,16 @@ class DiffScreen(CfxScreen):
 
         from cfexplore import inputstore
 
-        from .diff_inputs import model_specs
+        from .diff_inputs import model_specs, spec_text
 
         spec, info = self.state.spec, self.state.info
         if plan is None or not plan.inputs or spec is None or info is None:
             return
         specs = model_specs(list(info.inputs), plan)
-        if spec.path:
+        if spec.path:  # every input, so the next open gets them all
+            whole = FeedPlan({}, {s.name: spec_text(s) for s in specs})
             try:
-                inputstore.remember(spec.path, plan)
+                inputstore.remember(spec.path, whole)
             except OSError as exc:
                 self.notify(f"inputs not remembered: {exc.strerror or exc}", severity="warning")
         self.cfx.load_target(replace(spec, inputs=tuple(specs)))

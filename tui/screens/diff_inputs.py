@@ -60,6 +60,14 @@ def model_specs(current: list[InputSpec], plan: FeedPlan) -> list[InputSpec]:
     ]
 
 
+def spec_text(spec: InputSpec) -> str:
+    """An InputSpec as `--input` spells it after `NAME=`: `2x3:float32`, `1x8:int64:0..100`."""
+    text = f"{'x'.join(map(str, spec.shape))}:{spec.dtype}"
+    if spec.low is not None and spec.high is not None:
+        text += f":{spec.low:g}..{spec.high:g}"
+    return text
+
+
 def model_dialog(label: str, current: list[InputSpec]) -> InputsScreen:
     """The editor for a Python model's tensor inputs (shapes, dtypes, ranges)."""
     rows = [

@@ -259,13 +259,8 @@ class DiffScreen(CfxScreen):
     def _update_exporter_label(self) -> None:
         label = self.query_one("#exporter-label", Static)
         if self.file_mode and self.state.onnx:
-            label.update(
-                Text.assemble(
-                    ("file ", "dim"),
-                    (self.state.onnx.label, "bold"),
-                    (" ORT vs reference", "dim"),
-                )
-            )
+            # the mode bar names the file; this says what runs
+            label.update(Text.assemble(("ORT", "bold"), (" vs ", "dim"), ("reference", "bold")))
         elif self.state.session is not None:
             label.update(
                 Text.assemble(

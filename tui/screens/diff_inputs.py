@@ -21,14 +21,13 @@ from .inputs import InputRow, InputsScreen
 FILE_COLUMNS = ("output", "result", "ORT↔ref", "rel Δ", "outside", "type")
 """Columns for an .onnx file run alone: ONNX Runtime against the reference evaluator."""
 FILE_HINT = (
-    "A number sets a constant (sr=16000; every element of a non-scalar input). A shape "
-    "such as 1x512, 2x1x128:float32 or 1x8:int64:0..100 gets seeded values. Empty: "
-    "seeded from the declared type, free dims 1. Remembered for this file."
+    "A number: a constant (sr=16000). A shape: seeded values (1x512, 2x1x128:float32, "
+    "1x8:int64:0..100). Empty: seeded, free dims 1. Remembered for this file."
 )
 MODEL_HINT = (
-    "A shape as --input takes it: 1x3x32x32, 1x8:int64:0..100 (integers in [0, 100)). "
-    "Empty keeps the shape shown. Applying reloads the model with these inputs "
-    "(example_inputs() is then not used); remembered for this file."
+    "A shape as --input takes it (1x3x32x32, 1x8:int64:0..100); empty keeps the shape "
+    "shown. Applying reloads the model with these inputs instead of example_inputs(); "
+    "remembered for this file."
 )
 
 

@@ -32,7 +32,7 @@ class InputRow:
     name: str
     declared: str
     text: str = ""
-    placeholder: str = "seeded from the declared type"
+    placeholder: str = "seeded"
 
 
 class InputsScreen(ModalScreen[FeedPlan | None]):
@@ -53,15 +53,14 @@ class InputsScreen(ModalScreen[FeedPlan | None]):
     }
     InputsScreen .input-row {
         height: 1;
-        margin-bottom: 1;
     }
     InputsScreen .input-name {
-        width: 16;
         text-style: bold;
+        padding-right: 1;
     }
     InputsScreen .input-type {
-        width: 22;
         color: $text-muted;
+        padding-right: 1;
     }
     InputsScreen .input-row TextInput {
         width: 1fr;
@@ -94,20 +93,30 @@ class InputsScreen(ModalScreen[FeedPlan | None]):
         self._cfx_check = check
         self._cfx_hint = hint
 
+    def _label(self, text: str, kind: str, width: int) -> Label:
+        """A column cell: as wide as the column's longest entry (capped), the same on every
+        row so the boxes line up."""
+        label = Label(Text(text, overflow="ellipsis", no_wrap=True), classes=kind)
+        label.styles.width = width
+        return label
+
     def compose(self) -> ComposeResult:
+        names = [r.name for r in self._cfx_rows] + list(self._cfx_dims)
+        name_w = min(max(map(len, names), default=4), 20) + 1
+        type_w = min(max((len(r.declared) for r in self._cfx_rows), default=3), 24) + 1
         with VerticalScroll():
             yield Static(Text(self._cfx_title, "bold"), id="inputs-title")
             for i, row in enumerate(self._cfx_rows):
                 with Horizontal(classes="input-row"):
-                    yield Label(Text(row.name, overflow="ellipsis"), classes="input-name")
-                    yield Label(Text(row.declared, overflow="ellipsis"), classes="input-type")
+                    yield self._label(row.name, "input-name", name_w)
+                    yield self._label(row.declared, "input-type", type_w)
                     yield TextInput(row.text, placeholder=row.placeholder, id=f"input-{i}")
             if self._cfx_dims:
                 yield Static(Text("symbolic dims (unset: 1)", "dim"))
                 for i, (sym, size) in enumerate(self._cfx_dims.items()):
                     with Horizontal(classes="input-row"):
-                        yield Label(Text(sym, overflow="ellipsis"), classes="input-name")
-                        yield Label(Text("dim", "dim"), classes="input-type")
+                        yield self._label(sym, "input-name", name_w)
+                        yield self._label("dim", "input-type", type_w)
                         yield TextInput(
                             "" if size is None else str(size),
                             placeholder="1",

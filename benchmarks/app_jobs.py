@@ -199,6 +199,61 @@ async def _heartbeat(seconds: float) -> dict[str, Any]:
     }
 
 
+async def _open_heartbeat(path: str, settle_s: float) -> dict[str, Any]:
+    """In the app: open `path` (Graph screen) once the background imports are done, until
+    the tree shows, the counts and audit are in, and `settle_s` more; 10 ms timer gaps."""
+    from cfexplore.tui.app import CfxApp
+    from cfexplore.tui.screens.graph import GraphScreen
+
+    app = CfxApp()
+    ticks: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await asyncio.sleep(2.0)  # the preload thread: its imports are measured elsewhere
+        timer = app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
+        await asyncio.sleep(0.1)
+        start = time.perf_counter()
+        app.open_path(path)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, GraphScreen) and app.screen.model is not None,
+            300,
+            0.01,
+        )
+        shown = time.perf_counter() - start
+        screen = app.screen
+        await until(pilot, lambda: "counting" not in screen._summary_text.plain, 300, 0.01)
+        audited = time.perf_counter() - start
+        await asyncio.sleep(settle_s)
+        timer.stop()
+        await app.action_quit()
+    window = [t for t in ticks if t >= start]
+    gaps = [(b - a) * 1000 for a, b in zip(window, window[1:], strict=False)]
+    return {
+        "shown_s": shown,
+        "audited_s": audited,
+        "ticks": len(window),
+        "p99_ms": percentile(gaps, 99),
+        "max_ms": max(gaps) if gaps else None,
+    }
+
+
+def open_heartbeat(path: str, settle_s: float = 1.0) -> dict[str, Any]:
+    """`_open_heartbeat` in a fresh interpreter."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, json; from benchmarks.app_jobs import _open_heartbeat; "
+        f"print(json.dumps(asyncio.run(_open_heartbeat({path!r}, {settle_s!r}))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def heartbeat(seconds: float) -> dict[str, Any]:
     """Gaps between 10 ms timer ticks in the app while the Matrix job runs."""
     return asyncio.run(_heartbeat(seconds))

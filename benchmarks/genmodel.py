@@ -175,3 +175,26 @@ if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench_100k.onnx")
     lay = write_model(out, float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)
     print(f"{out}: {lay.total:,} nodes, {out.stat().st_size:,} bytes")
+
+
+def sibling_ifs(n: int = 20_000) -> onnx.ModelProto:
+    """`n` If nodes side by side in the main graph, each with a one-node then and else
+    branch reading the outer `x`: the shape that made linting quadratic (every subgraph
+    copied the enclosing scope) and onnx's shape inference take minutes."""
+    nodes = []
+    for i in range(n):
+        then = helper.make_graph(
+            [helper.make_node("Identity", ["x"], [f"t{i}"])], f"then{i}", [], [_tv(f"t{i}")]
+        )
+        other = helper.make_graph(
+            [helper.make_node("Neg", ["x"], [f"e{i}"])], f"else{i}", [], [_tv(f"e{i}")]
+        )
+        nodes.append(
+            helper.make_node(
+                "If", ["c"], [f"y{i}"], name=f"if{i}", then_branch=then, else_branch=other
+            )
+        )
+    graph = helper.make_graph(
+        nodes, "sibling_ifs", [_tv("x"), _tv("c", onnx.TensorProto.BOOL, [])], [_tv(f"y{n - 1}")]
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])

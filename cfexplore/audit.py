@@ -607,12 +607,16 @@ def find_runs(
     max_period: int = MAX_PERIOD,
     min_repeats: int = MIN_REPEATS,
     accept: Callable[[int, int, int], bool] | None = None,
+    link: Callable[[int, int, int], bool] | None = None,
 ) -> list[tuple[int, int, int]]:
     """Back-to-back repeats in a sequence: `(start, period, repeats)`, left to right.
 
     At each position the period covering the most items wins (the shorter on a tie) among
     the candidates `accept(start, period, repeats)` allows; the scan resumes after the run,
-    so runs never overlap.
+    so runs never overlap. `link(start, period, r)` says whether repeat `r` continues the
+    run (e.g. reads what repeat `r - 1` made): a run grows only while it holds, so 20,000
+    equal but unlinked nodes cost linear time, not a check of every start position against
+    the whole sequence.
     """
     ids: dict[Hashable, int] = {}
     seq = [ids.setdefault(s, len(ids)) for s in signatures]
@@ -626,7 +630,11 @@ def find_runs(
                 break
             block = seq[i : i + p]
             k = 1
-            while i + (k + 1) * p <= n and seq[i + k * p : i + (k + 1) * p] == block:
+            while (
+                i + (k + 1) * p <= n
+                and seq[i + k * p : i + (k + 1) * p] == block
+                and (link is None or link(i, p, k))
+            ):
                 k += 1
             if k < min_repeats or (best is not None and p * k <= best[0] * best[1]):
                 continue
@@ -638,17 +646,6 @@ def find_runs(
         else:
             i += 1
     return runs
-
-
-def _chained(nodes: Sequence[NodeProto], start: int, period: int, repeats: int) -> bool:
-    """Whether every repeat reads an output of the repeat before it (a loop-carried value)."""
-    for r in range(1, repeats):
-        prev = nodes[start + (r - 1) * period : start + r * period]
-        produced = {o for n in prev for o in n.output if o}
-        block = nodes[start + r * period : start + (r + 1) * period]
-        if not any(i in produced for n in block for i in n.input):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- audit
@@ -815,10 +812,18 @@ class _Auditor:
         sigs = [_node_signature(n, type_of) for n in nodes]
 
         def is_loop(start: int, p: int, k: int) -> bool:
-            block = nodes[start : start + p]
-            return not all(n.op_type == "Constant" for n in block) and _chained(nodes, start, p, k)
+            return not all(n.op_type == "Constant" for n in nodes[start : start + p])
 
-        return find_runs(sigs, accept=is_loop)
+        # for each node, the positions of the nodes whose outputs it reads (this graph)
+        producer = {o: j for j, n in enumerate(nodes) for o in n.output if o}
+        sources = [[producer[i] for i in n.input if i in producer] for n in nodes]
+
+        def link(start: int, p: int, r: int) -> bool:
+            """Repeat r reads an output of repeat r - 1 (a loop-carried value)."""
+            lo, hi = start + (r - 1) * p, start + r * p
+            return any(lo <= src < hi for j in range(hi, hi + p) for src in sources[j])
+
+        return find_runs(sigs, accept=is_loop, link=link)
 
     def _flag_run(self, frame: _Frame, nodes: list[NodeProto], start: int, p: int, k: int) -> None:
         ops = [n.op_type for n in nodes[start : start + p]]

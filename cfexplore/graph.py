@@ -22,6 +22,7 @@ from rich.text import Text
 
 from cfexplore.safeload import (
     DEFAULT_MAX_BYTES,
+    iter_graphs,
     load_model_safely,
     model_warnings,
     one_line,
@@ -893,6 +894,14 @@ def _warning(what: str, exc: BaseException) -> str:
 INFER_MAX_NODES = 50_000
 """Above this many nodes `OnnxTree.open` skips shape inference: it builds a second copy of
 the model (time and memory) for types the detail pane can mostly show from declarations."""
+INFER_MAX_SUBGRAPHS = 1_000
+"""Above this many subgraphs too: onnx's shape inference is quadratic in them (2,000
+sibling Ifs take 0.3 s, 20,000 take 70 s), and it holds the GIL the whole time."""
+
+
+def _subgraphs_over(model: onnx.ModelProto, cap: int) -> bool:
+    """Whether the model has more than `cap` subgraphs (stops counting there)."""
+    return any(i > cap for i, _ in enumerate(iter_graphs(model)))  # the main graph is 0
 
 
 class OnnxTree:
@@ -951,6 +960,12 @@ class OnnxTree:
                 notes.append(
                     f"{nodes:,} nodes: shapes not inferred (a second copy of the model); "
                     "declared types are shown"
+                )
+            elif _subgraphs_over(model, INFER_MAX_SUBGRAPHS):
+                infer = False
+                notes.append(
+                    f"over {INFER_MAX_SUBGRAPHS:,} subgraphs: shapes not inferred (onnx's "
+                    "inference is quadratic in them); declared types are shown"
                 )
         tree = cls(model, path=os.fspath(p), infer=infer)
         tree.warnings[:0] = notes

@@ -251,6 +251,10 @@ class Runtime:
             return self.validate(req["path"])
         if op == "run_onnx":
             return self.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
+        if op == "analyse":
+            from cfexplore.modelcheck import analyse_in_worker
+
+            return analyse_in_worker(req["path"])
         if op == "run_file":
             from cfexplore.filerun import run_in_worker
 

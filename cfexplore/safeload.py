@@ -18,12 +18,14 @@ and long strings are cut with `…`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -257,7 +259,7 @@ def load_model_safely(
     if len(data) > max_bytes:  # it grew while being read
         raise _too_big(p, len(data), max_bytes)
     model = _parse(p, data, notes)
-    fixed = repair_utf8(model)
+    fixed = 0 if utf8_clean(data) else repair_utf8(model)
     if fixed:
         notes.append(
             f"invalid UTF-8 in {fixed:,} name{'s' if fixed != 1 else ''} or string"
@@ -387,6 +389,53 @@ def _wire_diagnosis(data: bytes) -> str:
 
 _STRING = onnx.NodeProto.DESCRIPTOR.fields_by_name["name"].type
 _MESSAGE = onnx.NodeProto.DESCRIPTOR.fields_by_name["attribute"].type
+
+
+@functools.cache
+def _strict_twin() -> Any:
+    """ModelProto's message class again, declared proto3: its parser rejects a string
+    field holding invalid UTF-8 (proto2, as onnx.proto is, keeps it as bytes). None when
+    this protobuf cannot build it (then every model takes the walk in `repair_utf8`)."""
+    try:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        fdp = descriptor_pb2.FileDescriptorProto()
+        ModelProto.DESCRIPTOR.file.CopyToProto(fdp)
+        old, new = f".{fdp.package}.", ".cfx_utf8_twin."
+        fdp.name, fdp.package, fdp.syntax = "cfx_utf8_twin.proto", "cfx_utf8_twin", "proto3"
+
+        def fix(messages: Any) -> None:
+            for m in messages:
+                m.ClearField("extension_range")
+                for f in m.field:
+                    f.ClearField("default_value")
+                    if f.type_name.startswith(old):
+                        f.type_name = new + f.type_name[len(old) :]
+                    if f.label == f.LABEL_REQUIRED:
+                        f.label = f.LABEL_OPTIONAL
+                fix(m.nested_type)
+
+        fix(fdp.message_type)
+        pool = descriptor_pool.DescriptorPool()
+        pool.Add(fdp)
+        twin = pool.FindMessageTypeByName("cfx_utf8_twin.ModelProto")
+        return message_factory.GetMessageClass(twin)
+    except Exception:
+        return None
+
+
+def utf8_clean(data: bytes) -> bool:
+    """True when no string field of the serialized model holds invalid UTF-8: one parse
+    in C (~the cost of the first) instead of a Python walk of every message. False also
+    when it cannot tell; the caller then walks (`repair_utf8`)."""
+    twin = _strict_twin()
+    if twin is None:
+        return False
+    try:
+        twin().ParseFromString(data)
+    except Exception:
+        return False
+    return True
 
 
 def repair_utf8(model: ModelProto) -> int:
@@ -661,19 +710,24 @@ def model_warnings(model: ModelProto) -> list[str]:
     known: dict[tuple[str, str], bool] = {}
     undefined: list[str] = []
     undefined_count = 0
-    # (graph, names visible from enclosing graphs, where)
-    stack: list[tuple[GraphProto, frozenset[str], str]] = []
+    # (graph, the names each enclosing graph defines, innermost first, where): a subgraph
+    # looks names up through the chain instead of copying its scope (20,000 sibling Ifs
+    # would copy a 20,000-name scope 40,000 times)
+    stack: list[tuple[GraphProto, tuple[set[str], ...], str]] = []
     if model.HasField("graph"):
-        stack.append((model.graph, frozenset(), "main graph"))
+        stack.append((model.graph, (), "main graph"))
     while stack:
         g, outer, where = stack.pop()
-        defined = set(outer)
-        defined.update(vi.name for vi in g.input)
-        defined.update(t.name for t in g.initializer)
-        defined.update(st.values.name for st in g.sparse_initializer)
+        local = {vi.name for vi in g.input}
+        local.update(t.name for t in g.initializer)
+        local.update(st.values.name for st in g.sparse_initializer)
         for node in g.node:
-            defined.update(node.output)
-        visible = frozenset(defined)
+            local.update(node.output)
+        scopes = (local, *outer)
+
+        def visible(name: str, scopes: tuple[set[str], ...] = scopes) -> bool:
+            return any(name in scope for scope in scopes)
+
         for i, node in enumerate(g.node):
             op = (node.domain, node.op_type)
             if op not in known:
@@ -681,7 +735,7 @@ def model_warnings(model: ModelProto) -> list[str]:
             if not known[op]:
                 unknown[node.op_type] = unknown.get(node.op_type, 0) + 1
             for name in node.input:
-                if name and name not in visible:
+                if name and name not in local and not visible(name):
                     undefined_count += 1
                     if len(undefined) < 3:
                         label = safe_text(node.name or f"{node.op_type}#{i}", 40)
@@ -702,9 +756,9 @@ def model_warnings(model: ModelProto) -> list[str]:
                             f"{counts[1]}, the node {counts[2]}"
                         )
             for key, sub in subs:
-                stack.append((sub, visible, f"{node.name or node.op_type}.{key}"))
+                stack.append((sub, scopes, f"{node.name or node.op_type}.{key}"))
         for vi in g.output:
-            if vi.name and vi.name not in visible:
+            if vi.name and not visible(vi.name):
                 undefined_count += 1
                 if len(undefined) < 3:
                     undefined.append(

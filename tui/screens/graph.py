@@ -18,7 +18,6 @@ from textual.worker import Worker
 
 from cfexplore.audit import summary_text
 from cfexplore.graph import GraphError, GraphItem, ItemPath, NodeItem, OnnxTree, path_to_str
-from cfexplore.graph_render import summary_line
 
 from ..messages import OnnxRef
 from ..widgets.badges import audit_badges, merge_badges, trace_badges
@@ -199,6 +198,9 @@ class GraphScreen(CfxScreen):
         """cfexplore.results.ValidationResult of the opened file (None: not run or running)."""
         self._validate_cancel: threading.Event | None = None
         self._validate_client: Any = None
+        self._cfx_client_lock = threading.Lock()
+        self._analyse_cancel: threading.Event | None = None
+        """Set to drop the audit of a model no longer shown."""
         self._summary_text = Text()
 
     def compose(self) -> ComposeResult:
@@ -245,6 +247,8 @@ class GraphScreen(CfxScreen):
         """Open `ref` in a thread worker; the tree shows it when the worker reports back."""
         self.onnx_ref = ref
         self._token += 1
+        if self._analyse_cancel is not None:  # the previous model's audit is not wanted
+            self._analyse_cancel.set()
         self._stop_validation()
         self.validation = None
         tree_view = self.query_one(OnnxTreeView)
@@ -264,18 +268,39 @@ class GraphScreen(CfxScreen):
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         self.post_message(self.ModelOpened(ref, tree, "", token, None))
-        from cfexplore.safeload import model_warnings
+        # lint, counts and audit walk every node: in the file worker, so the UI keeps its
+        # frames (the GIL, garbage collections over the model's heap, onnx's checker)
+        from cfexplore.errors import CfxError
+        from cfexplore.modelcheck import analyse_file
 
-        tree.warnings.extend(model_warnings(tree.model))  # shown with the audit
-        summary = summary_line(tree)  # walks every node: off the UI thread, after the tree
-        from cfexplore.audit import audit_model
-
+        cancel = threading.Event()
+        self._analyse_cancel = cancel
         try:
-            audit = audit_model(tree.model, tree)
-        except Exception as exc:  # an audit bug must not stop the browsing
-            tree.warnings.append(f"audit failed: {type(exc).__name__}: {exc}")
-            audit = None
-        self.post_message(self.Audited(ref, summary, token, audit))
+            found = analyse_file(ref.path, self._file_worker(), cancel)
+        except CfxError as exc:
+            if cancel.is_set():
+                return
+            tree.warnings.append(f"audit failed: {exc}")
+            self.post_message(self.Audited(ref, f"{ref.label} · audit failed", token, None))
+            return
+        if cancel.is_set():
+            return
+        tree.warnings.extend(found.warnings)  # shown with the audit
+        if found.audit_error:
+            tree.warnings.append(found.audit_error)
+        self.post_message(self.Audited(ref, found.summary, token, found.audit))
+
+    def _file_worker(self) -> Any:
+        """The worker for whole-model work on a file (audit, validation): memory-limited,
+        niced, so browsing keeps the CPU (called from worker threads)."""
+        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+
+        with self._cfx_client_lock:
+            if self._validate_client is None:
+                self._validate_client = WorkerClient(
+                    memory_limit=DEFAULT_ONNX_MEMORY_LIMIT, nice=10
+                )
+            return self._validate_client
 
     @on(ModelOpened)
     def _model_opened(self, event: ModelOpened) -> None:
@@ -324,13 +349,9 @@ class GraphScreen(CfxScreen):
         from cfexplore.engine import validate_onnx_file
         from cfexplore.errors import CfxError
         from cfexplore.results import ValidationResult
-        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
-        if self._validate_client is None:
-            # background work: niced, so browsing keeps the CPU
-            self._validate_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT, nice=10)
         try:
-            result = validate_onnx_file(ref.path, client=self._validate_client, cancel=cancel)
+            result = validate_onnx_file(ref.path, client=self._file_worker(), cancel=cancel)
         except CfxError as exc:
             if cancel.is_set():
                 return

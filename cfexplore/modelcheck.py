@@ -1,0 +1,61 @@
+"""The whole-model pass behind the Graph screen's summary line: lint warnings, control-flow
+counts and the audit, run in a worker process.
+
+Each of these walks every node of an untrusted model (100,000 nodes: seconds of Python,
+onnx's checker in C holding the GIL, and garbage collections over a heap of protobuf
+wrappers). In the app's process they made the UI miss its frames; in a worker (memory
+and time limited, niced) they cost the UI nothing. The worker opens the file the way the
+app does (`OnnxTree.open`), so the audit's node paths match the app's tree rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from cfexplore.errors import CfxError
+
+ANALYSE_TIMEOUT_S = 300.0
+"""Time limit for the whole pass on one file (then the worker is replaced)."""
+
+
+@dataclass
+class ModelAnalysis:
+    """What the pass found: lint lines, the summary line, the audit (or why it failed)."""
+
+    warnings: list[str] = field(default_factory=list)
+    summary: str = ""
+    audit: Any = None
+    """cfexplore.audit.AuditReport, or None when the audit failed (see `audit_error`)."""
+    audit_error: str | None = None
+
+
+def analyse_in_worker(path: str) -> ModelAnalysis:
+    """The worker side: open as the app does, lint, count, audit."""
+    from cfexplore.audit import audit_model
+    from cfexplore.graph import GraphError, OnnxTree
+    from cfexplore.graph_render import summary_line
+    from cfexplore.safeload import model_warnings
+
+    try:
+        tree = OnnxTree.open(path, lint=False)
+    except GraphError as exc:
+        raise CfxError(str(exc), exc.details) from exc
+    out = ModelAnalysis(model_warnings(tree.model), summary_line(tree))
+    try:
+        out.audit = audit_model(tree.model, tree)
+    except Exception as exc:  # an audit bug must not stop the browsing
+        out.audit_error = f"audit failed: {type(exc).__name__}: {exc}"
+    return out
+
+
+def analyse_file(path: str, client: Any, cancel: threading.Event | None = None) -> ModelAnalysis:
+    """Run the pass on `client` (a WorkerClient); a time-out or crash is a CfxError."""
+    from cfexplore.worker import TimedOut
+
+    try:
+        result: ModelAnalysis = client.call("analyse", None, cancel, ANALYSE_TIMEOUT_S, path=path)
+    except TimedOut as exc:
+        raise CfxError(f"auditing took longer than {ANALYSE_TIMEOUT_S:g}s: stopped") from exc
+    return result

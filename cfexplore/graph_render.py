@@ -22,7 +22,7 @@ _MAX_HEADER_TEXT = 100
 def format_counts(counts: dict[str, int]) -> str:
     """`If 2 · Loop 1 · Scan 0` (SequenceMap only when present)."""
     parts = [
-        f"{op} {counts.get(op, 0)}"
+        f"{op} {counts.get(op, 0):,}"
         for op in CONTROL_FLOW_OPS
         if op != "SequenceMap" or counts.get(op, 0)
     ]

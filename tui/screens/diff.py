@@ -193,9 +193,14 @@ class DiffScreen(CfxScreen):
         rows = [list(row) for row in diff_rows(result)]
         keep, need = self._fitting(rows)
         table = self.query_one(DataTable)
-        table.clear(columns=True)
-        for i in keep:  # fixed widths, fitted to these values (not the widest seen so far)
-            table.add_column(DIFF_COLUMNS[i], width=need[i] - 2)
+        columns = [(str(c.label), c.width) for c in table.columns.values()]
+        wanted = [(DIFF_COLUMNS[i], need[i] - 2) for i in keep]
+        if columns == wanted:  # the same columns (a next seed): new rows only, no relayout
+            table.clear()
+        else:
+            table.clear(columns=True)
+            for name, width in wanted:  # fixed widths fitted to these values
+                table.add_column(name, width=width)
         for row in rows:
             table.add_row(*(row[i] for i in keep))
         self._cfx_hidden = [DIFF_COLUMNS[i] for i in range(len(DIFF_COLUMNS)) if i not in keep]

@@ -40,6 +40,23 @@ EMPTY_TEXT = (
 )
 
 
+def fit_parts(text: Text, width: int, sep: str = " · ") -> Text:
+    """`text` whole if it fits in `width` cells, else its leading `sep`-separated parts
+    that fit followed by `sep…` (a part is never cut; the first always shows, cut at the
+    width if it alone is too wide)."""
+    if text.cell_len <= width:
+        return text
+    parts = text.split(sep, allow_blank=True)
+    out = parts[0].copy()
+    for part in parts[1:]:
+        if out.cell_len + 2 * len(sep) + part.cell_len + 1 > width:
+            break
+        out.append(sep)
+        out.append_text(part)
+    out.append(f"{sep}…", "dim")
+    return out
+
+
 class GraphScreen(CfxScreen):
     """Browse an ONNX model: which ifs and loops became If/Loop/Scan, and what they contain."""
 
@@ -199,6 +216,8 @@ class GraphScreen(CfxScreen):
         self._validate_cancel: threading.Event | None = None
         self._validate_client: Any = None
         self._cfx_client_lock = threading.Lock()
+        self._cfx_summary_full: Text | None = None
+        """The whole summary line (what is shown is cut to the width)."""
         self._analyse_cancel: threading.Event | None = None
         """Set to drop the audit of a model no longer shown."""
         self._summary_text = Text()
@@ -240,6 +259,8 @@ class GraphScreen(CfxScreen):
 
     def _set_narrow(self, width: int) -> None:
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        if self._cfx_summary_full is not None:
+            self.call_after_refresh(self._summary, self._cfx_summary_full)
 
     # -- loading --------------------------------------------------------------------
 
@@ -516,7 +537,12 @@ class GraphScreen(CfxScreen):
         self.refresh_bindings()
 
     def _summary(self, text: Text) -> None:
-        self.query_one("#graph-summary", Static).update(text)
+        """Show the summary line, cut between its ` · ` parts (never inside a word or a
+        number) to fit the width; the last parts give way first (refitted on resize)."""
+        self._cfx_summary_full = text
+        widget = self.query_one("#graph-summary", Static)
+        width = (widget.size.width or self.app.size.width) - 1
+        widget.update(fit_parts(text, width), layout=False)
 
     # -- jump from other screens ----------------------------------------------------
 

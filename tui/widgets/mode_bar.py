@@ -103,7 +103,7 @@ class ModeBar(Static):
             if room > 8:
                 text.append("  ")
                 text.append_text(self._job_text(jobs, room))
-            self.update(text)
+            self.update(text, layout=False)  # one line, always: no layout pass per tick
             return
         state = getattr(self.app, "state", None)
         label = state.label if state is not None else ""
@@ -113,7 +113,7 @@ class ModeBar(Static):
                 label = "…" + label[-(room - 1) :]
             text.append("  ")
             text.append(label, "italic")
-        self.update(text)
+        self.update(text, layout=False)
 
     def on_resize(self) -> None:
         self.refresh_bar()

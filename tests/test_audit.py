@@ -646,3 +646,27 @@ def test_dynamo_unrolls_a_python_for_before_and_after_optimize() -> None:
     program.optimize()  # type: ignore[attr-defined]
     flag = only(audit(program.model_proto)[0], "unrolled-loop")  # type: ignore[attr-defined]
     assert (flag.details["ops"], flag.details["repeats"]) == (["Add"], 3)
+
+
+def test_twenty_thousand_sibling_ifs_lint_and_audit_finish(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Linting copied the enclosing scope into every subgraph and the unrolled-loop search
+    rescanned the sequence from every position: 20,000 sibling Ifs hung `audit` and the
+    app. Now both are linear and shape inference is skipped past 1,000 subgraphs; the
+    time bound only guards against a hang."""
+    import subprocess
+    import sys
+
+    import onnx
+
+    from benchmarks.genmodel import sibling_ifs
+
+    path = tmp_path / "ifs.onnx"
+    onnx.save(sibling_ifs(20_000), str(path))
+    run = subprocess.run(
+        [sys.executable, "-m", "cfexplore", "audit", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "If 20,000 · Loop 0 · Scan 0" in run.stdout

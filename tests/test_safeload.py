@@ -590,3 +590,25 @@ def test_cli_tree_on_hostile_files(tmp_path: Path) -> None:
         assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout, path
         assert "\u202e".encode() not in proc.stdout
         assert b"\x1b" not in proc.stderr and b"\x07" not in proc.stderr, path
+
+
+def test_utf8_check_in_c_agrees_with_the_walk() -> None:
+    """The proto3 twin's parse rejects exactly the models the repair walk would change."""
+    import onnx
+    from onnx import helper
+
+    from cfexplore.safeload import repair_utf8, utf8_clean
+
+    node = helper.make_node("Relu", ["x"], ["y"], name="AAAA", doc_string="BBBB")
+    model = helper.make_model(helper.make_graph([node], "g", [], []))
+    model.graph.initializer.append(
+        helper.make_tensor("w", 1, [2], b"\xff\xfe\xfd\xfc\xff\xfe\xfd\xfc", raw=True)
+    )
+    clean = model.SerializeToString()
+    assert utf8_clean(clean)  # binary tensor bytes are not strings
+    for old, new in ((b"AAAA", b"A\xffAA"), (b"BBBB", b"B\xc3BB")):
+        bad = clean.replace(old, new)
+        assert not utf8_clean(bad)
+        parsed = onnx.ModelProto()
+        parsed.ParseFromString(bad)
+        assert repair_utf8(parsed) == 1

@@ -501,3 +501,17 @@ async def test_y_copies_the_node_name_and_the_error_text(tmp_path: Path) -> None
         await pilot.press("y")
         await pilot.pause()
         assert app.clipboard == "boom\n\nTraceback ...\nValueError: boom"
+
+
+def test_summary_is_cut_between_parts_never_inside_one() -> None:
+    from rich.text import Text
+
+    from cfexplore.tui.screens.graph import fit_parts
+
+    line = Text("valid ✓ · m.onnx: 5 nodes · If 25 · Loop 0 · Scan 0 · opset 16")
+    assert fit_parts(line, 200) is line
+    for width in range(20, line.cell_len):
+        cut = fit_parts(line, width).plain
+        assert len(cut) <= width or cut == "valid ✓ · …"
+        kept = cut.removesuffix(" · …").split(" · ")
+        assert all(part in line.plain.split(" · ") for part in kept), cut

@@ -16,8 +16,15 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
-from cfexplore.audit import summary_text
-from cfexplore.graph import GraphError, GraphItem, ItemPath, NodeItem, OnnxTree, path_to_str
+from cfexplore.graph import (
+    CONTROL_FLOW_OPS,
+    GraphError,
+    GraphItem,
+    ItemPath,
+    NodeItem,
+    OnnxTree,
+    path_to_str,
+)
 
 from ..messages import OnnxRef
 from ..widgets.badges import audit_badges, merge_badges, trace_badges
@@ -349,9 +356,16 @@ class GraphScreen(CfxScreen):
         if event.token != self._token or self.model is None:
             return
         self.audit = event.audit
-        summary = Text(event.summary)
+        parts = [Text(part) for part in event.summary.split(" · ")]
         if event.audit is not None and event.audit.flags:
-            summary.append(f" · audit: {summary_text(event.audit)}", "bold yellow")
+            # right after the counts: a narrow line drops opset and producer before it
+            after = max(
+                (i for i, p in enumerate(parts) if p.plain.split(" ")[0] in CONTROL_FLOW_OPS),
+                default=len(parts) - 1,
+            )
+            kinds = ", ".join(f"{k} {v}" for k, v in event.audit.kind_counts().items() if v)
+            parts.insert(after + 1, Text(f"audit: {kinds}", "bold yellow"))  # one part
+        summary = Text(" · ").join(parts)
         self._summary_text = summary
         self._refresh_badges()
         for warning in self.model.warnings:

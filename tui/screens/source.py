@@ -9,7 +9,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -49,9 +49,14 @@ class SourceScreen(ModalScreen[None]):
         height: 90%;
         border: thick $primary;
         background: $panel;
+        overflow: auto auto;
+    }
+    SourceScreen #source-code {
+        width: auto;  /* long lines scroll sideways (left/right), never cut */
     }
     SourceScreen #source-title {
-        height: 1;
+        height: auto;
+        max-height: 2;
         padding: 0 1;
     }
     """
@@ -72,10 +77,10 @@ class SourceScreen(ModalScreen[None]):
         title = Text.assemble(
             (f"{Path(self.file).name}:{self.line}", "bold"),
             (f"  {self.why}" if self.why else "", "italic"),
-            ("   lit: this line (bold) and control flow · Esc closes", "dim"),
+            ("  · lit: this line (bold), control flow · Esc closes", "dim"),
         )
         yield Static(title, id="source-title")
-        with VerticalScroll(id="source-box"):
+        with ScrollableContainer(id="source-box"):
             if lines is None:
                 yield Static(Text(f"cannot read {self.file}", "red"))
             else:
@@ -89,10 +94,11 @@ class SourceScreen(ModalScreen[None]):
                         highlight_lines=lit,
                         theme="ansi_dark",
                         word_wrap=False,
+                        code_width=max((len(line) for line in lines), default=1) + 1,
                     ),
                     id="source-code",
                 )
 
     def on_mount(self) -> None:
-        box = self.query_one("#source-box", VerticalScroll)
+        box = self.query_one("#source-box", ScrollableContainer)
         self.call_after_refresh(box.scroll_to, y=max(0, self.line - 1 - CONTEXT), animate=False)

@@ -1,4 +1,4 @@
-"""SVG snapshots of every screen at 80x24 and 140x40 (pytest-textual-snapshot).
+"""SVG snapshots of every screen at 80x24, 140x40 and 60x20 (pytest-textual-snapshot).
 
 State goes in through the app's own API (a posted TargetLoaded, set_onnx, a posted MatrixDone,
 key presses) with a `FixedSession` from `snapshot_fixtures` answering the screens' own export,
@@ -29,7 +29,7 @@ SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot], Awaitable[None]]
 
 SIZES = pytest.mark.parametrize(
-    "size", [(80, 24), (140, 40)], ids=lambda size: f"{size[0]}x{size[1]}"
+    "size", [(80, 24), (140, 40), (60, 20)], ids=lambda size: f"{size[0]}x{size[1]}"
 )
 
 
@@ -170,6 +170,31 @@ def test_help(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
         app = pilot.app
         await pilot.press("2", "question_mark")
         await settle(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await finish(pilot)
+
+    snap(snap_compare, size, run_before)
+
+
+@SIZES
+def test_inputs_editor(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """The inputs editor of a lone .onnx file: silero-vad's declared inputs, `sr` set, one
+    symbolic dim, a settings error shown in the dialog."""
+    from cfexplore.feeds import FeedPlan, GraphInput
+    from cfexplore.tui.screens.diff_inputs import file_dialog
+
+    declared = [
+        GraphInput("input", "float32", ("batch", None)),
+        GraphInput("state", "float32", (2, "batch", 128)),
+        GraphInput("sr", "int64", ()),
+    ]
+
+    async def run_before(pilot: Pilot) -> None:
+        app = pilot.app
+        await pilot.pause()
+        app.push_screen(file_dialog("silero_vad.onnx", declared, FeedPlan({}, {"sr": "16000"})))
+        await settle(pilot, lambda: type(app.screen).__name__ == "InputsScreen")
+        await pilot.press("down", *"1x2", "enter")  # state: 2 dims for 3
+        await settle(pilot, lambda: "dims given" in text_of(app, "#inputs-error"))
         await finish(pilot)
 
     snap(snap_compare, size, run_before)

@@ -124,7 +124,7 @@ async def test_opened_file_is_validated_in_a_limited_worker(tmp_path: Path) -> N
         await pilot.press("escape")
         await pilot.press("L")  # the validation worker is listed in the worker log
         await pilot.pause()
-        assert "validation worker" in text_of(app, "#text-body")
+        assert "file worker (audit, validation)" in text_of(app, "#text-body")
         await pilot.press("escape")
         assert rss_mb() - before < 100
     assert pid is not None
@@ -277,3 +277,29 @@ async def test_footer_forgets_removed_keys() -> None:
         watched = getattr(footer, "__watchers", {}).get("compact", [])
         keys = len(footer.children)
         assert len(watched) <= keys + 2, (len(watched), keys)
+
+
+async def test_footer_shows_only_keys_that_fit_whole() -> None:
+    """A narrow terminal drops the last keys (all are in `?` and the palette) instead of
+    cutting one mid-word; widening brings them back."""
+    from textual.widgets._footer import FooterKey
+
+    from cfexplore.tui.widgets.footer import CfxFooter
+
+    def shown(app: CfxApp) -> tuple[list[str], bool]:
+        footer = app.screen.query_one(CfxFooter)
+        keys = [k for k in footer.children if isinstance(k, FooterKey)]
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        visible = [k for k in keys if k.display and k is not palette]
+        whole = all(k.region.right <= palette.region.x for k in visible)
+        return [k.description for k in visible], whole
+
+    app = CfxApp()
+    async with app.run_test(size=(50, 20)) as pilot:
+        await pilot.pause(0.3)
+        narrow, whole = shown(app)
+        assert whole and narrow and "Help" not in narrow
+        await pilot.resize_terminal(140, 30)
+        await pilot.pause(0.3)
+        wide, whole = shown(app)
+        assert whole and "Help" in wide and len(wide) > len(narrow)

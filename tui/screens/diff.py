@@ -268,9 +268,7 @@ class DiffScreen(CfxScreen):
             label.update(Text.assemble(("ORT", "bold"), (" vs ", "dim"), ("reference", "bold")))
         elif self.state.session is not None:
             label.update(
-                Text.assemble(
-                    ("exporter ", "dim"), (self.state.exporter, "bold"), ("  t changes", "dim")
-                )
+                Text.assemble(("exporter ", "dim"), (self.state.exporter, "bold"), (" (t)", "dim"))
             )
         else:
             label.update(Text("load a variant in 1 Variants", "dim"))

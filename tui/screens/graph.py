@@ -451,7 +451,8 @@ class GraphScreen(CfxScreen):
 
     def worker_clients(self) -> list[tuple[str, Any]]:
         """The validation worker (for the app's worker log view)."""
-        return [("validation worker", self._validate_client)] if self._validate_client else []
+        worker = self._validate_client
+        return [("file worker (audit, validation)", worker)] if worker else []
 
     def stop_background(self) -> None:
         """Quitting: stop the background validation (ctrl+c never counts it as the job)."""

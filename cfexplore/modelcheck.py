@@ -31,17 +31,29 @@ class ModelAnalysis:
     audit_error: str | None = None
 
 
+IN_PROCESS_MAX_BYTES = 1 << 20
+"""Files up to this size are analysed in the caller's thread: a worker round trip (another
+parse, the IPC) costs more than the pass on a small model, and its walk is too short to
+make the UI miss a frame."""
+
+
 def analyse_in_worker(path: str) -> ModelAnalysis:
-    """The worker side: open as the app does, lint, count, audit."""
-    from cfexplore.audit import audit_model
+    """The worker side: open as the app does, then `analyse_tree`."""
     from cfexplore.graph import GraphError, OnnxTree
-    from cfexplore.graph_render import summary_line
-    from cfexplore.safeload import model_warnings
 
     try:
         tree = OnnxTree.open(path, lint=False)
     except GraphError as exc:
         raise CfxError(str(exc), exc.details) from exc
+    return analyse_tree(tree)
+
+
+def analyse_tree(tree: Any) -> ModelAnalysis:
+    """Lint, count and audit an opened `OnnxTree` (a small file's, in the app's thread)."""
+    from cfexplore.audit import audit_model
+    from cfexplore.graph_render import summary_line
+    from cfexplore.safeload import model_warnings
+
     out = ModelAnalysis(model_warnings(tree.model), summary_line(tree))
     try:
         out.audit = audit_model(tree.model, tree)

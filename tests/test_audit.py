@@ -670,3 +670,25 @@ def test_twenty_thousand_sibling_ifs_lint_and_audit_finish(tmp_path) -> None:  #
     )
     assert run.returncode == 0, run.stderr
     assert "If 20,000 · Loop 0 · Scan 0" in run.stdout
+
+
+def test_analysis_in_a_worker_matches_the_one_in_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The Graph screen audits a big file in its file worker and a small one in its own
+    thread: both give the same warnings, summary and flags (paths included)."""
+    import onnx
+
+    from benchmarks.genmodel import make_model
+    from cfexplore.graph import OnnxTree
+    from cfexplore.modelcheck import analyse_file, analyse_tree
+    from cfexplore.worker import WorkerClient
+
+    path = tmp_path / "m.onnx"
+    onnx.save(make_model(0.02), str(path))
+    here = analyse_tree(OnnxTree.open(str(path), lint=False))
+    with WorkerClient() as client:
+        there = analyse_file(str(path), client)
+    assert there.summary == here.summary and there.warnings == here.warnings
+    assert [(f.kind, f.path) for f in there.audit.flags] == [
+        (f.kind, f.path) for f in here.audit.flags
+    ]
+    assert here.audit.flags  # the generated model has unrolled runs to find

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -296,15 +297,23 @@ class GraphScreen(CfxScreen):
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         self.post_message(self.ModelOpened(ref, tree, "", token, None))
-        # lint, counts and audit walk every node: in the file worker, so the UI keeps its
-        # frames (the GIL, garbage collections over the model's heap, onnx's checker)
+        # lint, counts and audit walk every node: for a big file in the file worker, so the
+        # UI keeps its frames (the GIL, garbage collections over the model's heap, onnx's
+        # checker); a small one here, where it costs less than the round trip
         from cfexplore.errors import CfxError
-        from cfexplore.modelcheck import analyse_file
+        from cfexplore.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
 
         cancel = threading.Event()
         self._analyse_cancel = cancel
         try:
-            found = analyse_file(ref.path, self._file_worker(), cancel)
+            small = os.path.getsize(ref.path) <= IN_PROCESS_MAX_BYTES
+        except OSError:  # gone since: the worker says so in one line
+            small = False
+        try:
+            if small:
+                found = analyse_tree(tree)
+            else:
+                found = analyse_file(ref.path, self._file_worker(), cancel)
         except CfxError as exc:
             if cancel.is_set():
                 return

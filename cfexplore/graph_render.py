@@ -42,8 +42,9 @@ def _opset_text(tree: OnnxTree) -> str:
     return f"opset {version}" if version is not None else "no default opset"
 
 
-def summary_line(tree: OnnxTree) -> str:
-    """One plain line: file, node count, control-flow totals, opset, producer."""
+def summary_line(tree: OnnxTree, more_warnings: int = 0) -> str:
+    """One plain line: file, node count, control-flow totals, opset, producer, and the
+    number of warnings (the tree's, plus `more_warnings` found apart from it)."""
     nodes = tree.root.node_count
     parts = [
         f"{safe_text(os.path.basename(_model_name(tree)), _MAX_HEADER_TEXT)}: "
@@ -53,8 +54,9 @@ def summary_line(tree: OnnxTree) -> str:
     ]
     if tree.producer:
         parts.append(_producer(tree))
-    if tree.warnings:
-        parts.append(f"{len(tree.warnings)} warning{'s' if len(tree.warnings) != 1 else ''}")
+    count = len(tree.warnings) + more_warnings
+    if count:
+        parts.append(f"{count} warning{'s' if count != 1 else ''}")
     return " · ".join(parts)
 
 

@@ -54,7 +54,8 @@ def analyse_tree(tree: Any) -> ModelAnalysis:
     from cfexplore.graph_render import summary_line
     from cfexplore.safeload import model_warnings
 
-    out = ModelAnalysis(model_warnings(tree.model), summary_line(tree))
+    lint = model_warnings(tree.model)  # the caller adds them to its tree's warnings
+    out = ModelAnalysis(lint, summary_line(tree, len(lint)))
     try:
         out.audit = audit_model(tree.model, tree)
     except Exception as exc:  # an audit bug must not stop the browsing

@@ -884,14 +884,18 @@ def optimize_counts(model_before: onnx.ModelProto, model_after: onnx.ModelProto)
 # --------------------------------------------------------------------------- rendering
 
 
+def kinds_text(report: AuditReport, sep: str = " · ") -> str:
+    """The findings by kind: `unrolled-loop 2 · constant-if 1` (kinds found only)."""
+    return sep.join(f"{k} {v}" for k, v in report.kind_counts().items() if v)
+
+
 def summary_text(report: AuditReport) -> str:
     """One plain line: findings by kind, control-flow totals, optimize changes."""
     n = len(report.flags)
-    kinds = report.kind_counts()
     head = "no findings" if n == 0 else f"{n} finding{'s' if n != 1 else ''}"
     parts = [head]
     if n:
-        parts.append(" · ".join(f"{k} {v}" for k, v in kinds.items() if v))
+        parts.append(kinds_text(report))
     parts.append(format_counts(report.counts))
     if report.optimize is not None:
         changes = ", ".join(report.optimize.folded) or "no change"

@@ -105,12 +105,6 @@ class FeedPlan:
     inputs: dict[str, str] = field(default_factory=dict)
     """Input name -> the text after `NAME=` of `--input`: a value or a shape."""
 
-    def args(self) -> list[str]:
-        """The CLI options that reproduce this plan."""
-        out = [f"--input {name}={text}" for name, text in self.inputs.items()]
-        out += [f"--dim {sym}={n}" for sym, n in self.dims.items()]
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         return {"dims": dict(self.dims), "inputs": dict(self.inputs)}
 

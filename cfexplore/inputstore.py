@@ -10,14 +10,13 @@ as empty, never an error.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from cfexplore.feeds import FeedPlan
-from cfexplore.fileio import atomic_write_bytes
+from cfexplore.fileio import atomic_write_bytes, file_sha256
 
 MAX_ENTRIES = 200
 """The store keeps the most recently saved files only."""
@@ -28,15 +27,6 @@ def store_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME", "").strip()
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
     return root / "cfexplore" / "inputs.json"
-
-
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of the file's bytes (the .onnx file only, not external data)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read() -> dict[str, Any]:
@@ -53,7 +43,7 @@ def recall(path: str | os.PathLike[str]) -> FeedPlan | None:
     if not isinstance(entry, dict):
         return None
     try:
-        if entry.get("sha256") != file_hash(path):
+        if entry.get("sha256") != file_sha256(path):
             return None
     except OSError:
         return None
@@ -67,7 +57,7 @@ def remember(path: str | os.PathLike[str], plan: FeedPlan) -> Path:
     data = _read()
     data.pop(key, None)
     if plan.dims or plan.inputs:
-        data[key] = {"sha256": file_hash(path), **plan.to_dict()}
+        data[key] = {"sha256": file_sha256(path), **plan.to_dict()}
     while len(data) > MAX_ENTRIES:
         data.pop(next(iter(data)))
     target = store_path()

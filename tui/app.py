@@ -236,11 +236,11 @@ class CfxApp(App[None]):
         Consent is keyed on the path and the file's SHA-256, so a changed file asks again;
         for a `pkg.module:fn` target the file is the module's own (found without importing).
         """
-        import hashlib
+        from cfexplore.fileio import file_sha256
 
         assert spec.path is not None
         try:
-            digest = hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()
+            digest = file_sha256(spec.path)
         except OSError as exc:
             return self._cannot_open(f"cannot read {spec.path}: {exc.strerror}")
         key = (spec.path, digest)

@@ -17,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
+from cfexplore.audit import kinds_text
 from cfexplore.graph import (
     CONTROL_FLOW_OPS,
     GraphError,
@@ -226,7 +227,7 @@ class GraphScreen(CfxScreen):
         self._cfx_client_lock = threading.Lock()
         self._cfx_summary_full: Text | None = None
         """The whole summary line (what is shown is cut to the width)."""
-        self._analyse_cancel: threading.Event | None = None
+        self._cfx_analyse_cancel: threading.Event | None = None
         """Set to drop the audit of a model no longer shown."""
         self._summary_text = Text()
 
@@ -276,8 +277,8 @@ class GraphScreen(CfxScreen):
         """Open `ref` in a thread worker; the tree shows it when the worker reports back."""
         self.onnx_ref = ref
         self._token += 1
-        if self._analyse_cancel is not None:  # the previous model's audit is not wanted
-            self._analyse_cancel.set()
+        if self._cfx_analyse_cancel is not None:  # the previous model's audit is not wanted
+            self._cfx_analyse_cancel.set()
         self._stop_validation()
         self.validation = None
         tree_view = self.query_one(OnnxTreeView)
@@ -304,7 +305,7 @@ class GraphScreen(CfxScreen):
         from cfexplore.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
 
         cancel = threading.Event()
-        self._analyse_cancel = cancel
+        self._cfx_analyse_cancel = cancel
         try:
             small = os.path.getsize(ref.path) <= IN_PROCESS_MAX_BYTES
         except OSError:  # gone since: the worker says so in one line
@@ -372,8 +373,8 @@ class GraphScreen(CfxScreen):
                 (i for i, p in enumerate(parts) if p.plain.split(" ")[0] in CONTROL_FLOW_OPS),
                 default=len(parts) - 1,
             )
-            kinds = ", ".join(f"{k} {v}" for k, v in event.audit.kind_counts().items() if v)
-            parts.insert(after + 1, Text(f"audit: {kinds}", "bold yellow"))  # one part
+            kinds = kinds_text(event.audit, ", ")  # one part, kept whole
+            parts.insert(after + 1, Text(f"audit: {kinds}", "bold yellow"))
         summary = Text(" · ").join(parts)
         self._summary_text = summary
         self._refresh_badges()

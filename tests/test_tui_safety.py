@@ -262,23 +262,6 @@ async def test_ui_heartbeat_stays_live_during_jobs() -> None:
     assert p99 < 0.05, f"p99 gap {p99 * 1000:.1f} ms over {len(gaps)} ticks"
 
 
-async def test_footer_forgets_removed_keys() -> None:
-    """Every key-binding change rebuilds the footer; the removed keys must not pile up
-    (textual#6666 left one watcher per removed key: long sessions slowed down)."""
-    from cfexplore.tui.widgets.footer import CfxFooter
-
-    app = CfxApp()
-    async with app.run_test(size=SIZE) as pilot:
-        for mode in ["export", "graph", "diff", "variants"] * 5:
-            await app.switch_mode(mode)
-            app.screen.refresh_bindings()
-            await pilot.pause()
-        footer = app.screen.query_one(CfxFooter)
-        watched = getattr(footer, "__watchers", {}).get("compact", [])
-        keys = len(footer.children)
-        assert len(watched) <= keys + 2, (len(watched), keys)
-
-
 async def test_footer_shows_only_keys_that_fit_whole() -> None:
     """A narrow terminal drops the last keys (all are in `?` and the palette) instead of
     cutting one mid-word; widening brings them back."""

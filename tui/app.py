@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -21,6 +21,7 @@ from cfexplore.results import ExportResult
 from cfexplore.spec import TargetSpec
 
 from . import jobs, preload
+from .css_refresh import CssRefreshMixin
 from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
 
@@ -55,7 +56,7 @@ def _make_screen(mode: str) -> Screen[None]:
     return getattr(module, f"{mode.capitalize()}Screen")()
 
 
-class CfxApp(App[None]):
+class CfxApp(CssRefreshMixin):
     """Pick a variant, export it, browse the If/Loop tree, diff and sweep, see the matrix."""
 
     TITLE = "cfexplore"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ DROP_ORDER = ("type", "ORT↔ref", "ref Δ", "rel Δ")
 
 DEBOUNCE = 0.3
 """Seconds of quiet after an edit before the diff re-runs."""
+
+STATUS_DELAY_S = 0.2
+"""A run's "running…" status shows only if its result takes longer than this."""
 
 
 class DiffDone(Message):
@@ -133,6 +137,7 @@ class DiffScreen(CfxScreen):
         self._cfx_file_result: FileRunResult | None = None
         """The last run of a file opened alone (its declared inputs feed the editor)."""
         self._cfx_save_plan = False
+        self._cfx_status_timer: Timer | None = None
         """Remember the file's input plan on the next run (it was just edited)."""
 
     def compose(self) -> ComposeResult:
@@ -402,7 +407,18 @@ class DiffScreen(CfxScreen):
         return seed, rtol, atol
 
     def _status(self, text: Text) -> None:
+        if self._cfx_status_timer is not None:
+            self._cfx_status_timer.stop()
+            self._cfx_status_timer = None
         self.query_one("#diff-status", Static).update(text)
+
+    def _status_later(self, text: Text) -> None:
+        """Show `text` ("running…") only if nothing else is shown within 0.2 s: a quick
+        diff (a next seed, ~0.1 s) goes straight to its result, one screen update less,
+        and the status line does not flicker."""
+        if self._cfx_status_timer is not None:
+            self._cfx_status_timer.stop()
+        self._cfx_status_timer = self.set_timer(STATUS_DELAY_S, partial(self._status, text))
 
     def action_rerun(self) -> None:
         numbers = self._read_numbers()
@@ -413,7 +429,7 @@ class DiffScreen(CfxScreen):
         self._cancel.set()
         self._cancel = threading.Event()
         if self.file_mode and self.state.onnx is not None:
-            self._status(Text("running ONNX Runtime…", "dim"))
+            self._status_later(Text("running ONNX Runtime…", "dim"))
             save, self._cfx_save_plan = self._cfx_save_plan, False
             path = self.state.onnx.path
             plan = self.state.feed_plans.get(path)
@@ -424,7 +440,7 @@ class DiffScreen(CfxScreen):
         if session is None:
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
-        self._status(Text(f"running {self.state.exporter}…", "dim"))
+        self._status_later(Text(f"running {self.state.exporter}…", "dim"))
         worker = self._run(
             session,
             self.state.exporter,
@@ -569,6 +585,7 @@ class DiffScreen(CfxScreen):
         if not self.running_jobs():
             return False
         self._cancel.set()
+        self._status(Text("cancelled", "yellow"))
         return True
 
     def action_next_exporter(self) -> None:

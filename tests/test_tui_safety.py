@@ -10,6 +10,7 @@ from pathlib import Path
 from cfexplore.engine import Session
 from cfexplore.targets import parse_target
 from cfexplore.tui.app import CfxApp
+from cfexplore.tui.screens.diff import DEBOUNCE
 
 from .conftest import DATA
 from .test_user_code import alive, expand_model, rss_mb
@@ -67,6 +68,25 @@ async def test_ctrl_c_cancels_a_running_export_and_never_quits() -> None:
         await settle(pilot)
         assert app.is_running
         assert "cancelled" in text_of(app, "#run-status")
+        assert "dynamo" not in app.state.exports
+
+
+async def test_ctrl_c_cancels_a_running_diff_and_says_so() -> None:
+    """A cancelled Diff run says so (it used to leave "running…" up for good)."""
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_path("if-forward-arg")
+        await settle(pilot, lambda: app.state.session is not None)
+        await pilot.press("4")
+        await settle(pilot, lambda: "PASS" in text_of(app, "#diff-status"))
+        while app.state.exporter != "dynamo":  # an export of seconds, then the diff
+            await pilot.press("t")
+        await pilot.pause(DEBOUNCE + 0.6)
+        assert "running dynamo" in text_of(app, "#diff-status")
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert app.is_running
+        assert text_of(app, "#diff-status") == "cancelled"
         assert "dynamo" not in app.state.exports
 
 

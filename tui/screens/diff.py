@@ -17,7 +17,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
+from textual.worker import Worker
 
+from cfexplore.errors import Cancelled
 from cfexplore.feeds import FeedPlan
 from cfexplore.report import (
     DIFF_COLUMNS,
@@ -507,8 +509,11 @@ class DiffScreen(CfxScreen):
         if not cancel.is_set():
             self.post_message(FileRunDone(result, path, plan, saved))
 
-    def worker_failed(self, worker: object) -> None:
-        self._status(Text("run failed — see the notification", "red"))
+    def worker_failed(self, worker: Worker[object]) -> None:
+        if isinstance(worker.error, Cancelled):
+            self._status(Text("cancelled", "yellow"))
+        else:
+            self._status(Text("run failed — see the notification", "red"))
 
     def action_focus_knobs(self) -> None:
         """Focus the first knob (then tab through the rest; space flips a switch)."""

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from cfexplore import __version__
 from cfexplore.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Cancelled, CfxError
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED, EXPORTERS
+from cfexplore.termtext import safe_text
 
 DESCRIPTION = """\
 Did your Python ifs and loops survive the ONNX export? Export a model with
@@ -312,12 +313,12 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
     return session
 
 
-def _output_path(text: str | None) -> Path | None:
-    """`-o FILE`, checked before any work: its folder must exist."""
-    out_path = Path(text) if text else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise CfxError(f"{text}: folder {str(out_path.parent)!r} does not exist")
-    return out_path
+def _output_path(text: str | None, what: str = "-o", extra_suffix: int = 0) -> Path | None:
+    """`-o FILE`, checked before any work (`outpath.check_target`): a regular file or
+    nothing yet, in a writable folder, with a name the file system takes."""
+    from cfexplore.outpath import check_target
+
+    return None if text is None else check_target(text, what, extra_suffix=extra_suffix)
 
 
 def _values(args: argparse.Namespace) -> dict[str, Any]:
@@ -371,10 +372,11 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.fileio import save_onnx
+    from cfexplore.outpath import DATA_SUFFIX_BYTES
     from cfexplore.report import export_summary
 
     values = _values(args)
-    out_path = _output_path(args.output)
+    out_path = _output_path(args.output, extra_suffix=DATA_SUFFIX_BYTES * args.external_data)
     with _progress(True) as progress, _session(args, progress, cancel) as session:
         result = session.export(args.exporter, args.opset, values, progress, cancel)
         saved = None
@@ -594,7 +596,7 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
         print(text)
     else:
         atomic_write_bytes(out_path, text.encode())
-        print(f"wrote {out_path}")
+        print(f"wrote {safe_text(str(out_path))}")
     return EXIT_OK
 
 
@@ -604,6 +606,7 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.report import matrix_markdown, matrix_tables
 
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
+    md_path = _output_path(args.markdown, "--markdown")
     with _progress(True) as progress:
         m = matrix(
             exporters,
@@ -616,8 +619,8 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
             cancel,
             args.equal_nan,
         )
-    if args.markdown:
-        atomic_write_bytes(args.markdown, matrix_markdown(m).encode())
+    if md_path is not None:
+        atomic_write_bytes(md_path, matrix_markdown(m).encode())
     if args.json:
         print(json.dumps([r.to_json_dict() for r in m.reports], indent=2, default=str))
     else:
@@ -659,10 +662,10 @@ def run(argv: list[str]) -> int:
         sys.stderr.write("cfexplore: interrupted\n")
         return 130
     except Cancelled as exc:
-        sys.stderr.write(f"cfexplore: {exc}\n")
+        sys.stderr.write(f"cfexplore: {safe_text(str(exc))}\n")
         return 130
     except CfxError as exc:
-        sys.stderr.write(f"cfexplore: {exc}\n")
+        sys.stderr.write(f"cfexplore: {safe_text(str(exc))}\n")
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
@@ -683,6 +686,8 @@ def main() -> None:
     try:
         code = run(sys.argv[1:])
     except Exception as exc:  # last resort: a one-line message, never a traceback
-        sys.stderr.write(f"cfexplore: internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(
+            f"cfexplore: internal error: {type(exc).__name__}: {safe_text(str(exc))}\n"
+        )
         code = EXIT_USAGE
     sys.exit(code)

@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cfexplore.outpath import save_lock, write_error
+
 Fault = Callable[[str], None]
 """Called at each step of a save with its name: a test hook that may kill the process."""
 
@@ -45,14 +47,27 @@ def _umask() -> int:
     return 0o022
 
 
+def _tmp_prefix(dest: Path) -> str:
+    """Temp-file prefix for saves to `dest`: bounded (a 250-byte name still leaves room for
+    it) and unique per name (clean-up never takes another target's temp file)."""
+    tag = hashlib.sha256(os.fsencode(dest.name)).hexdigest()[:8]
+    return f".{dest.name[:40]}.{tag}."
+
+
 @contextmanager
-def _atomic(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def _atomic(path: str | os.PathLike[str], family: Path | None = None) -> Iterator[BinaryIO]:
     """Yield a temp file beside `path`; on success it replaces `path`, else it is removed.
+    The temp file is named for `family` (the model a data file belongs to), so that
+    `clean_leftovers(family)` finds it.
 
     The new file gets the mode the replaced file had (or the umask's default), not
-    mkstemp's 0600."""
+    mkstemp's 0600. A failed write (disk full, read-only) is one `CfxError` line."""
     dest = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent or ".")
+    try:
+        prefix = _tmp_prefix(family or dest)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise write_error(dest, exc) from None
     try:
         try:
             mode = dest.stat().st_mode & 0o777
@@ -64,6 +79,9 @@ def _atomic(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise write_error(dest, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -143,7 +161,7 @@ def clean_leftovers(dest: str | os.PathLike[str]) -> list[Path]:
     removed = []
     for entry in folder.iterdir():
         name = entry.name
-        stale_tmp = name.startswith(f".{dest.name}.") and name.endswith(".tmp")
+        stale_tmp = name.startswith(_tmp_prefix(dest)) and name.endswith(".tmp")
         orphan = data.fullmatch(name) is not None and name not in keep
         if (stale_tmp or orphan) and entry.is_file() and not entry.is_symlink():
             with suppress(OSError):
@@ -192,10 +210,15 @@ def save_onnx(
     least `threshold` bytes go to `dest.<hash>.data`; saving the same model again rewrites
     the same file, so nothing grows. Returns the files written.
     """
+    with save_lock(dest):
+        return _save_onnx(Path(src), Path(dest), external_data, threshold, fault or _noop)
+
+
+def _save_onnx(
+    src: Path, dest: Path, external_data: bool, threshold: int, fault: Fault
+) -> list[Path]:
     import onnx
 
-    fault = fault or _noop
-    dest = Path(dest)
     clean_leftovers(dest)
     fault("start")
     model = onnx.load(str(src), load_external_data=False)
@@ -221,7 +244,7 @@ def save_onnx(
                 entry.key, entry.value = key, str(value)
             t.data_location = onnx.TensorProto.EXTERNAL
         data_path = dest.parent / data_name
-        with _atomic(data_path) as out:
+        with _atomic(data_path, family=dest) as out:
             _write_chunks(out, blob, fault, "data")
         fault("data-replaced")
         written.append(data_path)

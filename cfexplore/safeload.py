@@ -1,4 +1,4 @@
-"""Opening untrusted `.onnx` files, and showing model-derived text safely in a terminal.
+"""Opening untrusted `.onnx` files.
 
 `load_model_safely` refuses anything that is not a regular file (a FIFO would block), checks
 the size before reading, parses the bytes itself (so a file's extension never picks the
@@ -10,10 +10,7 @@ The extension never decides the parser: a binary model named `.json` opens as bi
 a note in the warnings); a real JSON-format model opens through onnx's JSON reader; a text
 file is refused as such. External data is validated, not read (`load_external=True` reads
 it through the validated files): the tree needs only the shapes and dtypes in the proto.
-
-`safe_text` turns any model-derived string into something a terminal shows literally:
-control, bidi and other invisible characters are written as escapes (`\\x1b`, `\\u202e`),
-and long strings are cut with `…`.
+The terminal-text helpers it uses (`safe_text`, …) live in `termtext` and are re-exported.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import functools
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,11 +27,17 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
+from cfexplore.termtext import (  # noqa: F401 - re-exported: the loader's errors use them
+    MAX_MESSAGE_CHARS,
+    format_size,
+    one_line,
+    safe_tail,
+    safe_text,
+)
+from cfexplore.termtext import with_path as _with_path
+
 DEFAULT_MAX_BYTES = 2 * 1024**3
 """Largest `.onnx` file `load_model_safely` reads (2 GiB, protobuf's own message limit)."""
-
-MAX_MESSAGE_CHARS = 160
-"""Longest one-line error message."""
 
 MAX_LINT_WARNINGS = 12
 """Structural warnings `model_warnings` returns before `… N more`."""
@@ -56,114 +58,7 @@ class GraphError(Exception):
         self.details = details or message
 
 
-# --------------------------------------------------------------------------- safe text
-
-_CANDIDATE = re.compile(r"[^\x20-\x7e]")
-"""Characters that might need escaping (everything but printable ASCII)."""
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-"""Control, format (bidi, zero-width), surrogate, private-use, unassigned, line/para sep."""
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_ESCAPE_AT_END = re.compile(r"\\(?:x[0-9a-f]{0,2}|u[0-9a-f]{0,4}|U[0-9a-f]{0,8}|[ntr]?)$")
-_FULL_ESCAPE = re.compile(r"\\(?:x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[ntr])")
-
-
-def _escape_char(ch: str, multiline: bool) -> str:
-    if multiline and ch in "\n\t":
-        return ch
-    if ch in _NAMED:
-        return _NAMED[ch]
-    if unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
-        return ch
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def safe_text(s: str | bytes, limit: int | None = None, *, multiline: bool = False) -> str:
-    """`s` with every control/bidi/invisible character escaped, cut to `limit` characters.
-
-    ESC shows as `\\x1b`, BEL as `\\x07`, U+202E as `\\u202e`, a newline as `\\n` (kept as a
-    line break when `multiline`). Rich markup needs no escaping because callers build
-    `rich.text.Text`, never markup. Idempotent: escaping escaped text changes nothing.
-    """
-    if isinstance(s, bytes):
-        s = s.decode("utf-8", errors="backslashreplace")
-    elif not isinstance(s, str):
-        s = str(s)
-    if s.isascii() and s.isprintable() and (limit is None or len(s) <= limit):
-        return s  # the common case, in C: nothing to escape, nothing to cut
-    if multiline:
-        s = s.replace("\r\n", "\n")
-    raw = s if limit is None else s[: limit + 1]
-    out = _CANDIDATE.sub(lambda m: _escape_char(m.group(), multiline), raw)
-    if limit is None or (len(out) <= limit and len(s) <= limit):
-        return out
-    cut = out[: max(limit - 1, 0)]
-    partial = _ESCAPE_AT_END.search(cut[-9:])
-    if partial is not None:  # never leave half an escape (`\\u20`) before the ellipsis
-        start = len(cut) - len(partial.group())
-        full = _FULL_ESCAPE.match(out, start)
-        if full is not None and full.end() > len(cut):
-            cut = cut[:start]
-    return cut + "…"
-
-
-def safe_tail(s: str, limit: int) -> str:
-    """Like `safe_text`, but keeps the end of a long string (`…layers.3/If`)."""
-    if len(s) <= limit and s.isascii() and s.isprintable():
-        return s
-    text = safe_text(s)
-    if len(text) <= limit:
-        return text
-    raw = s[-limit:]
-    text = safe_text(raw)
-    while len(text) > limit - 1 and raw:
-        raw = raw[1:]
-        text = safe_text(raw)
-    return "…" + text
-
-
-def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """The first non-blank line of `text`, escaped and cut to `limit` characters."""
-    for line in str(text).splitlines():
-        if line.strip():
-            return safe_text(line.strip(), limit)
-    return ""
-
-
-def format_size(n: int) -> str:
-    """`3.1 GiB`, `512 KiB`, `17 bytes`."""
-    if n < 1024:
-        return f"{n} byte{'s' if n != 1 else ''}"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}".replace(".0 ", " ")
-    raise AssertionError("unreachable")
-
-
 # --------------------------------------------------------------------------- loading
-
-
-def _shown_path(path: str | os.PathLike[str], room: int = 100) -> str:
-    """The path escaped, its middle cut out when longer than `room` (at least 30)."""
-    text = safe_text(os.fspath(path))
-    room = max(room, 30)
-    if len(text) <= room:
-        return text
-    head = (room - 1) // 3
-    return text[:head] + "…" + text[-(room - 1 - head) :]
-
-
-def _with_path(path: str | os.PathLike[str], verb: str, what: str, sep: str = ": ") -> str:
-    """`[<verb> ]<path><sep><what>`, the path shortened so the reason fits in one line."""
-    lead = f"{verb} " if verb else ""
-    room = MAX_MESSAGE_CHARS - len(lead) - len(sep) - len(what)
-    return f"{lead}{_shown_path(path, min(room, 100))}{sep}{what}"
 
 
 def _fail(

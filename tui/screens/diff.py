@@ -19,8 +19,9 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
 from textual.worker import Worker
 
-from cfexplore.errors import Cancelled
+from cfexplore.errors import Cancelled, CfxError
 from cfexplore.feeds import FeedPlan
+from cfexplore.outpath import check_target
 from cfexplore.report import (
     DIFF_COLUMNS,
     PROBLEM_TEXT,
@@ -548,7 +549,11 @@ class DiffScreen(CfxScreen):
         if numbers is None:
             return
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.spec.label)
-        path = Path.cwd() / f"cfexplore-report-{safe[-60:]}.md"
+        try:  # the current folder may be read-only: say so before minutes of work
+            path = check_target(Path.cwd() / f"cfexplore-report-{safe[-60:]}.md")
+        except CfxError as exc:
+            self.notify(f"cannot write the report: {exc}", severity="error")
+            return
         self.notify(f"writing the report to {path.name}…", timeout=3)
         jobs.name(self._report(session, path, *numbers, self._cancel), "report")
 

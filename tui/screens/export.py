@@ -23,6 +23,7 @@ from textual.widgets import (
 )
 
 from cfexplore.errors import Cancelled, CfxError
+from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
 from cfexplore.report import fmt_value
 from cfexplore.results import EXPORTERS, ExportResult
 
@@ -299,12 +300,12 @@ class ExportScreen(CfxScreen):
         dest = Path(target).expanduser()
         if dest.is_dir():
             dest = dest / f"{self.state.label.replace('/', '_')}.{r.exporter}.onnx"
-        if not dest.parent.is_dir():
-            self.notify(
-                f"cannot save: folder {str(dest.parent)!r} does not exist", severity="error"
-            )
-            return
         external = self.query_one("#external-data", Checkbox).value
+        try:  # a device, FIFO, link, missing or read-only folder: refused before writing
+            dest = check_target(dest, extra_suffix=DATA_SUFFIX_BYTES * external)
+        except CfxError as exc:
+            self.notify(f"cannot save: {exc}", severity="error")
+            return
         self._save(r.onnx_path, dest, external)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
@@ -315,7 +316,8 @@ class ExportScreen(CfxScreen):
         try:
             self.post_message(Saved(save_onnx(src, dest, external_data=external)))
         except (OSError, CfxError) as exc:
-            self.post_message(Saved([], f"cannot save {dest}: {exc}"))
+            why = str(exc) if isinstance(exc, CfxError) else f"{dest}: {exc.strerror or exc}"
+            self.post_message(Saved([], f"cannot save: {why}"))
 
     @on(Saved)
     def _saved(self, event: Saved) -> None:

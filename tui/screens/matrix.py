@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -14,6 +13,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from cfexplore.engine import COLUMNS, MatrixReport
+from cfexplore.errors import CfxError
+from cfexplore.outpath import check_target
 from cfexplore.report import COLUMN_TITLE, VERDICT_STYLE
 from cfexplore.results import EXPORTERS
 from cfexplore.spec import TargetSpec
@@ -293,10 +294,11 @@ class MatrixScreen(CfxScreen):
         from cfexplore.fileio import atomic_write_bytes
         from cfexplore.report import matrix_markdown
 
-        path = Path(self.query_one("#md-path", Input).value.strip() or "cfexplore-matrix.md")
+        text = self.query_one("#md-path", Input).value.strip() or "cfexplore-matrix.md"
         try:
-            atomic_write_bytes(path.expanduser(), matrix_markdown(self.report).encode())
-        except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
+            path = check_target(text)
+            atomic_write_bytes(path, matrix_markdown(self.report).encode())
+        except CfxError as exc:
+            self.notify(f"cannot write the Markdown: {exc}", severity="error")
             return
         self.notify(f"wrote {path}", timeout=4)

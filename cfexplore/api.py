@@ -34,6 +34,7 @@ class InProcessClient:
         self.runtime = runtime
         self.starts = 1
         self.memory_limit = None
+        self.last_progress = ""
 
     def start(self) -> None:
         return None
@@ -44,6 +45,8 @@ class InProcessClient:
         progress: Callable[[float | None, str], None] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        *,
+        timeout_per_phase: bool = False,
         **kwargs: Any,
     ) -> Any:
         from cfexplore.errors import Cancelled

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cfexplore.engine import command_for
-from cfexplore.errors import Cancelled, CfxError, WorkerCrashed, WorkerError
+from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
+from cfexplore.phases import Stalled, stalled
 from cfexplore.reference import merge_traces
 from cfexplore.results import (
     CheckReport,
@@ -221,11 +222,13 @@ class Checker:
         rows: list[SweepRow]
         try:
             rows, has_input = self._sweep_call(exporter, knob.name, ctx, cancel, None)
-        except WorkerCrashed:
-            # one value crashed the worker (PyTorch or ONNX Runtime): sweep value by value
-            # so that only that value is lost, not every verdict
+        except (WorkerCrashed, TimedOut) as exc:
+            # one value crashed the worker (PyTorch or ONNX Runtime) or never finished:
+            # sweep value by value so that only that value is lost, not every verdict
+            # (the value a time limit stopped is known from the last phase: not rerun)
+            hung = stalled(self.client.last_progress) if isinstance(exc, TimedOut) else None
             rows, has_input = self._sweep_isolated(
-                exporter, knob, base["export_value"], ctx, cancel
+                exporter, knob, base["export_value"], ctx, cancel, hung
             )
         for row in rows:
             merge_traces(trace, row.trace)
@@ -284,6 +287,8 @@ class Checker:
             "sweep",
             None,
             cancel,
+            self.session.timeout,  # for each side of each value (the sweep says each)
+            timeout_per_phase=True,
             exporter=exporter,
             knob=knob,
             seed=ctx.seed,
@@ -302,6 +307,7 @@ class Checker:
         export_value: Any,
         ctx: _CheckArgs,
         cancel: threading.Event | None,
+        hung: Stalled | None = None,
     ) -> tuple[list[SweepRow], bool]:
         """The sweep one value at a time; a value that crashes the worker becomes a row
         that says whether PyTorch alone crashes there (then it is skipped, as a value
@@ -312,14 +318,28 @@ class Checker:
         if export_value not in values:
             values.insert(0, export_value)
         for value in values:
+            if hung is not None and hung.at == f"{knob.name}={value!r}" and hung.side:
+                rows.append(self._timeout_row(knob.name, value, hung))
+                continue
             try:
                 got, fed = self._sweep_call(exporter, knob.name, ctx, cancel, [value])
             except WorkerCrashed as exc:
                 rows.append(self._crash_row(knob.name, value, ctx, cancel, exc))
                 continue
+            except TimedOut:
+                rows.append(self._timeout_row(knob.name, value, stalled(self.client.last_progress)))
+                continue
             has_input = has_input or fed
             rows.extend(r for r in got if r.value == value)
         return rows, has_input
+
+    def _timeout_row(self, knob: str, value: Any, where: Stalled) -> SweepRow:
+        """The row of a value whose run outlived the time limit, blamed on the side that
+        was running (PyTorch: a value PyTorch cannot run, skipped like one it raises at)."""
+        text = Stalled(where.side, f"{knob}={value!r}").message(self.session.timeout)
+        if where.torch_side:
+            return SweepRow(value, False, None, None, torch_error=text)
+        return SweepRow(value, False, None, None, onnx_error=text)
 
     def _crash_row(
         self,
@@ -333,9 +353,14 @@ class Checker:
         try:
             self.session._ensure_loaded(cancel)
             self.client.call(
-                "eager", None, cancel, seed=ctx.seed, values={**ctx.values, knob: value}
+                "eager",
+                None,
+                cancel,
+                self.session.timeout,
+                seed=ctx.seed,
+                values={**ctx.values, knob: value},
             )
-        except WorkerCrashed:
+        except (WorkerCrashed, TimedOut):
             return SweepRow(value, False, None, None, torch_error=f"PyTorch crashed: {why}")
         return SweepRow(value, False, None, None, onnx_error=f"ONNX Runtime crashed: {why}")
 

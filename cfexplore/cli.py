@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import threading
@@ -43,13 +44,52 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str, *, integer: bool = False) -> float:
     try:
-        value = float(text)
+        return int(text) if integer else float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        kind = "an integer" if integer else "a number"
+        raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    """A finite number >= 0 (tolerances): NaN would fail every comparison, inf pass all."""
+    value = _number(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A time limit: finite seconds >= 0, 0 meaning none (NaN used to mean none too)."""
+    value = _number(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be seconds >= 0 (0: no limit): {text!r}")
+    return value
+
+
+def _mebibytes(text: str) -> float:
+    """A memory limit in MiB: finite, >= 0, 0 meaning none."""
+    value = _number(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be MiB >= 0 (0: no limit): {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A non-negative integer (seed, depth, limit)."""
+    value = int(_number(text, integer=True))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _opset(text: str) -> int:
+    value = int(_number(text, integer=True))
+    if not 7 <= value <= 30:
+        raise argparse.ArgumentTypeError(f"must be an ONNX opset between 7 and 30: {text!r}")
     return value
 
 
@@ -90,11 +130,11 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         help="knob value at export time (repeatable), e.g. branch_testing=true",
     )
     p.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})"
+        "--opset", type=_opset, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})"
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=600.0,
         help="seconds loading the target, and each export, may take before the worker is "
         "killed (default 600)",
@@ -122,7 +162,7 @@ def _reference_arg(p: argparse.ArgumentParser) -> None:
 def _tolerance_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed",
-        type=int,
+        type=_count,
         default=DEFAULT_SEED,
         help=f"seed for the generated inputs (default {DEFAULT_SEED})",
     )
@@ -160,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=_seconds,
         default=600.0,
         help="app: seconds loading a target, and each export, may take (default 600; 0: none)",
     )
@@ -185,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tree", help="print the ONNX node tree with If/Loop/Scan bodies nested")
     p.add_argument("file", help="an .onnx file")
-    p.add_argument("--depth", type=int, default=None, help="levels of nested graphs to show")
-    p.add_argument("--limit", type=int, default=None, help="nodes to show per graph")
+    p.add_argument("--depth", type=_count, default=None, help="levels of nested graphs to show")
+    p.add_argument("--limit", type=_count, default=None, help="nodes to show per graph")
 
     p = sub.add_parser(
         "audit", help="structural audit: constant-condition If, constant Loop, unrolled loops"
@@ -201,13 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="an .onnx file")
     p.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=_seconds,
         default=120.0,
         help="seconds the check may take before the worker is killed (default 120)",
     )
     p.add_argument(
         "--memory-limit",
-        type=_positive_float,
+        type=_mebibytes,
         default=8192.0,
         metavar="MIB",
         help="address-space limit of the worker in MiB (default 8192)",
@@ -272,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the full-size seed model (1x3x256x256, slower)",
     )
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    p.add_argument("--opset", type=_opset, default=DEFAULT_OPSET)
     _tolerance_args(p)
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -309,7 +349,7 @@ def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -
 
     spec = parse_target(args.target, args.init, args.input, args.weights, args.values)
     session = Session.open(spec, progress, cancel, timeout=args.timeout)
-    session.export_timeout = args.timeout
+    session.timeout = args.timeout
     return session
 
 
@@ -391,7 +431,7 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
         _out().print(export_summary(result, saved))
         if not result.ok:
             if args.details:
-                print(result.error_details, file=sys.stderr)
+                print(safe_text(result.error_details, multiline=True), file=sys.stderr)
             else:
                 print("(add --details for the full error)", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FINDINGS
@@ -496,7 +536,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
         out = _out()
         out.print(file_run_table(result))
         out.print(f"reproduce: {safe_text(result.command)}", style="dim", markup=False)
-    return EXIT_OK if result.passed else EXIT_FINDINGS
+    return EXIT_OK if result.passed else EXIT_FINDINGS if result.passed else EXIT_FINDINGS
 
 
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
@@ -533,13 +573,14 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     else:
         out = _out()
         out.print(diff_table(result))
-        out.print(
-            f"providers: {', '.join(result.providers)} (available: "
-            f"{', '.join(result.available_providers)})",
-            style="dim",
-        )
-        out.print(f"reproduce: {result.command}", style="dim", markup=False)
-    return EXIT_OK
+        if result.providers:
+            out.print(
+                f"providers: {', '.join(result.providers)} (available: "
+                f"{', '.join(result.available_providers)})",
+                style="dim",
+            )
+        out.print(f"reproduce: {safe_text(result.command)}", style="dim", markup=False)
+    return EXIT_OK if result.passed else EXIT_FINDINGS
 
 
 def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
@@ -564,7 +605,7 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
         print(json.dumps(report.to_json_dict(), indent=2, default=str))
     else:
         _out().print(check_table(report))
-        print(f"reproduce: {report.command}")
+        print(f"reproduce: {safe_text(report.command)}")
     return EXIT_FINDINGS if report.bad else EXIT_OK
 
 
@@ -593,7 +634,7 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
         json.dumps(rep.to_json_dict(), indent=2, default=str) if args.json else report_markdown(rep)
     )
     if out_path is None:
-        print(text)
+        print(safe_text(text, multiline=True))
     else:
         atomic_write_bytes(out_path, text.encode())
         print(f"wrote {safe_text(str(out_path))}")

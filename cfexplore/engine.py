@@ -16,6 +16,7 @@ from typing import Any
 
 from cfexplore.errors import CfxError, TimedOut
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
+from cfexplore.phases import Stalled
 from cfexplore.results import (
     DEFAULT_ATOL,
     DEFAULT_OPSET,
@@ -103,15 +104,16 @@ class Session:
         self.exports: dict[str, ExportResult] = {}
         self._generation = client.starts
         client.holder = self
-        self.export_timeout: float | None = None
-        """Seconds an export may take before its worker is killed (None: no limit)."""
+        self.timeout: float | None = None
+        """Seconds any worker call may take — a reload, an export, a diff, each knob value
+        of a sweep — before the worker is killed and the call fails (None: no limit)."""
 
     def _ensure_loaded(self, cancel: threading.Event | None = None) -> None:
         """Reload the target if its worker process was killed (cancel) or died, or if a
         shared worker has since loaded another session's target."""
         self.client.start()
         if self.client.starts != self._generation or self.client.holder is not self:
-            self.info = self.client.call("load", None, cancel, spec=self.spec)
+            self.info = self.client.call("load", None, cancel, self.timeout, spec=self.spec)
             self._generation = self.client.starts
             self.client.holder = self
             self.exports.clear()
@@ -177,7 +179,7 @@ class Session:
                 "export",
                 progress,
                 cancel,
-                self.export_timeout,
+                self.timeout,
                 exporter=exporter,
                 opset=opset,
                 values=self.check_values(values),
@@ -188,7 +190,7 @@ class Session:
                 exporter,
                 opset,
                 False,
-                self.export_timeout or 0.0,
+                self.timeout or 0.0,
                 error=f"TimedOut: {exc}",
                 error_details=str(exc),
             )
@@ -217,18 +219,22 @@ class Session:
         if exporter not in self.exports:
             raise CfxError(f"export with {exporter} first")
         values = self.check_values(values)
-        result: DiffResult = self.client.call(
-            "diff",
-            None,
-            cancel,
-            exporter=exporter,
-            seed=seed,
-            values=values,
-            rtol=rtol,
-            atol=atol,
-            reference=reference,
-            equal_nan=equal_nan,
-        )
+        try:
+            result: DiffResult = self.client.call(
+                "diff",
+                None,
+                cancel,
+                self.timeout,
+                exporter=exporter,
+                seed=seed,
+                values=values,
+                rtol=rtol,
+                atol=atol,
+                reference=reference,
+                equal_nan=equal_nan,
+            )
+        except TimedOut:
+            result = self._timed_out_diff(exporter, seed, values, rtol, atol)
         result.versions = versions()
         exported = self.exports[exporter].knob_values
         defaults = {k.name: k.default for k in self.info.knobs}
@@ -246,6 +252,31 @@ class Session:
         if equal_nan:
             result.command += " --equal-nan"
         return result
+
+    def _timed_out_diff(
+        self, exporter: str, seed: int, values: dict[str, Any], rtol: float, atol: float
+    ) -> DiffResult:
+        """The failed result of a diff that outlived `timeout`: which side never finished,
+        at which knob values (the worker is gone; the next call reloads the target)."""
+        from cfexplore.phases import stalled
+
+        where = stalled(self.client.last_progress)
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        text = Stalled(where.side, shown).message(self.timeout)
+        exp = self.exports.get(exporter)
+        return DiffResult(
+            target=self.spec.label,
+            exporter=exporter,
+            opset=exp.opset if exp else DEFAULT_OPSET,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+            knob_values=dict(values),
+            outputs=[],
+            passed=False,
+            torch_error=text if where.torch_side else None,
+            onnx_error=None if where.torch_side else text,
+        )
 
     def stats(self) -> dict[str, int]:
         """Worker counters: loads, module_builds, sessions, exports, diffs."""

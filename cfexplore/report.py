@@ -12,6 +12,7 @@ from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.results import CheckReport, DiffResult, ExportResult, FileRunResult, TensorDiff
 from cfexplore.spec import VariantSpec
+from cfexplore.termtext import safe_text
 
 VERDICT_STYLE = {
     "preserved": "bold green",
@@ -63,17 +64,19 @@ def export_summary(result: ExportResult, saved: str | None = None) -> Group:
                 (cf, "bold"),
             )
         )
-        lines.append(Text(f"ONNX inputs: {', '.join(result.onnx_inputs) or '(none)'}"))
+        lines.append(Text(f"ONNX inputs: {safe_text(', '.join(result.onnx_inputs)) or '(none)'}"))
         if saved:
-            lines.append(Text(f"saved to {saved}"))
+            lines.append(Text(f"saved to {safe_text(saved)}"))
     else:
         lines.append(
             Text.assemble(
-                ("failed ", "bold red"), f"{result.exporter} export: ", Text(result.error or "")
+                ("failed ", "bold red"),
+                f"{result.exporter} export: ",
+                Text(safe_text(result.error or "")),
             )
         )
     for w in result.warnings:
-        lines.append(Text(f"warning: {w}", style="dim"))
+        lines.append(Text(f"warning: {safe_text(w)}", style="dim"))
     return Group(*lines)
 
 
@@ -138,21 +141,24 @@ def diff_table(result: DiffResult) -> Table:
         f"{result.target} · {result.exporter} · seed {result.seed} · rtol {result.rtol:g} "
         f"atol {result.atol:g}" + (f" · {knobs}" if knobs else "")
     )
-    table = Table(title=title, title_justify="left")
-    for col in DIFF_COLUMNS:
+    table = Table(title=safe_text(title), title_justify="left")
+    columns = DIFF_COLUMNS if result.outputs else ("side", "error")  # nothing to compare
+    for col in columns:
         table.add_column(col, justify="left" if col in ("output", "type", "result") else "right")
+    if not result.outputs:
+        table.columns[1].justify = "left"
     for row in diff_rows(result):
         table.add_row(*row)
-    blank = [""] * (len(DIFF_COLUMNS) - 2)
+    blank = [""] * (len(columns) - 2)
     if result.torch_error:
-        table.add_row("PyTorch", Text(result.torch_error, style="red"), *blank)
+        table.add_row("PyTorch", Text(safe_text(result.torch_error), style="red"), *blank)
     if result.onnx_error:
-        table.add_row("ONNX Runtime", Text(result.onnx_error, style="red"), *blank)
+        table.add_row("ONNX Runtime", Text(safe_text(result.onnx_error), style="red"), *blank)
     if result.reference_error:
-        table.add_row("reference", Text(result.reference_error, style="red"), *blank)
+        table.add_row("reference", Text(safe_text(result.reference_error), style="red"), *blank)
     if result.problem:
         table.caption = PROBLEM_TEXT[result.problem]
-    elif not result.reference_used:
+    elif not result.reference_used and result.outputs:
         table.caption = "reference evaluator not run (model over the auto size limit)"
     return table
 
@@ -163,8 +169,6 @@ FILE_COLUMNS = ("output", "result", "max abs", "max rel", "mismatch", "type")
 
 def file_run_table(result: FileRunResult) -> Group:
     """ORT vs the reference evaluator per output, then the feeds and the free dims."""
-    from cfexplore.safeload import safe_text
-
     table = Table(
         title=f"{safe_text(result.path, 120)} · ONNX Runtime vs reference · seed {result.seed} "
         f"· rtol {result.rtol:g} atol {result.atol:g}",
@@ -214,7 +218,8 @@ def trace_lines(trace: dict[str, Any]) -> list[Text]:
 def check_table(report: CheckReport) -> Group:
     """The verdict table (knob x exporter), then one explanation line per row."""
     table = Table(
-        title=f"{report.target}: survival verdicts (seed {report.seed}, opset {report.opset})",
+        title=f"{safe_text(report.target)}: survival verdicts "
+        f"(seed {report.seed}, opset {report.opset})",
         title_justify="left",
     )
     table.add_column("knob", style="bold", no_wrap=True)

@@ -25,6 +25,7 @@ from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
 from cfexplore.loading import MODEL_SEED, Loaded, make_inputs  # noqa: F401 - re-exported
 from cfexplore.outputs import NotComparable, align, count_sentence, flatten_outputs
+from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE, PHASE_TORCH
 from cfexplore.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.results import (
     DiffResult,
@@ -246,6 +247,7 @@ class Runtime:
                 req["atol"],
                 req.get("reference"),
                 req.get("equal_nan", False),
+                progress,
             )
         if op == "validate":
             return self.validate(req["path"])
@@ -277,8 +279,10 @@ class Runtime:
                 req.get("reference"),
                 req.get("equal_nan", False),
                 req.get("only"),
+                progress,
             )
         if op == "eager":
+            progress(None, PHASE_TORCH)
             return self.eager(req["seed"], req.get("values"))
         raise CfxError(f"unknown worker request {op!r}")
 
@@ -456,11 +460,14 @@ class Runtime:
         atol: float,
         reference: bool | None = None,
         equal_nan: bool = False,
+        progress: Progress = _noop,
     ) -> DiffResult:
         """Run PyTorch, ONNX Runtime and (unless `reference` is False) the reference
         evaluator on the seeded inputs, and diff every output three ways.
 
-        `reference=None` runs the evaluator for models up to AUTO_LIMIT_BYTES.
+        `reference=None` runs the evaluator for models up to AUTO_LIMIT_BYTES. Each phase
+        is announced through `progress` (`PHASE_*`): a run stopped by a time limit can then
+        say which side never finished.
         """
         import onnxruntime as ort
 
@@ -485,10 +492,12 @@ class Runtime:
         leaves: list[tuple[str, Any]] = []
         got: list[Any] = []
         try:
+            progress(None, PHASE_TORCH)
             leaves, result.torch_ms = self._torch_outputs(tgt, seed, vals)
         except Exception as exc:
             result.torch_error = short_error(exc)
         try:
+            progress(None, PHASE_ORT)
             feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
         except CfxError as exc:
             result.onnx_error = str(exc)
@@ -504,6 +513,7 @@ class Runtime:
         ref_out: list[Any] = []
         if evaluator is not None:
             result.reference_used = True
+            progress(None, PHASE_REFERENCE)
             try:
                 start = time.perf_counter()
                 ref_out, trace = evaluator.run(feeds)
@@ -606,6 +616,7 @@ class Runtime:
         reference: bool | None = None,
         equal_nan: bool = False,
         only: list[Any] | None = None,
+        progress: Progress = _noop,
     ) -> tuple[list[SweepRow], bool]:
         """Diff at every value of `knob` (others at their export values); `only`: at these
         values only (and the export value).
@@ -617,6 +628,7 @@ class Runtime:
         k = tgt.knob(knob)
         base = dict(state.result.knob_values)
         export_value = base[knob]
+        progress(None, f"{knob}={export_value!r}: {PHASE_TORCH}")
         ref0, _ = self._torch_outputs(tgt, seed, base)
         rows: list[SweepRow] = []
         has_input = False
@@ -627,13 +639,19 @@ class Runtime:
             swept = tuple(v for v in swept if v == export_value or v in only)
         for value in swept:
             vals = {**base, knob: value}
+
+            def phase(frac: float | None, text: str, value: Any = value) -> None:
+                progress(frac, f"{knob}={value!r}: {text}")
+
+            phase(None, PHASE_TORCH)
             path = self._eager_path(tgt, k, seed, vals) if k.mode == "drive" else None
-            d = self.diff(exporter, seed, vals, rtol, atol, reference, equal_nan)
+            d = self.diff(exporter, seed, vals, rtol, atol, reference, equal_nan, phase)
             has_input = has_input or knob in d.onnx_fed
             changed = None
             if k.mode == "drive" and path is not None and d.torch_error is None:
                 changed = bool(paths) and path != paths[0]
             elif d.torch_error is None and value != export_value:
+                phase(None, PHASE_TORCH)
                 ref, _ = self._torch_outputs(tgt, seed, vals)
                 changed = not same_leaves(align(ref, None), align(ref0, None), rtol, atol)
             elif value == export_value:

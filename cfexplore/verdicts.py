@@ -45,11 +45,7 @@ def decide(
         )
     usable = [r for r in rows if not r.torch_error]
     skipped = [r for r in rows if r.torch_error]
-    note = (
-        f" PyTorch raised at {', '.join(_v(r.value) for r in skipped)}; those values were skipped."
-        if skipped
-        else ""
-    )
+    note = _skipped_note(skipped)
     if not any(r.torch_changed for r in usable) and any(r.path for r in usable):
         took = usable[0].path
         tried = ", ".join(_v(r.value) for r in usable)
@@ -165,3 +161,19 @@ def where_sentence(verdict: str, source_file: str | None, line: int | None) -> s
     from pathlib import Path
 
     return f" The frozen condition is at {Path(source_file).name}:{line}."
+
+
+def _skipped_note(skipped: list[SweepRow]) -> str:
+    """Values PyTorch itself could not run: raised at, or never finished within the time
+    limit (`--timeout`); both are skipped, not held against the export."""
+    hung = [r for r in skipped if (r.torch_error or "").startswith("timed out")]
+    raised = [r for r in skipped if r not in hung]
+    parts = []
+    if raised:
+        parts.append(f"PyTorch raised at {', '.join(_v(r.value) for r in raised)}")
+    if hung:
+        values = ", ".join(_v(r.value) for r in hung)
+        parts.append(f"PyTorch did not finish within the time limit at {values}")
+    if not parts:
+        return ""
+    return f" {'; '.join(parts)}; those values were skipped."

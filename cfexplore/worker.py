@@ -132,6 +132,9 @@ class WorkerClient:
         self.starts = 0
         self.holder: object | None = None
         """The engine Session whose target the worker holds (a shared worker changes it)."""
+        self.last_progress = ""
+        """The last progress line of the current (or last) call: the phase a timed-out
+        call was in (see `phases`)."""
 
     @property
     def alive(self) -> bool:
@@ -196,9 +199,14 @@ class WorkerClient:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        *,
+        timeout_per_phase: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Send one request and wait for its result, forwarding progress messages."""
+        """Send one request and wait for its result, forwarding progress messages.
+
+        `timeout` bounds the whole call, or with `timeout_per_phase` each phase of it: the
+        clock restarts at every progress line (a sweep announces each value's each side)."""
         with self._lock:
             self.start()
             assert self._send and self._recv
@@ -208,6 +216,7 @@ class WorkerClient:
                 raise self._crashed(op) from exc
             deadline = time.monotonic() + timeout if timeout else None
             soft_deadline: float | None = None
+            self.last_progress = ""
             while True:
                 if cancel is not None and cancel.is_set():
                     if soft_deadline is None:
@@ -229,8 +238,15 @@ class WorkerClient:
                     msg = self._recv.recv()
                 except (EOFError, OSError) as exc:
                     raise self._crashed(op) from exc
+                except Exception as exc:  # not our message: something wrote into the pipe
+                    raise self._garbled(op, exc) from exc
+                if not isinstance(msg, dict):
+                    raise self._garbled(op, TypeError(type(msg).__name__))
                 kind = msg.get("type")
                 if kind == "progress":
+                    self.last_progress = str(msg.get("message", ""))
+                    if timeout_per_phase and deadline is not None:
+                        deadline = time.monotonic() + timeout  # type: ignore[operator]
                     if progress is not None:
                         progress(msg.get("frac"), msg.get("message", ""))
                 elif kind == "result":
@@ -267,6 +283,15 @@ class WorkerClient:
         except (EOFError, OSError):
             pass
         return None
+
+    def _garbled(self, op: str, exc: Exception) -> WorkerCrashed:
+        """The reply stream holds bytes the worker's protocol did not write (user code
+        wrote into the pipe): the stream cannot be trusted again, so the worker goes."""
+        self.kill()
+        self._cleanup()
+        why = f"{type(exc).__name__}: {exc}"[:120]
+        msg = f"the worker's reply to {op} was not readable ({why}): user code wrote into its pipe?"
+        return WorkerCrashed(msg, msg)
 
     def _crashed(self, op: str) -> WorkerCrashed:
         """Reap the dead worker and describe how it died, with the tail of its log."""

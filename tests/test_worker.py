@@ -134,10 +134,10 @@ def test_init_option_reaches_the_constructor() -> None:
 
 def test_export_timeout_fails_the_export_and_the_session_recovers() -> None:
     with Session.open(TargetSpec(variant="if-torch-cond")) as session:
-        session.export_timeout = 0.05  # dynamo takes ~1 s
+        session.timeout = 0.05  # dynamo takes ~1 s
         result = session.export("dynamo")
         assert not result.ok and result.error.startswith("TimedOut")
-        session.export_timeout = None
+        session.timeout = None
         assert session.export("script").ok is False  # torch.cond is not scriptable
         assert session.export("dynamo").ok  # the killed worker was restarted and reloaded
 

@@ -299,7 +299,7 @@ class CfxApp(CssRefreshMixin):
 
         client = self._shared_worker(spec)
         session = Session.open(spec, jobs.progress, cancel, client, self.state.timeout)
-        session.export_timeout = self.state.timeout
+        session.timeout = self.state.timeout
         return session
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from functools import partial
 from pathlib import Path
@@ -403,8 +404,8 @@ class DiffScreen(CfxScreen):
         except ValueError:
             self._status(Text("seed must be an integer, rtol/atol numbers", "yellow"))
             return None
-        if rtol < 0 or atol < 0 or seed < 0:
-            self._status(Text("seed, rtol and atol must be >= 0", "yellow"))
+        if not (math.isfinite(rtol) and math.isfinite(atol)) or min(rtol, atol, seed) < 0:
+            self._status(Text("seed, rtol and atol must be finite and >= 0", "yellow"))
             return None
         self.state.seed, self.state.rtol, self.state.atol = seed, rtol, atol
         return seed, rtol, atol

@@ -696,12 +696,21 @@ def run(argv: list[str]) -> int:
         return _launch_app(parser, args.open, args.timeout or None)
     if getattr(args, "reproducible", False):
         os.environ["CFEXPLORE_REPRODUCIBLE"] = "1"  # the worker process inherits it
+    from cfexplore import signals
+    from cfexplore.worker import destroy_all, live_clients
+
+    before = live_clients()
+    replaced = signals.install()
     try:
         return handlers[args.command]()
     except KeyboardInterrupt:
         cancel.set()
         sys.stderr.write("cfexplore: interrupted\n")
         return 130
+    except signals.Stopped as exc:
+        cancel.set()
+        sys.stderr.write(f"cfexplore: stopped by {exc}\n")
+        return signals.exit_code(exc.signum)
     except Cancelled as exc:
         sys.stderr.write(f"cfexplore: {safe_text(str(exc))}\n")
         return 130
@@ -710,6 +719,9 @@ def run(argv: list[str]) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        destroy_all(keep=before)  # what a with-block did not close (a signal mid-cleanup)
+        signals.restore(replaced)
 
 
 def _launch_app(parser: argparse.ArgumentParser, start: str | None, timeout: float | None) -> int:

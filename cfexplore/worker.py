@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -128,6 +129,7 @@ class WorkerClient:
             clean_stale_workdirs()
         self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
         (Path(self.workdir) / OWNER_FILE).write_text(str(os.getpid()))
+        _LIVE.add(self)
         self._log_path = Path(self.workdir) / "worker.log"
         self.starts = 0
         self.holder: object | None = None
@@ -375,11 +377,37 @@ class WorkerClient:
         self.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def destroy(self) -> None:
+        """Kill the worker's process group at once and delete its folder: for a process
+        being terminated (a signal), with no time for a polite shutdown."""
+        self.kill(grace=0.5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
     def __enter__(self) -> WorkerClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_LIVE: weakref.WeakSet[WorkerClient] = weakref.WeakSet()
+"""Every WorkerClient this process made (see `destroy_all`)."""
+
+
+def live_clients() -> set[WorkerClient]:
+    """The WorkerClients of this process not garbage-collected yet."""
+    return set(_LIVE)
+
+
+def destroy_all(keep: set[WorkerClient] | None = None) -> int:
+    """Kill every worker this process started (but those in `keep`) and delete their
+    folders (SIGTERM, SIGHUP, a second ctrl+c: the process is going, its workers and temp
+    folders go with it). Returns how many clients were destroyed."""
+    clients = [c for c in list(_LIVE) if not keep or c not in keep]
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.destroy()
+    return len(clients)
 
 
 def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> None:

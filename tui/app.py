@@ -113,8 +113,10 @@ class CfxApp(CssRefreshMixin):
         self._cfx_wanted_mode = self.DEFAULT_MODE
         """The mode asked for last (a screen still loading opens only if it still is)."""
         self._cfx_worker_lock = threading.Lock()
+        self._cfx_signals: list[int] = []
 
     def on_mount(self) -> None:
+        self._cfx_signals = _watch_signals(self._cfx_on_signal)
         self.call_after_refresh(preload.start)  # heavy imports once the first screen shows
         if self._start:
             self.open_path(self._start)
@@ -584,12 +586,47 @@ class CfxApp(CssRefreshMixin):
 
         self.push_screen(HelpScreen(self.screen))
 
+    def _cfx_on_signal(self, signum: int) -> None:
+        """SIGTERM or SIGHUP (the SSH session went): no question, no polite shutdown —
+        every job is cancelled, every worker's process group killed and its folder
+        deleted at once, then the app exits with 128 + the signal number."""
+        from cfexplore.worker import destroy_all
+
+        self._load_cancel.set()
+        for screen in self._mode_screens():
+            screen.cancel_job()  # type: ignore[attr-defined]
+        destroy_all()
+        self.exit(return_code=128 + signum)
+
     def on_unmount(self) -> None:
+        _unwatch_signals(self._cfx_signals)
         self._load_cancel.set()  # a load still running kills its worker, not waits for it
         if self.state.session is not None:
             self.state.session.close()
         if self._cfx_variant_worker is not None:
             self._cfx_variant_worker.close()
+
+
+def _watch_signals(callback: Callable[[int], None]) -> list[int]:
+    """Call `callback(signum)` on the event loop for SIGTERM and SIGHUP; the signals
+    actually watched (none off the main thread)."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    watched = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(signum, callback, int(signum))
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        watched.append(int(signum))
+    return watched
+
+
+def _unwatch_signals(watched: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in watched:
+        loop.remove_signal_handler(signum)
 
 
 def main(start: str | None = None, timeout: float | None = 600.0) -> int:

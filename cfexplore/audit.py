@@ -666,6 +666,9 @@ class _Auditor:
         self.function_ops = function_ops
         self.folder = _Folder(int(model.ir_version), function_ops)
         self.flags: list[AuditFlag] = []
+        self.once: set[tuple[str, str, str]] | None = set() if tree.footprint.over else None
+        """Over the budget (`budget.footprint`), each function body is audited at its
+        first call only: per call, 4^25 call paths would never finish."""
 
     def run(self) -> list[AuditFlag]:
         self._graph(_graph_frame(self.tree.root, None, self.opsets))
@@ -693,7 +696,11 @@ class _Auditor:
             if (node.domain, node.op_type) in self.function_ops:
                 call = self.tree.node_by_path(npath)
                 assert isinstance(call, NodeItem)
-                if call.function_key is not None and not call.is_recursive_call:
+                fkey = call.function_key
+                seen = self.once is not None and fkey in self.once
+                if self.once is not None and fkey is not None:
+                    self.once.add(fkey)
+                if call.inlines_body and not seen:
                     body = call.child(FUNCTION_STEP)
                     assert isinstance(body, GraphItem)
                     children.append(_function_frame(body, node, frame, self.opsets))

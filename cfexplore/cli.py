@@ -445,26 +445,51 @@ def cmd_tree(args: argparse.Namespace) -> int:
         tree = OnnxTree.open(args.file, infer=False)  # the rows show names, not types
     except GraphError as exc:
         raise CfxError(str(exc)) from None
+    size = tree.footprint
+    if size.nodes > size.cap and args.depth is None and args.limit is None:
+        raise CfxError(
+            f"{safe_text(args.file, 80)}: the model {size.describe()}; print a part of it "
+            "with --depth N or --limit N"
+        )
     for warning in tree.warnings:
-        sys.stderr.write(f"cfexplore: warning: {warning}\n")
+        sys.stderr.write(f"cfexplore: warning: {safe_text(warning)}\n")
+    rows = _Capped(tree_lines(tree, depth=args.depth, limit=args.limit, plain=True), size.cap)
     if sys.stdout.isatty():  # styled, in batches: one rich print per row is slow
         from rich.text import Text
 
         console = _out()
         batch: list[Any] = []
-        for line in tree_lines(tree, depth=args.depth, limit=args.limit):
+        styled = _Capped(tree_lines(tree, depth=args.depth, limit=args.limit), size.cap)
+        for line in styled:
             batch.append(line)
             if len(batch) >= 500:
                 console.print(Text("\n").join(batch), soft_wrap=True)
                 batch.clear()
         if batch:
             console.print(Text("\n").join(batch), soft_wrap=True)
+        rows.cut = styled.cut
     else:  # a pipe or a file: plain text, streamed
         write = sys.stdout.write
-        for line in tree_lines(tree, depth=args.depth, limit=args.limit, plain=True):
+        for line in rows:
             write(line)  # type: ignore[arg-type]
             write("\n")
+    if rows.cut:
+        raise CfxError(f"stopped after {size.cap:,} rows; narrow it with --depth N or --limit N")
     return EXIT_OK
+
+
+class _Capped:
+    """`lines`, stopping after `cap` of them (`cut` then says so)."""
+
+    def __init__(self, lines: Iterator[Any], cap: int) -> None:
+        self._lines, self._cap, self.cut = lines, cap, False
+
+    def __iter__(self) -> Iterator[Any]:
+        for i, line in enumerate(self._lines):
+            if i >= self._cap:
+                self.cut = True
+                return
+            yield line
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -490,7 +515,7 @@ def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
         text.append(safe_text(error or ok, 300), "red" if error else "green")
         _out().print(text, soft_wrap=True)
 
-    line("checker", res.checker_error, "ok (full check)")
+    line("checker", res.checker_error, "ok (full check)" if res.full_check else "ok (structure)")
     line("size", res.size_error, f"largest tensor {res.largest}" if res.largest else "ok")
     skipped = "skipped: the model cannot fit" if res.size_error else None
     line(
@@ -675,6 +700,10 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
     return EXIT_OK
 
 
+WORKER_COMMANDS = frozenset({"export", "validate", "diff", "check", "matrix", "report"})
+"""Commands that start a worker process (and so clean up on SIGTERM/SIGHUP)."""
+
+
 def run(argv: list[str]) -> int:
     """Parse `argv` and run one command; returns the exit code."""
     parser = build_parser()
@@ -700,7 +729,10 @@ def run(argv: list[str]) -> int:
     from cfexplore.worker import destroy_all, live_clients
 
     before = live_clients()
-    replaced = signals.install()
+    # Commands that run a worker get the clean-stop handlers; the others keep the default
+    # (a signal ends them at once, even inside a long C call, and they have nothing to
+    # clean up), since a Python handler waits for the main thread to leave C code.
+    replaced = signals.install() if args.command in WORKER_COMMANDS else {}
     try:
         return handlers[args.command]()
     except KeyboardInterrupt:

@@ -212,7 +212,7 @@ def _walk(item: GraphItem, into: SkeletonGraph) -> None:
             for b in branches:
                 into.total_ops.update(b.total_ops)
             continue
-        inlined = node.function_key is not None and not node.is_recursive_call
+        inlined = node.inlines_body
         if not inlined:
             into.ops[node.op_type] += 1
             into.total_ops[node.op_type] += 1

@@ -20,6 +20,7 @@ import onnx
 from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto, TensorProto, TypeProto
 from rich.text import Text
 
+from cfexplore.budget import MAX_CALL_DEPTH, Footprint, footprint
 from cfexplore.safeload import (
     DEFAULT_MAX_BYTES,
     iter_graphs,
@@ -727,13 +728,28 @@ class NodeItem:
         return key is not None and key in self.parent.call_stack
 
     @property
+    def is_too_deep_call(self) -> bool:
+        """Calls a function `MAX_CALL_DEPTH` calls deep: shown as a call, not inlined (a
+        hostile 1,000-deep chain would otherwise nest the tree 1,000 levels)."""
+        return self.function_key is not None and len(self.parent.call_stack) >= MAX_CALL_DEPTH
+
+    @property
+    def inlines_body(self) -> bool:
+        """Whether the tree shows the called function's body under this node."""
+        return (
+            self.function_key is not None
+            and not self.is_recursive_call
+            and not self.is_too_deep_call
+        )
+
+    @property
     def summary(self) -> str:
         return node_summary(self.proto)
 
     def _child_keys(self) -> list[str]:
         if self._keys is None:
             keys = [k for k, _ in graph_attributes(self.proto)]
-            if self.function_key is not None and not self.is_recursive_call:
+            if self.inlines_body:
                 keys.append(FUNCTION_STEP)
             self._keys = keys
         return self._keys
@@ -744,7 +760,7 @@ class NodeItem:
             return bool(self._keys)
         if _has_graph_attribute(self.proto):
             return True
-        return self.function_key is not None and not self.is_recursive_call
+        return self.inlines_body
 
     @property
     def child_count(self) -> int:
@@ -836,6 +852,8 @@ class NodeItem:
         parts.append((self.summary, ""))
         if self.is_recursive_call:
             parts.append(("  ↻ recursive call", "dim"))
+        elif self.is_too_deep_call:
+            parts.append((f"  ⋯ {MAX_CALL_DEPTH} calls deep: not inlined", "dim"))
         return parts
 
     def label(self) -> Text:
@@ -904,6 +922,12 @@ def _subgraphs_over(model: onnx.ModelProto, cap: int) -> bool:
     return any(i > cap for i, _ in enumerate(iter_graphs(model)))  # the main graph is 0
 
 
+_OVER_BUDGET = (
+    "shapes not inferred, each function body audited once, calls deeper than "
+    f"{MAX_CALL_DEPTH} not inlined"
+)
+
+
 class OnnxTree:
     """An ONNX model as a lazily expanded, function-inlining tree of graphs and nodes."""
 
@@ -928,6 +952,7 @@ class OnnxTree:
             self._functions.setdefault(key, f)
             self._functions_by_name.setdefault((f.domain, f.name), key)
         self._function_counts: dict[FunctionKey, dict[str, int]] = {}
+        self._footprint: Footprint | None = None
         self.root = GraphItem(
             self, (), kind="graph", scope=_Scope(None, graph=model.graph), graph=model.graph
         )
@@ -953,9 +978,12 @@ class OnnxTree:
         model = load_model_safely(p, max_bytes, warnings=notes)
         if lint:  # the app asks for them later, after the tree shows
             notes.extend(model_warnings(model))
+        size = footprint(model)  # before anything expands the model's function calls
+        if size.over:
+            notes.append(f"the model {size.describe()}: {_OVER_BUDGET}")
         if infer is None:
             nodes = len(model.graph.node)  # the main graph tells (a full walk costs)
-            infer = nodes <= INFER_MAX_NODES
+            infer = nodes <= INFER_MAX_NODES and not size.over
             if not infer:
                 notes.append(
                     f"{nodes:,} nodes: shapes not inferred (a second copy of the model); "
@@ -969,12 +997,20 @@ class OnnxTree:
                 )
         tree = cls(model, path=os.fspath(p), infer=infer)
         tree.warnings[:0] = notes
+        tree._footprint = size
         return tree
 
     @classmethod
     def from_model(cls, model: onnx.ModelProto) -> OnnxTree:
         """Wrap an in-memory model (it is not modified)."""
         return cls(model)
+
+    @property
+    def footprint(self) -> Footprint:
+        """The inlined tree's size, counted before anything expands it (`budget`)."""
+        if self._footprint is None:
+            self._footprint = footprint(self.model)
+        return self._footprint
 
     # -- model facts
 
@@ -1036,10 +1072,19 @@ class OnnxTree:
                 yield found
             kids = [((*npath, k), g.node, 0, calls) for k, g in graph_attributes(node)]
             fkey = self._function_key(node)
-            if fkey is not None and fkey not in calls:
+            if fkey is not None and fkey not in calls and len(calls) < MAX_CALL_DEPTH:
                 body = self._functions[fkey].node
-                kids.append(((*npath, FUNCTION_STEP), body, 0, (*calls, fkey)))
+                if any(self._function_total(fkey, calls).values()):  # else nothing to find
+                    kids.append(((*npath, FUNCTION_STEP), body, 0, (*calls, fkey)))
             stack.extend(reversed(kids))
+
+    def _function_total(self, fkey: FunctionKey, calls: tuple[FunctionKey, ...]) -> dict[str, int]:
+        """Control-flow counts of one function's inlined body (memoised per function)."""
+        memo = self._function_counts.get(fkey)
+        if memo is None:
+            memo = self._count_nodes(self._functions[fkey].node, (*calls, fkey))
+            self._function_counts[fkey] = memo
+        return memo
 
     # -- internals
 
@@ -1101,11 +1146,6 @@ class OnnxTree:
                 for _, g in graph_attributes(n):
                     _add_counts(out, self._count_nodes(g.node, calls))
             fkey = self._function_key(n)
-            if fkey is not None and fkey not in calls:
-                memo = self._function_counts.get(fkey)
-                if memo is None:
-                    body = self._functions[fkey].node
-                    memo = self._count_nodes(body, (*calls, fkey))
-                    self._function_counts[fkey] = memo
-                _add_counts(out, memo)
+            if fkey is not None and fkey not in calls and len(calls) < MAX_CALL_DEPTH:
+                _add_counts(out, self._function_total(fkey, calls))
         return out

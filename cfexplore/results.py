@@ -86,6 +86,8 @@ class ValidationResult:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    full_check: bool = True
+    """False when the checker ran without shape inference (a model over `budget`'s limit)."""
 
     @property
     def ok(self) -> bool:

@@ -575,13 +575,22 @@ class Runtime:
             model = load_model_safely(path)
         except GraphError as exc:
             raise CfxError(str(exc), exc.details) from exc
+        from cfexplore.budget import footprint
+
+        size = footprint(model)  # onnx's full check and ORT both inline per call
+        result.full_check = not size.over
         try:
-            onnx.checker.check_model(path, full_check=True)
+            onnx.checker.check_model(path, full_check=not size.over)
         except Exception as exc:
             result.checker_error = short_error(exc)
             result.checker_details = full_text(exc)
+        if size.over:
+            result.size_error = (
+                f"model too large: it {size.describe()} (checked without shape inference; "
+                "no ONNX Runtime session tried)"
+            )
         limit = _as_limit()
-        biggest = _largest_tensor(model)
+        biggest = None if size.over else _largest_tensor(model)
         if biggest is not None:
             name, dims, nbytes = biggest
             result.largest = f"{safe_text(name, 80)}: {dims} ({format_size(nbytes)})"

@@ -447,7 +447,8 @@ class GraphScreen(CfxScreen):
             self.notify("validation still running" if running else "nothing validated", timeout=2)
             return
         lines = [f"file: {res.path}", f"time: {res.seconds:.2f}s", ""]
-        lines += ["onnx.checker (full check): " + (res.checker_error or "ok")]
+        how = "full check" if res.full_check else "structure only: too big to infer"
+        lines += [f"onnx.checker ({how}): " + (res.checker_error or "ok")]
         lines += ["size: " + (res.size_error or f"ok · largest tensor {res.largest or '-'}")]
         session = res.session_error or ("skipped: cannot fit" if res.size_error else "ok")
         lines += ["ONNX Runtime session: " + session]

@@ -541,13 +541,15 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.feeds import plan_from_args
     from cfexplore.filerun import run_file
     from cfexplore.report import file_run_table
-    from cfexplore.safeload import safe_text
+    from cfexplore.safeload import GraphError, safe_text, stat_regular
 
     for option in ("exporter", "run", "set", "init", "weights", "values"):
         if getattr(args, option, None):
             raise CfxError(f"--{option} does not apply to an .onnx file (it has no PyTorch side)")
-    if not Path(args.target).is_file():
-        raise CfxError(f"{args.target}: no such file")
+    try:
+        stat_regular(args.target)  # a FIFO would block the worker's open()
+    except GraphError as exc:
+        raise CfxError(str(exc)) from None
     plan = plan_from_args(args.input, args.dim)
     result = run_file(
         args.target, plan, args.seed, args.rtol, args.atol, args.reference,
@@ -561,7 +563,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
         out = _out()
         out.print(file_run_table(result))
         out.print(f"reproduce: {safe_text(result.command)}", style="dim", markup=False)
-    return EXIT_OK if result.passed else EXIT_FINDINGS if result.passed else EXIT_FINDINGS
+    return EXIT_OK if result.passed else EXIT_FINDINGS
 
 
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:

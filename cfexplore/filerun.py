@@ -19,6 +19,7 @@ from cfexplore import diffing
 from cfexplore.errors import CfxError
 from cfexplore.errortext import short_error
 from cfexplore.feeds import FeedPlan, graph_inputs, make_feeds, resolve
+from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE, stalled
 from cfexplore.reference import AUTO_LIMIT_BYTES
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, FileRunResult
 
@@ -60,8 +61,10 @@ def run_in_worker(
     rtol: float,
     atol: float,
     reference: bool | None,
+    progress: Any = None,
 ) -> FileRunResult:
-    """The worker side: safe load, feeds, ORT run, reference run, compare."""
+    """The worker side: safe load, feeds, ORT run, reference run, compare. Each phase is
+    announced through `progress` (`PHASE_*`), so a timed-out run says which one hung."""
     import onnxruntime as ort
 
     from cfexplore.runtime import session_options
@@ -85,6 +88,8 @@ def run_in_worker(
     result.inputs, result.free_dims = resolved.describe(), resolved.defaulted
     feeds = make_feeds(resolved, seed)
     ort_out: list[Any] | None = None
+    announce = progress or (lambda frac, message: None)
+    announce(None, PHASE_ORT)
     try:
         session = ort.InferenceSession(path, session_options(), providers=["CPUExecutionProvider"])
         runtime.stats["sessions"] += 1
@@ -103,6 +108,7 @@ def run_in_worker(
     if reference:
         from onnx.reference import ReferenceEvaluator
 
+        announce(None, PHASE_REFERENCE)
         try:
             start = time.perf_counter()
             ref_out = list(ReferenceEvaluator(model).run(None, feeds))
@@ -146,6 +152,37 @@ def run_file(
             path=str(path), plan=plan.to_dict(), seed=seed, rtol=rtol, atol=atol,
             reference=reference,
         )  # fmt: skip
-    except TimedOut as exc:
-        raise CfxError(f"running {os.path.basename(path)} took longer than {timeout:g}s") from exc
+    except TimedOut:
+        # a FAIL naming the side that never finished; the client starts a new worker next call
+        where = stalled(client.last_progress)
+        result = FileRunResult(
+            str(path), seed, rtol, atol, [], [], command=command(str(path), plan, seed, rtol, atol)
+        )
+        message = where.message(timeout)
+        if where.side == PHASE_REFERENCE:
+            result.reference_error = message
+        else:
+            result.ort_error = message
+        _add_inputs(result, client, plan, timeout)
     return result
+
+
+def _add_inputs(result: FileRunResult, client: Any, plan: FeedPlan, timeout: float | None) -> None:
+    """A timed-out run still lists the file's inputs (the inputs editor needs them: an input
+    may be what made it run so long); reading them is a quick call of its own."""
+    try:
+        result.declared = client.call("file_inputs", None, None, timeout, path=result.path)
+        resolved = resolve(result.declared, plan)
+    except Exception:
+        return  # the timeout row already says what happened
+    result.inputs, result.free_dims = resolved.describe(), resolved.defaulted
+
+
+def inputs_in_worker(path: str) -> list[Any]:
+    """The worker side of `file_inputs`: the declared graph inputs of a safely loaded file."""
+    from cfexplore.safeload import GraphError, load_model_safely
+
+    try:
+        return graph_inputs(load_model_safely(path))
+    except GraphError as exc:
+        raise CfxError(str(exc), exc.details) from exc

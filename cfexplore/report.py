@@ -189,7 +189,8 @@ def file_run_table(result: FileRunResult) -> Group:
         style = "dim" if result.reference_error.startswith("not run") else "red"
         table.add_row("reference", Text(safe_text(result.reference_error), style=style), *blank)
     lines: list[Any] = [table]
-    lines.append(Text("inputs: " + safe_text("; ".join(result.inputs)), "dim"))
+    if result.inputs:
+        lines.append(Text("inputs: " + safe_text("; ".join(result.inputs)), "dim"))
     if result.free_dims:
         lines.append(
             Text(

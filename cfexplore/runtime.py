@@ -257,6 +257,10 @@ class Runtime:
             from cfexplore.modelcheck import analyse_in_worker
 
             return analyse_in_worker(req["path"])
+        if op == "file_inputs":
+            from cfexplore.filerun import inputs_in_worker
+
+            return inputs_in_worker(req["path"])
         if op == "run_file":
             from cfexplore.filerun import run_in_worker
 
@@ -268,6 +272,7 @@ class Runtime:
                 req["rtol"],
                 req["atol"],
                 req.get("reference"),
+                progress,
             )
         if op == "sweep":
             return self.sweep(

@@ -19,7 +19,7 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
+from cfexplore.filekind import not_regular
 from cfexplore.termtext import (  # noqa: F401 - re-exported: the loader's errors use them
     MAX_MESSAGE_CHARS,
     format_size,
@@ -75,17 +76,9 @@ def _too_big(path: Path, size: int, max_bytes: int) -> GraphError:
     return GraphError(one_line(msg), f"{msg} ({size:,} > {max_bytes:,} bytes)")
 
 
-_KIND_BY_MODE: tuple[tuple[Callable[[int], bool], str], ...] = (
-    (stat.S_ISDIR, "is a directory, not an ONNX file"),
-    (stat.S_ISFIFO, "is a FIFO (named pipe), not an ONNX file"),
-    (stat.S_ISSOCK, "is a socket, not an ONNX file"),
-    (stat.S_ISCHR, "is a character device, not an ONNX file"),
-    (stat.S_ISBLK, "is a block device, not an ONNX file"),
-)
-
-
-def _stat_regular(path: Path) -> os.stat_result:
-    """`os.stat` of a regular file; anything else is refused without being opened."""
+def stat_regular(path: str | os.PathLike[str]) -> os.stat_result:
+    """`os.stat` of a regular file; anything else (a FIFO, a device, a folder) is refused
+    with a GraphError without being opened."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -94,11 +87,9 @@ def _stat_regular(path: Path) -> os.stat_result:
         raise _fail(path, "permission denied", verb="cannot read") from None
     except OSError as exc:
         raise _fail(path, f"cannot stat: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        for test, what in _KIND_BY_MODE:
-            if test(st.st_mode):
-                raise _fail(path, what)
-        raise _fail(path, "not a regular file")
+    what = not_regular(st.st_mode)
+    if what:
+        raise _fail(path, what)
     return st
 
 
@@ -145,7 +136,7 @@ def load_model_safely(
     """
     p = Path(path)
     notes = warnings if warnings is not None else []
-    st = _stat_regular(p)
+    st = stat_regular(p)
     if st.st_size > max_bytes:
         raise _too_big(p, st.st_size, max_bytes)
     if st.st_size == 0:
@@ -177,6 +168,13 @@ def _parse(p: Path, data: bytes, notes: list[str]) -> ModelProto:
         if p.suffix.lower() == ".json":
             notes.append(f"{safe_text(p.name, 60)} holds a binary ONNX model: opened as binary")
         return model
+    if error is not None and ("MaxDepth" in str(error) or "recursion" in str(error).lower()):
+        raise _fail(
+            p,
+            "nested too deeply (protobuf's limit is 100 levels, about 32 nested If/Loop bodies)",
+            str(error),
+            verb="cannot parse",
+        )
     text = _as_text(data)
     if text is not None:
         if text.lstrip().startswith("{"):

@@ -302,8 +302,8 @@ class WorkerClient:
             try:
                 code = self._proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self.kill()
-                code = self._proc.returncode if self._proc else None
+                # its end of the stream broke, yet it lives on: the stream was corrupted
+                return self._garbled(op, EOFError("the message stream broke"))
         log = self.log_tail()
         if code is not None and code < 0:
             try:

@@ -187,6 +187,7 @@ class CfxApp(CssRefreshMixin):
     def _open_onnx(self, target: str, args: OpenArgs) -> bool:
         """An .onnx file, alone: into the Graph; `--input`/`--dim` set its Diff inputs."""
         from cfexplore.feeds import plan_from_args
+        from cfexplore.filekind import unreadable
 
         if args.model_options:
             return self._cannot_open(
@@ -194,8 +195,9 @@ class CfxApp(CssRefreshMixin):
                 "targets; an .onnx file takes --input and --dim"
             )
         path = Path(target)
-        if not path.exists():
-            return self._cannot_open(f"{args.target}: no such file")
+        why = unreadable(path)  # a FIFO or a device is refused here, never opened
+        if why:
+            return self._cannot_open(f"{args.target}: {why}")
         if args.input or args.dim:
             try:
                 plan = plan_from_args(args.input, args.dim)

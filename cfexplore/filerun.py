@@ -163,6 +163,8 @@ def run_file(
             result.reference_error = message
         else:
             result.ort_error = message
+            first = "ONNX Runtime" if where.side == PHASE_ORT else "the load"
+            result.reference_error = f"not run: {first} did not finish"
         _add_inputs(result, client, plan, timeout)
     return result
 

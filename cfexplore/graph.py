@@ -34,6 +34,14 @@ from cfexplore.safeload import (
 from cfexplore.safeload import (
     GraphError as GraphError,  # re-exported: `from cfexplore.graph import GraphError`
 )
+from cfexplore.typeinfer import (  # noqa: F401 - the caps, re-exported
+    BODY_INFER_MAX_NODES,
+    INFER_MAX_NODES,
+    INFER_MAX_SUBGRAPHS,
+    InferredTypes,
+    decide,
+    small_enough,
+)
 
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
 """ONNX ops that carry subgraphs and so keep Python control flow alive after export."""
@@ -904,22 +912,18 @@ Item = GraphItem | NodeItem
 # --------------------------------------------------------------------------- tree
 
 
+def _has_elem_type(vi: onnx.ValueInfoProto) -> bool:
+    """Whether a declared value has a type worth keeping (a tensor with an element type,
+    or any non-tensor type)."""
+    if not vi.HasField("type"):
+        return False
+    kind = vi.type.WhichOneof("value")
+    return kind != "tensor_type" or vi.type.tensor_type.elem_type != 0
+
+
 def _warning(what: str, exc: BaseException) -> str:
     """`<what>: <reason>` as one line of at most 160 characters (the reason is cut)."""
     return one_line(f"{what}: {one_line(str(exc)) or type(exc).__name__}")
-
-
-INFER_MAX_NODES = 50_000
-"""Above this many nodes `OnnxTree.open` skips shape inference: it builds a second copy of
-the model (time and memory) for types the detail pane can mostly show from declarations."""
-INFER_MAX_SUBGRAPHS = 1_000
-"""Above this many subgraphs too: onnx's shape inference is quadratic in them (2,000
-sibling Ifs take 0.3 s, 20,000 take 70 s), and it holds the GIL the whole time."""
-
-
-def _subgraphs_over(model: onnx.ModelProto, cap: int) -> bool:
-    """Whether the model has more than `cap` subgraphs (stops counting there)."""
-    return any(i > cap for i, _ in enumerate(iter_graphs(model)))  # the main graph is 0
 
 
 _OVER_BUDGET = (
@@ -953,6 +957,9 @@ class OnnxTree:
             self._functions_by_name.setdefault((f.domain, f.name), key)
         self._function_counts: dict[FunctionKey, dict[str, int]] = {}
         self._footprint: Footprint | None = None
+        self.types_deferred = False
+        """Opened without the types it should have: they are inferred elsewhere (the app's
+        file worker) and merged with `merge_types`."""
         self.root = GraphItem(
             self, (), kind="graph", scope=_Scope(None, graph=model.graph), graph=model.graph
         )
@@ -966,12 +973,18 @@ class OnnxTree:
         *,
         infer: bool | None = None,
         lint: bool = True,
+        infer_here_max: int | None = None,
     ) -> OnnxTree:
         """Open an untrusted `.onnx` file or raise `GraphError` (one line, `details` in full).
 
         Goes through `load_model_safely` (regular files up to `max_bytes`, external-data
         references validated but not read: the tree needs only shapes and dtypes). A model
         that parses opens even when odd; its problems land in `warnings`.
+
+        With `infer_here_max` (the app), shapes are inferred here only for a model of at
+        most that many nodes and no local functions; a bigger one that should have types
+        opens without them and `types_deferred` is set: infer in a worker and
+        `merge_types`.
         """
         p = Path(path)
         notes: list[str] = []
@@ -981,23 +994,17 @@ class OnnxTree:
         size = footprint(model)  # before anything expands the model's function calls
         if size.over:
             notes.append(f"the model {size.describe()}: {_OVER_BUDGET}")
+        deferred = False
         if infer is None:
-            nodes = len(model.graph.node)  # the main graph tells (a full walk costs)
-            infer = nodes <= INFER_MAX_NODES and not size.over
-            if not infer:
-                notes.append(
-                    f"{nodes:,} nodes: shapes not inferred (a second copy of the model); "
-                    "declared types are shown"
-                )
-            elif _subgraphs_over(model, INFER_MAX_SUBGRAPHS):
-                infer = False
-                notes.append(
-                    f"over {INFER_MAX_SUBGRAPHS:,} subgraphs: shapes not inferred (onnx's "
-                    "inference is quadratic in them); declared types are shown"
-                )
+            infer, note = decide(model, size)
+            if note:
+                notes.append(note)
+            if infer and infer_here_max is not None and not small_enough(model, infer_here_max):
+                infer, deferred = False, True
         tree = cls(model, path=os.fspath(p), infer=infer)
         tree.warnings[:0] = notes
         tree._footprint = size
+        tree.types_deferred = deferred
         return tree
 
     @classmethod
@@ -1011,6 +1018,37 @@ class OnnxTree:
         if self._footprint is None:
             self._footprint = footprint(self.model)
         return self._footprint
+
+    def merge_types(self, inferred: InferredTypes) -> bool:
+        """Add types inferred elsewhere (the app's file worker, `cfexplore.typeinfer`) to
+        this tree's graphs, and forget the types looked up so far. False (nothing merged)
+        when the answer does not line up with this model's graphs (the file changed)."""
+        graphs = [g for _, g in iter_graphs(self.model)]
+        if not inferred.graphs or len(graphs) != len(inferred.graphs):
+            return False
+        parts = []
+        for blob, g in zip(inferred.graphs, graphs, strict=True):
+            part = GraphProto()
+            part.ParseFromString(blob)
+            if [o.name for o in part.output] != [o.name for o in g.output]:
+                return False
+            parts.append(part)
+        for part, g in zip(parts, graphs, strict=True):
+            known = {vi.name for vi in g.value_info}
+            g.value_info.extend([vi for vi in part.value_info if vi.name not in known])
+            for out, found in zip(g.output, part.output, strict=True):
+                if not _has_elem_type(out) and found.HasField("type"):
+                    out.type.CopyFrom(found.type)
+        self._infer = True  # function bodies may now be inferred as calls expand
+        self.types_deferred = False
+        for item in list(self._items.values()):
+            for cached in ("inputs", "outputs"):
+                item.__dict__.pop(cached, None)
+            scope: _Scope | None = getattr(item, "scope", None)
+            while scope is not None:
+                scope._table = None
+                scope = scope.parent
+        return True
 
     # -- model facts
 
@@ -1121,6 +1159,8 @@ class OnnxTree:
                 functions=list(self.model.functions),
                 ir_version=self.model.ir_version or onnx.IR_VERSION,
             )
+            if footprint(body).nodes > BODY_INFER_MAX_NODES:
+                return []  # held the GIL too long where the UI waits: declared types
             inferred = onnx.shape_inference.infer_shapes(body)
         except Exception:  # attribute references, odd bodies: types stay unknown
             return []

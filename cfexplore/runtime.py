@@ -257,6 +257,10 @@ class Runtime:
             from cfexplore.modelcheck import analyse_in_worker
 
             return analyse_in_worker(req["path"])
+        if op == "infer_types":
+            from cfexplore.typeinfer import infer_in_worker
+
+            return infer_in_worker(req["path"])
         if op == "file_inputs":
             from cfexplore.filerun import inputs_in_worker
 

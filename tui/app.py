@@ -230,7 +230,7 @@ class CfxApp(CssRefreshMixin):
 
     def _cannot_open(self, message: str) -> bool:
         """One line of error for text the Open box (or `--open`) cannot take; False."""
-        from cfexplore.safeload import one_line
+        from cfexplore.termtext import one_line
 
         self.notify(one_line(message), title="Cannot open", severity="error", timeout=8)
         return False
@@ -344,7 +344,7 @@ class CfxApp(CssRefreshMixin):
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
         """One line in a notification; the full text stays for E (last error)."""
-        from cfexplore.safeload import MAX_MESSAGE_CHARS, one_line
+        from cfexplore.termtext import MAX_MESSAGE_CHARS, one_line
 
         self.last_error = (title, message, details or message)
         hint = " · E: details" if details and details != message else ""

@@ -13,8 +13,8 @@ from cfexplore.errors import CfxError
 from cfexplore.feeds import FeedPlan, GraphInput, resolve
 from cfexplore.report import diff_row
 from cfexplore.results import FileRunResult
-from cfexplore.safeload import safe_text
 from cfexplore.spec import InputSpec
+from cfexplore.termtext import safe_text
 
 from .inputs import InputRow, InputsScreen
 
@@ -125,7 +125,7 @@ def file_status(result: FileRunResult) -> Text:
         f"seed {result.seed} · {ort}",
     )
     if result.reference_error and result.reference_error.startswith("not run"):
-        status.append(" · reference not run (file over its size limit)", "dim")
+        status.append(f" · reference {safe_text(result.reference_error, 80)}", "dim")
     elif not result.reference_error:
         status.append(f", reference {result.reference_ms:.1f} ms", "dim")
     if result.free_dims:

@@ -189,6 +189,15 @@ class GraphScreen(CfxScreen):
             self.token = token
             self.audit = audit
 
+    class TypesInferred(Message):
+        """The file worker inferred the types of the tree on show (`OnnxTree.merge_types`)."""
+
+        def __init__(self, tree: OnnxTree, types: Any, token: int) -> None:
+            super().__init__()
+            self.tree = tree
+            self.types = types
+            self.token = token
+
     class ModelFailed(Message):
         """The file could not be opened as an ONNX model."""
 
@@ -292,20 +301,34 @@ class GraphScreen(CfxScreen):
     def _open(self, ref: OnnxRef, token: int) -> None:
         """Parse in a thread and report at once (the tree shows); then walk the whole model
         for the summary counts and the audit, and report those. Never touches widgets."""
+        from cfexplore.errors import Cancelled
+        from cfexplore.typeinfer import IN_PROCESS_MAX_NODES, infer_file
+
         try:
-            tree = OnnxTree.open(ref.path, lint=False)
+            tree = OnnxTree.open(ref.path, lint=False, infer_here_max=IN_PROCESS_MAX_NODES)
         except GraphError as exc:
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         self.post_message(self.ModelOpened(ref, tree, "", token, None))
+        cancel = threading.Event()
+        self._cfx_analyse_cancel = cancel
+        if tree.types_deferred:  # onnx's inference holds the GIL: never in this process
+            try:
+                types = infer_file(ref.path, self._file_worker(), cancel, self.state.timeout)
+            except Cancelled:
+                return
+            if types.error or types.note:
+                tree.warnings.append(types.error or types.note or "")
+            else:  # merged on the UI thread: the tree's scopes are read there
+                self.post_message(self.TypesInferred(tree, types, token))
         # lint, counts and audit walk every node: for a big file in the file worker, so the
         # UI keeps its frames (the GIL, garbage collections over the model's heap, onnx's
         # checker); a small one here, where it costs less than the round trip
         from cfexplore.errors import CfxError
         from cfexplore.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
 
-        cancel = threading.Event()
-        self._cfx_analyse_cancel = cancel
+        if cancel.is_set():
+            return
         try:
             small = os.path.getsize(ref.path) <= IN_PROCESS_MAX_BYTES
         except OSError:  # gone since: the worker says so in one line
@@ -360,6 +383,12 @@ class GraphScreen(CfxScreen):
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
             self.show_path(path)
+
+    @on(TypesInferred)
+    def _types_inferred(self, event: TypesInferred) -> None:
+        current = event.token == self._token and event.tree is self.model
+        if current and event.tree.merge_types(event.types):
+            self.query_one(NodeDetailView).reshow()
 
     @on(Audited)
     def _audited(self, event: Audited) -> None:
@@ -426,7 +455,7 @@ class GraphScreen(CfxScreen):
                 else "checker ✗"
             )
             badge = Text(f"{what} (v) · ", "bold red")
-            from cfexplore.safeload import one_line
+            from cfexplore.termtext import one_line
 
             self.notify(
                 one_line(first),
@@ -536,7 +565,7 @@ class GraphScreen(CfxScreen):
         self._summary(Text.assemble(("cannot open ", "dim"), (ref.label, "bold")))
         message = f"Cannot open {ref.path}:\n{error}\n\nPick another file from Variants (1)."
         if details and details != error:
-            from cfexplore.safeload import safe_text
+            from cfexplore.termtext import safe_text
 
             message += "\n\nDetails:\n" + safe_text(details, 4000, multiline=True)
         self._show_empty(message, error=True)

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cfexplore.errortext import strip_ansi
-from cfexplore.safeload import safe_text
+from cfexplore.termtext import safe_text
 
 from ..widgets.footer import CfxFooter
 

@@ -30,8 +30,8 @@ from cfexplore.graph import (
     path_to_str,
 )
 from cfexplore.graph_render import format_counts
-from cfexplore.safeload import safe_text
 from cfexplore.sourcemap import node_source
+from cfexplore.termtext import safe_text
 
 Shown = GraphItem | NodeItem | NodeDetail | None
 """What the pane can show: a model item, a ready NodeDetail, or nothing (the message)."""
@@ -245,6 +245,10 @@ class NodeDetailView(VerticalScroll):
         self._refresh_body()
 
     def watch_message(self) -> None:
+        self._refresh_body()
+
+    def reshow(self) -> None:
+        """Render the item on show again (its types were just inferred)."""
         self._refresh_body()
 
     def _refresh_body(self) -> None:

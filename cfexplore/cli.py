@@ -515,8 +515,10 @@ def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
         text.append(safe_text(error or ok, 300), "red" if error else "green")
         _out().print(text, soft_wrap=True)
 
-    line("checker", res.checker_error, "ok (full check)" if res.full_check else "ok (structure)")
-    line("size", res.size_error, f"largest tensor {res.largest}" if res.largest else "ok")
+    how = "full check" if res.full_check else f"structure only: {res.check_note or 'too big'}"
+    line("checker", res.checker_error, f"ok ({how})")
+    sized = f"largest tensor {res.largest}" if res.largest else "ok"
+    line("size", res.size_error, sized if res.full_check else "not estimated (no shape inference)")
     skipped = "skipped: the model cannot fit" if res.size_error else None
     line(
         "session",

@@ -87,7 +87,10 @@ class ValidationResult:
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     full_check: bool = True
-    """False when the checker ran without shape inference (a model over `budget`'s limit)."""
+    """False when the checker ran without shape inference (a model over `budget`'s limit,
+    or with more subgraphs than onnx's quadratic inference gets through)."""
+    check_note: str = ""
+    """Why the check was structural only, in a few words."""
 
     @property
     def ok(self) -> bool:

@@ -585,11 +585,17 @@ class Runtime:
         except GraphError as exc:
             raise CfxError(str(exc), exc.details) from exc
         from cfexplore.budget import footprint
+        from cfexplore.typeinfer import INFER_MAX_SUBGRAPHS, too_many_subgraphs
 
         size = footprint(model)  # onnx's full check and ORT both inline per call
-        result.full_check = not size.over
+        crowded = not size.over and too_many_subgraphs(model)
+        result.full_check = not (size.over or crowded)
+        if size.over:
+            result.check_note = "too big to infer"
+        elif crowded:  # the full check's inference is quadratic in subgraphs (20k: minutes)
+            result.check_note = f"over {INFER_MAX_SUBGRAPHS:,} subgraphs"
         try:
-            onnx.checker.check_model(path, full_check=not size.over)
+            onnx.checker.check_model(path, full_check=result.full_check)
         except Exception as exc:
             result.checker_error = short_error(exc)
             result.checker_details = full_text(exc)
@@ -599,7 +605,7 @@ class Runtime:
                 "no ONNX Runtime session tried)"
             )
         limit = _as_limit()
-        biggest = None if size.over else _largest_tensor(model)
+        biggest = _largest_tensor(model) if result.full_check else None
         if biggest is not None:
             name, dims, nbytes = biggest
             result.largest = f"{safe_text(name, 80)}: {dims} ({format_size(nbytes)})"

@@ -42,12 +42,17 @@ def decide(model: onnx.ModelProto, size: Footprint) -> tuple[bool, str | None]:
             f"{nodes:,} nodes: shapes not inferred (a second copy of the model); "
             "declared types are shown"
         )
-    if any(i > INFER_MAX_SUBGRAPHS for i, _ in enumerate(iter_graphs(model))):
+    if too_many_subgraphs(model):
         return False, (
             f"over {INFER_MAX_SUBGRAPHS:,} subgraphs: shapes not inferred (onnx's "
             "inference is quadratic in them); declared types are shown"
         )
     return True, None
+
+
+def too_many_subgraphs(model: onnx.ModelProto, cap: int = INFER_MAX_SUBGRAPHS) -> bool:
+    """Whether `model` has more than `cap` subgraphs (counting stops there)."""
+    return any(i > cap for i, _ in enumerate(iter_graphs(model)))  # the main graph is 0
 
 
 IN_PROCESS_MAX_NODES = 5_000

@@ -77,6 +77,8 @@ def test_hostile_file_through_the_cli(tmp_path: Path, kind: str, command: str) -
         assert res.returncode == 1
         assert "timed out: ONNX Runtime did not finish within 20 s" in res.stdout
         assert "inputs: x: 1 float32" in res.stdout  # what was fed, still said
+    elif kind == "siblings" and command == "validate":  # the full check took minutes
+        assert res.returncode == 0 and "structure only: over 1,000 subgraphs" in res.stdout
     elif kind == "fanout" and command == "tree":
         assert res.returncode == 2 and "expands to over 2,000,000 nodes" in res.stderr
 
@@ -214,3 +216,35 @@ async def test_app_infers_a_big_model_in_the_file_worker(tmp_path: Path, monkeyp
         detail = app.screen.query_one(NodeDetailView)
         await settle(pilot, lambda: "float32[1,4]" in detail._plain.replace(" ", ""), 120)
         assert app.is_running and app.last_error is None
+
+
+@pytest.mark.parametrize("kind", ["siblings", "fanout", "chain"])
+async def test_app_stays_live_on_a_hostile_graph(tmp_path: Path, kind: str) -> None:
+    """Open, count, audit, expand everything and browse: the UI never stops for 2 s."""
+    import time
+
+    from cfexplore.tui.app import CfxApp
+
+    path = hostile.BUILDERS[kind](tmp_path / f"{kind}.onnx")
+    app = CfxApp()
+    ticks: list[float] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        timer = app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
+        app.open_path(str(path))
+        await settle(
+            pilot,
+            lambda: (
+                app.current_mode == "graph"
+                and app.screen.audit is not None
+                and "validating" not in text_of(app, "#graph-summary")
+            ),
+            120,
+        )
+        await pilot.press("e")
+        await pilot.pause(1.0)
+        await pilot.press("down", "right", "down", "end", "home")
+        await pilot.pause(0.5)
+        timer.stop()
+        assert app.is_running and app.current_mode == "graph"
+    gaps = sorted(b - a for a, b in zip(ticks, ticks[1:], strict=False))
+    assert gaps and gaps[-1] < 2.0, f"the UI froze for {gaps[-1]:.1f} s"

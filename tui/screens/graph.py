@@ -476,9 +476,10 @@ class GraphScreen(CfxScreen):
             self.notify("validation still running" if running else "nothing validated", timeout=2)
             return
         lines = [f"file: {res.path}", f"time: {res.seconds:.2f}s", ""]
-        how = "full check" if res.full_check else "structure only: too big to infer"
+        how = "full check" if res.full_check else f"structure only: {res.check_note or 'too big'}"
         lines += [f"onnx.checker ({how}): " + (res.checker_error or "ok")]
-        lines += ["size: " + (res.size_error or f"ok · largest tensor {res.largest or '-'}")]
+        sized = f"ok · largest tensor {res.largest or '-'}" if res.full_check else "not estimated"
+        lines += ["size: " + (res.size_error or sized)]
         session = res.session_error or ("skipped: cannot fit" if res.size_error else "ok")
         lines += ["ONNX Runtime session: " + session]
         if res.inputs or res.outputs:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cfexplore.errors import CfxError
 from cfexplore.results import (
@@ -25,6 +25,9 @@ from cfexplore.results import (
     EXPORTERS,
     CheckReport,
 )
+
+if TYPE_CHECKING:
+    from cfexplore.worker import WorkerClient
 
 
 class InProcessClient:
@@ -113,7 +116,8 @@ def check(
                 )
             loaded.knobs = [k for k in loaded.knobs if k.name in wanted]
         runtime.loaded = loaded
-        session = Session(client, loaded.spec, loaded.info())
+        # a duck-typed stand-in: a check only calls call/start/close and reads last_progress
+        session = Session(cast("WorkerClient", client), loaded.spec, loaded.info())
         return session.check(
             exporters,
             opset,

@@ -113,7 +113,7 @@ from cfexplore.graph import (
     path_to_str,
 )
 from cfexplore.graph_render import format_counts
-from cfexplore.safeload import safe_text
+from cfexplore.termtext import safe_text
 
 FlagKind = Literal["constant-if", "constant-loop", "unrolled-loop"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("constant-if", "constant-loop", "unrolled-loop")
@@ -208,7 +208,7 @@ class AuditReport:
 
     def kind_counts(self) -> dict[str, int]:
         """Number of flags of each kind (every kind present, zero when absent)."""
-        out = dict.fromkeys(FLAG_KINDS, 0)
+        out: dict[str, int] = dict.fromkeys(FLAG_KINDS, 0)
         for flag in self.flags:
             out[flag.kind] += 1
         return out
@@ -225,6 +225,10 @@ class AuditReport:
 # --------------------------------------------------------------------------- scopes
 
 
+Entry = tuple[Any, ...]
+"""What a name is bound to in a frame: `("init", tensor)`, `("input",)`, `("node", node, i)`."""
+
+
 @dataclass(eq=False)
 class _Frame:
     """Where each name visible in one graph (or inlined function body) comes from.
@@ -236,15 +240,17 @@ class _Frame:
 
     item: GraphItem
     parent: _Frame | None
-    values: dict[str, tuple]
+    values: dict[str, Entry]
     opsets: list[OperatorSetIdProto]
     bindings: dict[str, tuple[_Frame, str]] = field(default_factory=dict)
 
 
-def _graph_frame(item: GraphItem, parent: _Frame | None, opsets: list) -> _Frame:
+def _graph_frame(
+    item: GraphItem, parent: _Frame | None, opsets: list[OperatorSetIdProto]
+) -> _Frame:
     g = item.graph
     assert g is not None
-    values: dict[str, tuple] = {}
+    values: dict[str, Entry] = {}
     for t in g.initializer:
         values[t.name] = ("init", t)
     for vi in g.input:  # a main-graph input with an initializer is overridable: not constant
@@ -256,10 +262,12 @@ def _graph_frame(item: GraphItem, parent: _Frame | None, opsets: list) -> _Frame
     return _Frame(item, parent, values, opsets)
 
 
-def _function_frame(item: GraphItem, call: NodeProto, caller: _Frame, opsets: list) -> _Frame:
+def _function_frame(
+    item: GraphItem, call: NodeProto, caller: _Frame, opsets: list[OperatorSetIdProto]
+) -> _Frame:
     fn = item.function
     assert fn is not None
-    values: dict[str, tuple] = {}
+    values: dict[str, Entry] = {}
     bindings: dict[str, tuple[_Frame, str]] = {}
     for i, formal in enumerate(fn.input):
         actual = call.input[i] if i < len(call.input) else ""
@@ -274,7 +282,7 @@ def _function_frame(item: GraphItem, call: NodeProto, caller: _Frame, opsets: li
     return _Frame(item, None, values, list(fn.opset_import) or opsets, bindings)
 
 
-def _resolve(frame: _Frame, name: str) -> tuple[_Frame, str, tuple] | None:
+def _resolve(frame: _Frame, name: str) -> tuple[_Frame, str, Entry] | None:
     """(owning frame, name there, entry) for `name` as read in `frame`, or None."""
     f: _Frame | None = frame
     for _ in range(10_000):  # bindings can hop between frames; never loop forever
@@ -532,7 +540,7 @@ class _Folder:
         model = helper.make_model(graph, opset_imports=frame.opsets, ir_version=self.ir_version)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = ReferenceEvaluator(model).run(None, {})[0]
+            result = list(ReferenceEvaluator(model).run(None, {}))[0]
         return np.asarray(result)
 
 
@@ -553,7 +561,7 @@ def _attr_signature(node: NodeProto, a: AttributeProto) -> Hashable:
         return ("graph", _graph_signature(a.g))
     if a.type == AttributeProto.GRAPHS:
         return ("graphs", tuple(_graph_signature(g) for g in a.graphs))
-    return a.SerializeToString(deterministic=True)
+    return bytes(a.SerializeToString(deterministic=True))
 
 
 def _graph_signature(g: GraphProto, depth: int = 0) -> Hashable:
@@ -708,7 +716,13 @@ class _Auditor:
                 self._graph(child)
 
     def _add(
-        self, kind: FlagKind, frame: _Frame, node: NodeProto, i: int, msg: str, details: dict
+        self,
+        kind: FlagKind,
+        frame: _Frame,
+        node: NodeProto,
+        i: int,
+        msg: str,
+        details: dict[str, Any],
     ) -> None:
         path = (*frame.item.path, i)
         self.flags.append(

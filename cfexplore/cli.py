@@ -471,7 +471,7 @@ def cmd_tree(args: argparse.Namespace) -> int:
     else:  # a pipe or a file: plain text, streamed
         write = sys.stdout.write
         for line in rows:
-            write(line)  # type: ignore[arg-type]
+            write(line)
             write("\n")
     if rows.cut:
         raise CfxError(f"stopped after {size.cap:,} rows; narrow it with --depth N or --limit N")
@@ -508,7 +508,7 @@ def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
         return EXIT_OK if res.ok else EXIT_FINDINGS
     from rich.text import Text
 
-    from cfexplore.safeload import safe_text
+    from cfexplore.termtext import safe_text
 
     def line(label: str, error: str | None, ok: str) -> None:
         text = Text(f"{label:<9}")
@@ -543,7 +543,8 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.feeds import plan_from_args
     from cfexplore.filerun import run_file
     from cfexplore.report import file_run_table
-    from cfexplore.safeload import GraphError, safe_text, stat_regular
+    from cfexplore.safeload import GraphError, stat_regular
+    from cfexplore.termtext import safe_text
 
     for option in ("exporter", "run", "set", "init", "weights", "values"):
         if getattr(args, option, None):

@@ -98,7 +98,7 @@ from cfexplore.graph import (
     OnnxTree,
     path_to_str,
 )
-from cfexplore.safeload import safe_text
+from cfexplore.termtext import safe_text
 
 RowKind = Literal["same", "folded", "unrolled", "only-in-a", "only-in-b"]
 ROW_KINDS: tuple[RowKind, ...] = ("same", "folded", "unrolled", "only-in-a", "only-in-b")
@@ -564,11 +564,6 @@ def _align(
         out.append((None if i is None else i + lo, None if j is None else j + lo))
     out.extend((n - hi + k, m - hi + k) for k in range(hi))
     return out
-
-
-def _signature(node: SkeletonNode) -> tuple[Any, ...]:
-    """Op type and every branch's op Counter: nodes with equal signatures are alike."""
-    return (node.op, tuple((b.key, tuple(sorted(b.total_ops.items()))) for b in node.branches))
 
 
 def _align_dp(

@@ -224,7 +224,7 @@ def _ml_float(dt: np.dtype) -> bool:
     try:
         import ml_dtypes
 
-        ml_dtypes.finfo(dt)
+        ml_dtypes.finfo(dt)  # type: ignore[no-untyped-call]  # ml_dtypes' finfo is untyped
         return True
     except Exception:
         return False
@@ -322,7 +322,8 @@ def _int_absdiff(ref: np.ndarray, got: np.ndarray) -> tuple[np.ndarray, np.ndarr
     u64 = np.uint64
 
     def dist_u(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.where(x >= y, x - y, y - x).astype(np.float64)
+        out: np.ndarray = np.where(x >= y, x - y, y - x).astype(np.float64)
+        return out
 
     def is_u64(x: np.ndarray) -> bool:
         return x.dtype.kind == "u" and x.dtype.itemsize == 8

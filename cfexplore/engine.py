@@ -317,7 +317,7 @@ def run_onnx_file(
     Returns (output names, outputs, milliseconds).
     """
     if client is not None:
-        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds, seed=seed))  # type: ignore[return-value]
+        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds, seed=seed))
     with WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT) as own:
         return run_onnx_file(path, feeds, seed, own, cancel)
 

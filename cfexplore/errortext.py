@@ -37,7 +37,7 @@ def short_error(exc: BaseException) -> str:
     torch.export wraps the real cause under an "Exception summary" heading; TorchScript
     puts the source location under the message. Both are pulled out, the rest is dropped.
     """
-    from cfexplore.safeload import safe_text  # an error may quote a hostile model's names
+    from cfexplore.termtext import safe_text  # an error may quote a hostile model's names
 
     text = safe_text(strip_ansi(str(exc)), multiline=True)
     etype = type(exc).__name__

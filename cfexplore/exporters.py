@@ -120,9 +120,9 @@ def export_to(
                     verbose=True,
                 )
         elif exporter == "dynamo":
-            args, kwargs = call_parts(sig, values)
+            call_args, kwargs = call_parts(sig, values)
             program = torch.onnx.export(
-                module, args, kwargs=kwargs, dynamo=True, opset_version=opset, optimize=False
+                module, call_args, kwargs=kwargs, dynamo=True, opset_version=opset, optimize=False
             )
             assert program is not None
             # what optimisation folds away is an audit finding: count before and after

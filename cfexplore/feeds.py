@@ -113,8 +113,9 @@ class FeedPlan:
         """From `to_dict` output; anything malformed is dropped (it is a config file)."""
         if not isinstance(data, dict):
             return cls()
-        dims = data.get("dims") if isinstance(data.get("dims"), dict) else {}
-        inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+        dims, inputs = data.get("dims"), data.get("inputs")
+        dims = dims if isinstance(dims, dict) else {}
+        inputs = inputs if isinstance(inputs, dict) else {}
         return cls(
             {str(k): v for k, v in dims.items() if isinstance(v, int) and v > 0},
             {str(k): v for k, v in inputs.items() if isinstance(v, str)},

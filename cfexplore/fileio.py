@@ -110,7 +110,9 @@ def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Pat
     return Path(dst)
 
 
-def _write_chunks(fh: BinaryIO, data: bytes | memoryview, fault: Fault, step: str) -> None:
+def _write_chunks(
+    fh: BinaryIO, data: bytes | bytearray | memoryview, fault: Fault, step: str
+) -> None:
     view = memoryview(data)
     for start in range(0, len(view), CHUNK):
         fh.write(view[start : start + CHUNK])

@@ -140,7 +140,8 @@ def run_file(
 ) -> FileRunResult:
     """Run `path` in ONNX Runtime and the reference evaluator, in a memory-limited worker
     (its own unless `client` is given). A bad input setting raises CfxError (one line)."""
-    from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, TimedOut, WorkerClient
+    from cfexplore.errors import TimedOut
+    from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
     plan = plan or FeedPlan()
     if client is None:

@@ -26,21 +26,23 @@ from cfexplore.safeload import (
     iter_graphs,
     load_model_safely,
     model_warnings,
-    one_line,
-    safe_tail,
-    safe_text,
     unknown_op_note,
 )
 from cfexplore.safeload import (
     GraphError as GraphError,  # re-exported: `from cfexplore.graph import GraphError`
 )
-from cfexplore.typeinfer import (  # noqa: F401 - the caps, re-exported
+from cfexplore.termtext import one_line, safe_tail, safe_text
+from cfexplore.typeinfer import (
     BODY_INFER_MAX_NODES,
-    INFER_MAX_NODES,
-    INFER_MAX_SUBGRAPHS,
     InferredTypes,
     decide,
     small_enough,
+)
+from cfexplore.typeinfer import (
+    INFER_MAX_NODES as INFER_MAX_NODES,  # re-exported: the caps
+)
+from cfexplore.typeinfer import (
+    INFER_MAX_SUBGRAPHS as INFER_MAX_SUBGRAPHS,
 )
 
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
@@ -126,12 +128,16 @@ def dtype_name(elem_type: int) -> str | None:
     if elem_type in _DTYPE_NAMES:
         return _DTYPE_NAMES[elem_type]
     try:
-        return TensorProto.DataType.Name(elem_type).lower()
+        return str(TensorProto.DataType.Name(elem_type)).lower()
     except ValueError:
         return f"dtype({elem_type})"
 
 
-def _shape_of(tensor_type: TypeProto.Tensor | TypeProto.SparseTensor) -> tuple | None:
+Shape = tuple[int | str | None, ...]
+"""Dims of a declared shape: a size, a symbol, or None (unknown)."""
+
+
+def _shape_of(tensor_type: TypeProto.Tensor | TypeProto.SparseTensor) -> Shape | None:
     if not tensor_type.HasField("shape"):
         return None
     dims: list[int | str | None] = []
@@ -146,7 +152,7 @@ def _shape_of(tensor_type: TypeProto.Tensor | TypeProto.SparseTensor) -> tuple |
     return tuple(dims)
 
 
-def _type_parts(tp: TypeProto) -> tuple[str | None, tuple | None]:
+def _type_parts(tp: TypeProto) -> tuple[str | None, Shape | None]:
     """(dtype, shape) of a TypeProto; non-tensor types fold into the dtype string."""
     which = tp.WhichOneof("value")
     if which == "tensor_type":

@@ -13,7 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from cfexplore.graph import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
-from cfexplore.safeload import safe_text
+from cfexplore.termtext import safe_text
 
 _MAX_HEADER_TEXT = 100
 """Characters of a model name or producer shown in the summary line and root label."""

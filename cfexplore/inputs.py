@@ -195,7 +195,7 @@ def make_inputs(specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
     for spec in specs:
         ranged = spec.low is not None and spec.high is not None
         if spec.dtype.startswith("float"):
-            if ranged:
+            if spec.low is not None and spec.high is not None:
                 arr = rng.uniform(spec.low, spec.high, spec.shape).astype(spec.dtype)
             else:
                 arr = rng.standard_normal(spec.shape).astype(spec.dtype)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cfexplore.source import self_reads, tensor_tests
-from cfexplore.spec import Knob
+from cfexplore.spec import Construct, Knob
 
 INT_SWEEP_EXTRA = (0, 1, 2)
 
@@ -92,24 +92,24 @@ def forward_knobs(module: Any, sig: inspect.Signature, given: dict[str, Any]) ->
                     sweep_values(None, True),
                     default,
                     constructs.get(name, "If"),
-                )  # type: ignore[arg-type]
+                )
             )
             continue
         if not isinstance(value, bool | int) or (kind == "int" and isinstance(value, bool)):
             value = False if kind == "bool" else 1
         if kind == "bool":
             value = bool(value)
-        construct = constructs.get(name) or ("If" if kind == "bool" else "Loop")
-        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))  # type: ignore[arg-type]
+        construct: Construct = constructs.get(name) or ("If" if kind == "bool" else "Loop")
+        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))
     for name, value in given.items():  # keywords taken by **kwargs (output_attentions=True)
         if name in sig.parameters or not isinstance(value, bool | int):
             continue
         construct = constructs.get(name) or ("If" if isinstance(value, bool) else "Loop")
-        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))  # type: ignore[arg-type]
+        knobs.append(Knob(name, "forward-arg", sweep_values(value), value, construct))
     return knobs
 
 
-def _forward_constructs(module: Any) -> dict[str, str]:
+def _forward_constructs(module: Any) -> dict[str, Construct]:
     """Name -> "If"/"Loop" for names read by if-tests or loop headers in the class."""
     from cfexplore.source import knob_constructs
 

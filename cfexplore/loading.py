@@ -149,6 +149,7 @@ class Loaded:
         self.fixed: dict[str, Any] = {}
         """Given forward() values that are neither tensors nor knobs (None, floats, ...)."""
         self.searched = ""
+        self.knobs: list[Knob]
         if variant is not None:
             self.knobs = list(variant.knobs)
             self.inputs = list(variant.inputs)

@@ -65,7 +65,7 @@ def analyse_tree(tree: Any) -> ModelAnalysis:
 
 def analyse_file(path: str, client: Any, cancel: threading.Event | None = None) -> ModelAnalysis:
     """Run the pass on `client` (a WorkerClient); a time-out or crash is a CfxError."""
-    from cfexplore.worker import TimedOut
+    from cfexplore.errors import TimedOut
 
     try:
         result: ModelAnalysis = client.call("analyse", None, cancel, ANALYSE_TIMEOUT_S, path=path)

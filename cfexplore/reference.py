@@ -88,7 +88,7 @@ def merge_traces(into: Trace, more: Trace) -> Trace:
     return into
 
 
-def _walk(graph: Any, prefix: tuple) -> Iterator[tuple[tuple, Any]]:
+def _walk(graph: Any, prefix: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
     for i, node in enumerate(graph.node):
         path = (*prefix, i)
         yield path, node
@@ -132,7 +132,7 @@ class TracingReference:
             return RefIf._run(op, cond, *args, **kwargs)
 
         def init_loop(op: Any, onnx_node: Any, run_params: Any) -> None:
-            RefLoop.__init__(op, onnx_node, run_params)
+            RefLoop.__init__(op, onnx_node, run_params)  # type: ignore[no-untyped-call]
             body = op._run_body
             op._trips = 0
 
@@ -144,7 +144,7 @@ class TracingReference:
 
         def run_loop(op: Any, *args: Any, **kwargs: Any) -> Any:
             op._trips = 0
-            out = RefLoop._run(op, *args, **kwargs)
+            out = RefLoop._run(op, *args, **kwargs)  # type: ignore[no-untyped-call]
             path, name = key(op)
             events.append(("Loop", path, name, op._trips))
             return out

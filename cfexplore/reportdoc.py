@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfexplore.report import COLUMN_TITLE, fmt_num, fmt_value
+from cfexplore.fmt import fmt_num, fmt_value
+from cfexplore.report import COLUMN_TITLE
 from cfexplore.results import (
     DEFAULT_ATOL,
     DEFAULT_OPSET,

@@ -200,7 +200,7 @@ class Runtime:
         self.loaded: Loaded | None = None
         self.exports: dict[str, ExportState] = {}
         self.stats = {"loads": 0, "module_builds": 0, "sessions": 0, "exports": 0, "diffs": 0}
-        self._torch_cache: dict[tuple, list[np.ndarray]] = {}
+        self._torch_cache: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
         self._runs: set[Any] = set()
         """RunOptions of the ORT runs in flight (the cancel thread terminates them)."""
 
@@ -330,7 +330,7 @@ class Runtime:
         progress(0.05, f"{exporter}: exporting {tgt.spec.label}")
         try:
             with (
-                warnings.catch_warnings(record=True) as caught,  # type: ignore[assignment]
+                warnings.catch_warnings(record=True) as caught,
                 contextlib.redirect_stdout(_LineWriter(progress)),
             ):
                 warnings.simplefilter("always")
@@ -457,6 +457,7 @@ class Runtime:
         if state.reference is None:
             import onnx
 
+            assert state.result.onnx_path is not None  # a reference exists only for an export
             state.reference = TracingReference(onnx.load(state.result.onnx_path))
         return state.reference
 
@@ -575,7 +576,8 @@ class Runtime:
         import onnx
         import onnxruntime as ort
 
-        from cfexplore.safeload import GraphError, format_size, load_model_safely, safe_text
+        from cfexplore.safeload import GraphError, load_model_safely
+        from cfexplore.termtext import format_size, safe_text
         from cfexplore.worker import _memory_error, too_large_message
 
         start = time.perf_counter()

@@ -28,13 +28,7 @@ from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from cfexplore.filekind import not_regular
-from cfexplore.termtext import (  # noqa: F401 - re-exported: the loader's errors use them
-    MAX_MESSAGE_CHARS,
-    format_size,
-    one_line,
-    safe_tail,
-    safe_text,
-)
+from cfexplore.termtext import format_size, one_line, safe_text
 from cfexplore.termtext import with_path as _with_path
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -338,7 +332,7 @@ def repair_utf8(model: ModelProto) -> int:
     references between them still match. Returns how many values were repaired.
     """
     fixed = 0
-    stack: list = [model]
+    stack: list[Any] = [model]
     while stack:
         msg = stack.pop()
         for fd, value in msg.ListFields():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from cfexplore.spec import Construct
+
 
 def find_class(tree: ast.Module, class_name: str) -> ast.ClassDef | None:
     """The top-level class called `class_name`, or None."""
@@ -58,9 +60,9 @@ def knob_lines(cls: ast.ClassDef, names: list[str]) -> dict[str, int]:
     return found
 
 
-def knob_constructs(cls: ast.ClassDef) -> dict[str, str]:
+def knob_constructs(cls: ast.ClassDef) -> dict[str, Construct]:
     """Name -> "If" or "Loop" for names read by if-tests versus loop headers."""
-    out: dict[str, str] = {}
+    out: dict[str, Construct] = {}
     for node in ast.walk(cls):
         if isinstance(node, ast.For):
             for n in _names_in(node.iter):

@@ -48,8 +48,7 @@ def safe_text(s: str | bytes, limit: int | None = None, *, multiline: bool = Fal
     """
     if isinstance(s, bytes):
         s = s.decode("utf-8", errors="backslashreplace")
-    elif not isinstance(s, str):
-        s = str(s)
+    s = str(s)  # typed str, but callers hand over ints and protobuf strings too
     if s.isascii() and s.isprintable() and (limit is None or len(s) <= limit):
         return s  # the common case, in C: nothing to escape, nothing to cut
     if multiline:

@@ -55,7 +55,7 @@ def too_large_message(text: str, limit: int | None) -> str:
     """One line for a model whose allocation failed, naming the buffer size when known."""
     import re
 
-    from cfexplore.safeload import format_size
+    from cfexplore.termtext import format_size
 
     m = re.search(r"buffer of size (\d+)", text)
     need = f" (it asked for a {format_size(int(m.group(1)))} buffer)" if m else ""
@@ -85,7 +85,7 @@ _cleaned = False
 def clean_stale_workdirs(tmp: str | None = None) -> list[Path]:
     """Remove worker folders (exports, logs, temp files) left by a cfexplore process that
     was killed: their owner pid is gone. Folders of live processes are kept."""
-    removed = []
+    removed: list[Path] = []
     base = Path(tmp or tempfile.gettempdir())
     try:
         entries = list(base.glob(f"{WORKDIR_PREFIX}*"))

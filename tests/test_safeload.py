@@ -23,13 +23,8 @@ from rich.text import Text
 
 from cfexplore.graph import GraphError, GraphItem, NodeItem, OnnxTree
 from cfexplore.graph_render import render_tree, summary_line
-from cfexplore.safeload import (
-    DEFAULT_MAX_BYTES,
-    check_external_data,
-    load_model_safely,
-    safe_tail,
-    safe_text,
-)
+from cfexplore.safeload import DEFAULT_MAX_BYTES, check_external_data, load_model_safely
+from cfexplore.termtext import safe_tail, safe_text
 
 F = TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]

@@ -34,7 +34,8 @@ def mirror(into: Path) -> Path:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cfx-mypy-") as tmp:
         pkg = mirror(Path(tmp))
-        cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "cfexplore"]
+        config = str(ROOT / "pyproject.toml")
+        cmd = [sys.executable, "-m", "mypy", "--config-file", config, "-p", "cfexplore"]
         env = {**os.environ, "MYPYPATH": tmp}
         res = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
         out = res.stdout + res.stderr

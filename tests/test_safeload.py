@@ -525,15 +525,6 @@ def test_hostile_text_in_labels_detail_and_render(tmp_path: Path) -> None:
     assert "\x1b[2J" not in out
 
 
-def test_safeload_imports_no_textual() -> None:
-    code = (
-        "import sys, cfexplore.safeload, cfexplore.graph, cfexplore.graph_render\n"
-        "bad = [m for m in ('textual', 'torch', 'onnxruntime') if m in sys.modules]\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
 # --------------------------------------------------------------------------- CLI
 
 

@@ -50,20 +50,53 @@ def test_segfault_leaves_caller_alive_and_worker_restartable() -> None:
         client.close()
 
 
-def test_cancel_kills_the_process_group() -> None:
+HANGS_WITH_A_CHILD = """
+import pathlib, subprocess, sys
+child = subprocess.Popen(["sleep", "300"])
+pathlib.Path(__file__).with_suffix(".pid").write_text(str(child.pid))
+while True:
+    pass
+
+
+class Net:
+    pass
+"""
+
+
+def test_cancel_kills_the_process_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .test_user_code import alive
+
+    src = tmp_path / "hangs.py"
+    src.write_text(HANGS_WITH_A_CHILD)
+    child_file = src.with_suffix(".pid")
     client = WorkerClient()
     cancel = threading.Event()
-    timer = threading.Timer(1.0, cancel.set)
-    timer.start()
+    seen: list[int] = []
+
+    def cancel_once_the_child_runs() -> None:
+        deadline = time.monotonic() + 60
+        while not child_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if client.pid is not None:
+            seen.append(client.pid)  # read while it runs: after the kill it is cleared
+        cancel.set()
+
+    watcher = threading.Thread(target=cancel_once_the_child_runs, daemon=True)
+    watcher.start()
     start = time.monotonic()
     try:
         with pytest.raises(Cancelled):
-            Session.open(spec_of("hangs_on_import.py:Net"), cancel=cancel, client=client)
-        assert time.monotonic() - start < 10
-        pid = client.pid
-        assert pid is None or not client.alive
+            Session.open(parse_target(f"{src}:Net"), cancel=cancel, client=client)
+        assert time.monotonic() - start < 70
+        child = int(child_file.read_text())
+        assert seen, "the worker's pid was never seen"
+        deadline = time.monotonic() + 10
+        while (alive(seen[0]) or alive(child)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(seen[0]), "the worker survived the cancel"
+        assert not alive(child), "the child user code started survived the cancel"
     finally:
-        timer.cancel()
+        cancel.set()
         client.close()
 
 

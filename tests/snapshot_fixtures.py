@@ -40,6 +40,8 @@ from cfexplore.results import (
 from cfexplore.spec import TargetSpec
 from cfexplore.verdicts import decide, failed_sentence
 
+from .builders import tv
+
 Progress = Callable[[float | None, str], None]
 
 EXPORT_SECONDS = {"script": 0.19, "trace": 0.42, "dynamo": 1.87}
@@ -339,10 +341,6 @@ def fixed_matrix() -> MatrixReport:
 # --------------------------------------------------------------------------- ONNX model
 
 
-def _tv(name: str, elem: int = TensorProto.FLOAT, shape: list[int] | None = None) -> Any:
-    return helper.make_tensor_value_info(name, elem, shape)
-
-
 def if_loop_model() -> onnx.ModelProto:
     """Relu, an If named `[/model/If]` whose branches read the outer `x`, then a Loop."""
     f = TensorProto.FLOAT
@@ -355,10 +353,10 @@ def if_loop_model() -> onnx.ModelProto:
         ],
         "then",
         [],
-        [_tv("t_out")],
+        [tv("t_out")],
     )
     other = helper.make_graph(
-        [helper.make_node("Neg", ["x"], ["e_out"], name="/model/Neg")], "else", [], [_tv("e_out")]
+        [helper.make_node("Neg", ["x"], ["e_out"], name="/model/Neg")], "else", [], [tv("e_out")]
     )
     body = helper.make_graph(
         [
@@ -367,11 +365,11 @@ def if_loop_model() -> onnx.ModelProto:
         ],
         "body",
         [
-            _tv("i", TensorProto.INT64, []),
-            _tv("cond_in", TensorProto.BOOL, []),
-            _tv("v_in"),
+            tv("i", TensorProto.INT64, []),
+            tv("cond_in", TensorProto.BOOL, []),
+            tv("v_in"),
         ],
-        [_tv("cond_out", TensorProto.BOOL, []), _tv("v_out")],
+        [tv("cond_out", TensorProto.BOOL, []), tv("v_out")],
     )
     nodes = [
         helper.make_node("Relu", ["x0"], ["x"], name="/model/Relu"),
@@ -384,11 +382,11 @@ def if_loop_model() -> onnx.ModelProto:
         nodes,
         "main_graph",
         [
-            _tv("c", TensorProto.BOOL, []),
-            _tv("x0", f, [1, 3, 8, 8]),
-            _tv("M", TensorProto.INT64, []),
+            tv("c", TensorProto.BOOL, []),
+            tv("x0", f, [1, 3, 8, 8]),
+            tv("M", TensorProto.INT64, []),
         ],
-        [_tv("z")],
+        [tv("z")],
     )
     return helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="hand-built"

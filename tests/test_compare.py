@@ -20,6 +20,8 @@ from cfexplore.compare import (
 )
 from cfexplore.graph import OnnxTree
 
+from .builders import tv
+
 F = TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]
 
@@ -163,10 +165,6 @@ def test_cmd_compare_json_and_rich(
 
 
 # --------------------------------------------------------------------------- hand-built
-
-
-def tv(name: str, elem: int = F, shape: list[int] | None = None) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem, shape)
 
 
 def chain(ops: list[str], src: str, dst: str, tag: str) -> list[NodeProto]:

@@ -34,6 +34,8 @@ import onnx
 import pytest
 from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, helper
 
+from .builders import tv
+
 CORPUS_SIZE = int(os.environ.get("CFEXPLORE_CORPUS", "3000"))
 SEED = 20_240_607
 MAX_SECONDS = 30.0
@@ -82,20 +84,16 @@ HUGE_INTS = [2**63 - 1, -(2**63), -1, 0, 2**40, -(2**31), 2**31]
 # --------------------------------------------------------------------------- base models
 
 
-def _tv(name: str, elem: int = F, shape: list | None = None) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem, shape)
-
-
 def if_in_loop_model() -> ModelProto:
     """A Loop whose body holds an If with a nested If in its then_branch."""
     inner_then = helper.make_graph(
-        [helper.make_node("Neg", ["v_in"], ["it_out"], name="inner_neg")], "it", [], [_tv("it_out")]
+        [helper.make_node("Neg", ["v_in"], ["it_out"], name="inner_neg")], "it", [], [tv("it_out")]
     )
     inner_else = helper.make_graph(
         [helper.make_node("Identity", ["v_in"], ["ie_out"], name="inner_id")],
         "ie",
         [],
-        [_tv("ie_out")],
+        [tv("ie_out")],
     )
     then = helper.make_graph(
         [
@@ -110,13 +108,13 @@ def if_in_loop_model() -> ModelProto:
         ],
         "then",
         [],
-        [_tv("t_out")],
+        [tv("t_out")],
     )
     other = helper.make_graph(
         [helper.make_node("Add", ["v_in", "x"], ["e_out"], name="else_add")],
         "else",
         [],
-        [_tv("e_out")],
+        [tv("e_out")],
     )
     body = helper.make_graph(
         [
@@ -126,14 +124,14 @@ def if_in_loop_model() -> ModelProto:
             ),
         ],
         "body",
-        [_tv("i", I64, []), _tv("cond_in", B, []), _tv("v_in", F, [2, 3])],
-        [_tv("cond_out", B, []), _tv("v_out", F, [2, 3])],
+        [tv("i", I64, []), tv("cond_in", B, []), tv("v_in", F, [2, 3])],
+        [tv("cond_out", B, []), tv("v_out", F, [2, 3])],
     )
     graph = helper.make_graph(
         [helper.make_node("Loop", ["M", "c", "x"], ["y"], name="outer_loop", body=body)],
         "if_in_loop",
-        [_tv("M", I64, []), _tv("c", B, []), _tv("x", F, [2, 3])],
-        [_tv("y", F, [2, 3])],
+        [tv("M", I64, []), tv("c", B, []), tv("x", F, [2, 3])],
+        [tv("y", F, [2, 3])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.metadata_props.add(key="origin", value="cfexplore corpus")
@@ -143,10 +141,10 @@ def if_in_loop_model() -> ModelProto:
 def function_model() -> ModelProto:
     """The main graph calls a local function whose body holds an If."""
     then = helper.make_graph(
-        [helper.make_node("Relu", ["a"], ["t"], name="fn_relu")], "then", [], [_tv("t")]
+        [helper.make_node("Relu", ["a"], ["t"], name="fn_relu")], "then", [], [tv("t")]
     )
     other = helper.make_graph(
-        [helper.make_node("Neg", ["a"], ["e"], name="fn_neg")], "else", [], [_tv("e")]
+        [helper.make_node("Neg", ["a"], ["e"], name="fn_neg")], "else", [], [tv("e")]
     )
     fn = helper.make_function(
         "local",
@@ -162,8 +160,8 @@ def function_model() -> ModelProto:
             helper.make_node("Add", ["y", "x"], ["z"], name="after"),
         ],
         "with_function",
-        [_tv("x", F, [4]), _tv("c", B, [])],
-        [_tv("z", F, [4])],
+        [tv("x", F, [4]), tv("c", B, [])],
+        [tv("z", F, [4])],
     )
     return helper.make_model(
         graph,

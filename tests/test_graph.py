@@ -29,6 +29,8 @@ from cfexplore.graph import (
 )
 from cfexplore.graph_render import format_counts, render_tree, summary_line
 
+from .builders import tv
+
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT
 
@@ -49,10 +51,6 @@ def export_text(renderable: object, width: int = 120) -> str:
     console = Console(record=True, width=width, color_system=None)
     console.print(renderable)
     return console.export_text()
-
-
-def tv(name: str, elem: int = F, shape: list | None = None) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem, shape)
 
 
 def if_model(node_name: str = "the_if") -> onnx.ModelProto:

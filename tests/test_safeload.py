@@ -26,22 +26,20 @@ from cfexplore.graph_render import render_tree, summary_line
 from cfexplore.safeload import DEFAULT_MAX_BYTES, check_external_data, load_model_safely
 from cfexplore.termtext import safe_tail, safe_text
 
+from .builders import tv
+
 F = TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]
 ROOT = Path(__file__).resolve().parents[1]
 RAW_BAD = ("\x1b", "\x07", "\u202e")
 
 
-def tv(name: str, shape: list | None = None, elem: int = F) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem, shape)
-
-
 def relu_model(**graph_kwargs: object) -> onnx.ModelProto:
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")],
         "g",
-        [tv("x", [2])],
-        [tv("y", [2])],
+        [tv("x", shape=[2])],
+        [tv("y", shape=[2])],
         **graph_kwargs,  # type: ignore[arg-type]
     )
     return helper.make_model(graph, opset_imports=OPSET)
@@ -177,8 +175,8 @@ def test_dangling_input_opens_with_warning(tmp_path: Path) -> None:
     graph = helper.make_graph(
         [helper.make_node("Add", ["x", "ghost"], ["y"], name="add")],
         "g",
-        [tv("x", [2])],
-        [tv("y", [2])],
+        [tv("x", shape=[2])],
+        [tv("y", shape=[2])],
     )
     path = tmp_path / "dangling.onnx"
     onnx.save(helper.make_model(graph, opset_imports=OPSET), path)
@@ -189,7 +187,7 @@ def test_dangling_input_opens_with_warning(tmp_path: Path) -> None:
 
 def test_unknown_op_opens_and_says_so(tmp_path: Path) -> None:
     graph = helper.make_graph(
-        [helper.make_node("FooBar", ["x"], ["y"], name="foo")], "g", [tv("x", [2])], [tv("y")]
+        [helper.make_node("FooBar", ["x"], ["y"], name="foo")], "g", [tv("x", shape=[2])], [tv("y")]
     )
     path = tmp_path / "unknown.onnx"
     onnx.save(helper.make_model(graph, opset_imports=OPSET), path)
@@ -231,7 +229,7 @@ def test_if_branches_with_different_output_counts(tmp_path: Path) -> None:
     graph = helper.make_graph(
         [if_node("odd_if", 2, 1)],
         "g",
-        [tv("x", [2]), tv("c", [], TensorProto.BOOL)],
+        [tv("x", shape=[2]), tv("c", TensorProto.BOOL, [])],
         [tv("y")],
     )
     path = tmp_path / "if21.onnx"
@@ -255,7 +253,7 @@ def test_thirty_nested_ifs_browse_fully(tmp_path: Path) -> None:
         )
         inner = helper.make_graph([node], f"level{level}", [], [tv(f"o{level}")])
     graph = helper.make_graph(
-        list(inner.node), "g", [tv("x", [2]), tv("c", [], TensorProto.BOOL)], [tv("o29")]
+        list(inner.node), "g", [tv("x", shape=[2]), tv("c", TensorProto.BOOL, [])], [tv("o29")]
     )
     path = tmp_path / "nested.onnx"
     onnx.save(helper.make_model(graph, opset_imports=OPSET), path)
@@ -309,7 +307,11 @@ def external_model(
             entry = w.external_data.add()
             entry.key, entry.value = key, str(value)
     graph = helper.make_graph(
-        [helper.make_node("Add", ["x", "w"], ["y"])], "g", [tv("x", [4])], [tv("y", [4])], [w]
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [tv("x", shape=[4])],
+        [tv("y", shape=[4])],
+        [w],
     )
     return helper.make_model(graph, opset_imports=OPSET)
 
@@ -398,7 +400,7 @@ def test_external_data_in_if_branch_is_checked(tmp_path: Path) -> None:
             "If", ["c"], ["y"], then_branch=branch(then_loc), else_branch=branch("w.data")
         )
         graph = helper.make_graph(
-            [node], "g", [tv("x", [4]), tv("c", [], TensorProto.BOOL)], [tv("y")]
+            [node], "g", [tv("x", shape=[4]), tv("c", TensorProto.BOOL, [])], [tv("y")]
         )
         return helper.make_model(graph, opset_imports=OPSET)
 
@@ -464,7 +466,7 @@ def hostile_model() -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "\x1b]0;graph\x07",
-        [tv("x", ["\x1b[31mbatch"]), tv("c", [], TensorProto.BOOL)],
+        [tv("x", shape=["\x1b[31mbatch"]), tv("c", TensorProto.BOOL, [])],
         [tv(prev), tv("out")],
     )
     model = helper.make_model(graph, opset_imports=OPSET)

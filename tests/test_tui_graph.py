@@ -16,16 +16,14 @@ from cfexplore.tui.screens.graph import GraphScreen
 from cfexplore.tui.widgets.node_detail import NodeDetailView
 from cfexplore.tui.widgets.onnx_tree import CHUNK, Gap, OnnxTreeView, find_matches
 
+from .builders import tv
+
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT
 SIZE = (100, 30)
 
 
 # --------------------------------------------------------------------------- models
-
-
-def tv(name: str, elem: int = F, shape: list | None = None) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem, shape)
 
 
 def if_loop_model(if_name: str = "the_if") -> onnx.ModelProto:

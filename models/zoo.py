@@ -7,33 +7,33 @@ body is the network from the original write-up; `full_size=True` gives its real 
 Line comments `# cf: <knob>` mark the control-flow statements for the source view.
 """
 
+from collections.abc import Callable
 from typing import Final
 
 import torch
 from torch import Tensor, nn
-from torch._higher_order_ops import while_loop
+from torch._higher_order_ops import while_loop as _untyped_while_loop
 
 
 class SeedBody(nn.Module):
     """Conv2d+SiLU, Conv2d+SiLU+MaxPool2d, Flatten, Linear: the seed network's layers."""
 
+    __call__: Callable[["SeedBody", Tensor], Tensor]  # torch: Module.__call__ is (...) -> Any
+
     def __init__(self, full_size: bool = False) -> None:
         super().__init__()
         c1, c2, pool, side, out = (64, 32, 16, 256, 1024) if full_size else (8, 4, 4, 16, 16)
         self.layer1 = nn.Sequential(nn.Conv2d(3, c1, kernel_size=3, padding=1), nn.SiLU())
-        self.layer2 = nn.Sequential(
-            nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.SiLU(), nn.MaxPool2d(pool)
-        )
+        conv2 = nn.Conv2d(c1, c2, kernel_size=3, padding=1)
+        self.layer2 = nn.Sequential(conv2, nn.SiLU(), nn.MaxPool2d(pool))
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(c2 * (side // pool) ** 2, out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc1(self.flatten(self.layer2(self.layer1(x))))
+        return self.fc1(self.flatten(self.layer2(self.layer1(x))))  # type: ignore[no-any-return]
 
 
 # --- If: x * 2 or x * 3, chosen by `branch_testing` ---------------------------------
-
-
 class IfClassAttr(nn.Module):
     """`branch_testing` is a plain class attribute."""
 
@@ -187,6 +187,13 @@ class IfTorchCond(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = torch.cond(x.sum() > 0, lambda t: t * 2, lambda t: t * 3, (x,))  # cf: x_sign
         return self.body(x)
+
+
+_Carry = tuple[Tensor, Tensor]
+while_loop: Callable[
+    [Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], _Carry], _Carry], _Carry
+] = _untyped_while_loop
+"""torch's `while_loop` has no annotations: typed here for the (counter, tensor) carry."""
 
 
 class LoopWhileLoop(nn.Module):

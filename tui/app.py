@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from cfexplore.worker import WorkerClient
 
     from .open_args import OpenArgs
+    from .screens.base import CfxScreen
 
 MODE_KEYS = {
     "variants": ("1", "Variants"),
@@ -53,7 +54,13 @@ def _make_screen(mode: str) -> Screen[None]:
     import importlib
 
     module = importlib.import_module(f"{__package__}.screens.{mode}")
-    return getattr(module, f"{mode.capitalize()}Screen")()
+    screen_class: type[Screen[None]] = getattr(module, f"{mode.capitalize()}Screen")
+    return screen_class()
+
+
+def _screen_factory(mode: str) -> Callable[[], Screen[None]]:
+    """The `MODES` entry for `mode`: builds its screen when Textual first shows it."""
+    return lambda: _make_screen(mode)
 
 
 class CfxApp(CssRefreshMixin):
@@ -64,7 +71,7 @@ class CfxApp(CssRefreshMixin):
     CSS_PATH = ["app.tcss", *(f"screens/{mode}.tcss" for mode in MODE_KEYS)]
     """Every screen's styles, parsed once at start: a screen's own CSS_PATH made Textual
     re-parse the whole stylesheet on its first visit (60-100 ms of a blocked UI)."""
-    MODES = {name: (lambda name=name: _make_screen(name)) for name in MODE_KEYS}
+    MODES = {name: _screen_factory(name) for name in MODE_KEYS}
     DEFAULT_MODE = "variants"
     BINDINGS = [
         *(
@@ -455,7 +462,7 @@ class CfxApp(CssRefreshMixin):
                     self._command_runner(binding.action, node, mode if prefix else None),
                 )
 
-    def _command_runner(self, action: str, node: object, mode: str | None) -> Callable[[], None]:
+    def _command_runner(self, action: str, node: object, mode: str | None) -> Callable[[], object]:
         """A palette callback: switch to `mode` (if any), then run `action` on `node`."""
 
         async def run() -> None:
@@ -470,7 +477,7 @@ class CfxApp(CssRefreshMixin):
         """(mode, its top-level screen) for every mode built so far."""
         return [(mode, stack[0]) for mode, stack in self._screen_stacks.items() if stack]
 
-    def _mode_screens(self) -> list[Screen[object]]:
+    def _mode_screens(self) -> list[CfxScreen]:
         """The top-level screens built so far (one per mode visited)."""
         from .screens.base import CfxScreen
 
@@ -479,7 +486,7 @@ class CfxApp(CssRefreshMixin):
 
     def running_jobs(self) -> int:
         """How many jobs (export, diff, sweep, matrix, report, load) are running."""
-        jobs = sum(len(s.running_jobs()) for s in self._mode_screens())  # type: ignore[attr-defined]
+        jobs = sum(len(s.running_jobs()) for s in self._mode_screens())
         return jobs + sum(
             1 for w in self.workers if w.node is self and w.is_running and w.group == "load"
         )
@@ -520,8 +527,8 @@ class CfxApp(CssRefreshMixin):
 
     def _quit_now(self) -> None:
         for screen in self._mode_screens():
-            screen.cancel_job()  # type: ignore[attr-defined]
-            screen.stop_background()  # type: ignore[attr-defined]
+            screen.cancel_job()
+            screen.stop_background()
         self._load_cancel.set()
         if self.state.session is not None:
             self.state.session.client.kill()
@@ -596,7 +603,7 @@ class CfxApp(CssRefreshMixin):
 
         self._load_cancel.set()
         for screen in self._mode_screens():
-            screen.cancel_job()  # type: ignore[attr-defined]
+            screen.cancel_job()
         destroy_all()
         self.exit(return_code=128 + signum)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from textual.worker import NoActiveWorker, Worker, get_current_worker
 
@@ -31,6 +32,8 @@ LABELS = {
 CANCELLABLE = frozenset({"load", "export", "diff", "sweep", "matrix", "report"})
 """Groups ctrl+c cancels (validation, opening and saving are background work)."""
 
+ResultT = TypeVar("ResultT")
+
 
 @dataclass(frozen=True)
 class Job:
@@ -43,7 +46,7 @@ class Job:
     cancellable: bool
 
 
-def name(worker: Worker[object], label: str) -> Worker[object]:
+def name(worker: Worker[ResultT], label: str) -> Worker[ResultT]:
     """Give a just-started job a specific label ("loading if-forward-arg")."""
     worker._cfx_label = label  # type: ignore[attr-defined]
     worker._cfx_started = time.monotonic()  # type: ignore[attr-defined]

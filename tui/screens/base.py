@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class CfxScreen(Screen[None]):
     """A top-level screen (one per app mode)."""
 
-    HELP: str = ""
+    HELP: ClassVar[str] = ""
     """One paragraph for the help screen: what this screen is for."""
 
     @property
@@ -32,7 +32,7 @@ class CfxScreen(Screen[None]):
     NARROW = 100
     """Below this width the screen gets the `-narrow` class and its panes stack."""
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.set_class(self.size.width < self.NARROW, "-narrow")
 
     @on(Worker.StateChanged)

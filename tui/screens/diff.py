@@ -11,24 +11,24 @@ from typing import Any
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
 from textual.worker import Worker
 
 from cfexplore.errors import Cancelled, CfxError
 from cfexplore.feeds import FeedPlan
+from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.outpath import check_target
 from cfexplore.report import (
     DIFF_COLUMNS,
     PROBLEM_TEXT,
     diff_rows,
-    fmt_num,
-    fmt_value,
     trace_lines,
 )
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult, FileRunResult
@@ -190,8 +190,8 @@ class DiffScreen(CfxScreen):
             keep.remove(DIFF_COLUMNS.index(name))
         return keep, need
 
-    def on_resize(self) -> None:
-        super().on_resize()
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
         if self._cfx_last_diff is not None:
             self._done(DiffDone(self._cfx_last_diff))  # table and status, refitted
 
@@ -214,7 +214,7 @@ class DiffScreen(CfxScreen):
             table.add_row(*(row[i] for i in keep))
         self._cfx_hidden = [DIFF_COLUMNS[i] for i in range(len(DIFF_COLUMNS)) if i not in keep]
 
-    def _columns(self, columns: tuple[str, ...]) -> DataTable:
+    def _columns(self, columns: tuple[str, ...]) -> DataTable[Any]:
         """The table, cleared, with `columns` (diff and file runs show different ones)."""
         table = self.query_one(DataTable)
         if tuple(str(c.label) for c in table.columns.values()) != columns:
@@ -295,7 +295,7 @@ class DiffScreen(CfxScreen):
             return
         self._knob_key = key
         await box.remove_children()  # ids are reused (knob-0, ...): old ones must be gone
-        widgets = []
+        widgets: list[Widget] = []
         for i, k in enumerate(knobs):
             # ids by position: knob names hold dots and `@` (block.use_skip, data@m.py:3)
             widgets.append(Label(k.name, classes="knob-label"))
@@ -653,7 +653,7 @@ class DiffScreen(CfxScreen):
                 for k, v in r.knob_values.items()
                 if exported is not None and exported.knob_values.get(k) != v and k not in r.onnx_fed
             ]
-            if moved and not r.passed:
+            if moved and not r.passed and exported is not None:
                 status.append(
                     f"  ← {', '.join(moved)} is not an ONNX input: the export froze it "
                     f"at {', '.join(fmt_value(exported.knob_values[k]) for k in moved)}",

@@ -23,8 +23,8 @@ from textual.widgets import (
 )
 
 from cfexplore.errors import Cancelled, CfxError
+from cfexplore.fmt import fmt_value
 from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
-from cfexplore.report import fmt_value
 from cfexplore.results import EXPORTERS, ExportResult
 
 from .. import jobs

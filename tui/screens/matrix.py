@@ -168,6 +168,10 @@ class MatrixScreen(CfxScreen):
             self.post_message(Progressed("matrix", frac, text))
 
         st = self.state
+
+        def on_variant(partial: MatrixReport) -> None:
+            self.post_message(MatrixDone(partial, final=False))
+
         report = matrix(
             EXPORTERS,
             full_size,
@@ -177,7 +181,7 @@ class MatrixScreen(CfxScreen):
             st.atol,
             progress=progress,
             cancel=cancel,
-            on_variant=lambda partial: self.post_message(MatrixDone(partial, final=False)),
+            on_variant=on_variant,
         )
         self.post_message(MatrixDone(report))
 

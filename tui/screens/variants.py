@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from cfexplore.fmt import fmt_value
 from cfexplore.models import VARIANTS
-from cfexplore.spec import WHERE_LABEL, VariantSpec
+from cfexplore.spec import WHERE_LABEL, InputSpec, Knob, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
 from ..state import AppState
@@ -140,8 +140,8 @@ class VariantsScreen(CfxScreen):
         description: str,
         v: VariantSpec | None,
         src: ClassSource | None,
-        knobs: list | None = None,
-        inputs: list | None = None,
+        knobs: list[Knob] | None = None,
+        inputs: list[InputSpec] | None = None,
     ) -> None:
         knobs = knobs if knobs is not None else list(v.knobs if v else [])
         inputs = inputs if inputs is not None else list(v.inputs if v else [])

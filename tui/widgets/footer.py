@@ -46,7 +46,7 @@ class CfxFooter(Footer):
             return
         super().bindings_changed(screen)
 
-    def compose(self) -> Iterable[Widget]:  # type: ignore[override]
+    def compose(self) -> Iterable[Widget]:
         self._prune_watchers()
         if self._bindings_ready:
             self._cfx_shown = self._cfx_signature()

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from onnx import NodeProto
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
@@ -88,7 +89,7 @@ def find_matches(
     functions = {(f.domain, f.name) for f in tree.model.functions}
     found: list[ItemPath] = []
     total = 0
-    stack: list[tuple[GraphItem, Sequence, int]] = [(tree.root, _nodes_of(tree.root), 0)]
+    stack: list[tuple[GraphItem, Sequence[NodeProto], int]] = [(tree.root, _nodes_of(tree.root), 0)]
     steps = 0
     while stack:
         graph, nodes, i = stack[-1]
@@ -111,7 +112,7 @@ def find_matches(
     return found, total
 
 
-def _nodes_of(graph: GraphItem) -> Sequence:
+def _nodes_of(graph: GraphItem) -> Sequence[NodeProto]:
     src = graph.graph if graph.graph is not None else graph.function
     return src.node if src is not None else ()
 
@@ -686,8 +687,9 @@ class OnnxTreeView(Tree[Row]):
         item: Item = self.model.root
         for step in path:
             if isinstance(step, int):
+                assert isinstance(item, GraphItem)
                 key.append(step)
-                item = item.child(step)  # type: ignore[union-attr]
+                item = item.child(step)
             else:
                 assert isinstance(item, NodeItem)
                 keys = [sub.path[-1] for sub in item.children()]
@@ -787,8 +789,8 @@ class OnnxTreeView(Tree[Row]):
                 node = self._rows.get(prefix)
                 if node is None:
                     item = model.node_by_path(prefix)
-                    label = _highlight(item.label(), text) if k == len(path) else None
-                    node = self._add_row(parent, item, label=label)
+                    mark = _highlight(item.label(), text) if k == len(path) else None
+                    node = self._add_row(parent, item, label=mark)
                 if k < len(path) and node not in self._loaded:
                     self._loaded.add(node)
                     node.expand()

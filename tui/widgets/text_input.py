@@ -40,7 +40,7 @@ class TextInput(Input):
     the two deletes run after "xyz" was typed. Run here, each key acts in the order it came.
     """
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         # Textual calls `_on_key` of every class in the MRO; prevent_default() stops
         # Input's own handler for the keys handled here, the rest reach it unchanged
         found = _ACTIONS.get(event.key)

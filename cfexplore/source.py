@@ -32,8 +32,9 @@ def _names_in(node: ast.AST) -> set[str]:
     return names
 
 
-def control_flow_lines(cls: ast.ClassDef) -> dict[int, set[str]]:
-    """Line -> names read by the condition, for every if/for/while/cond in the class."""
+def control_flow_lines(cls: ast.AST) -> dict[int, set[str]]:
+    """Line -> names read by the condition, for every if/for/while statement and every
+    torch.cond/while_loop/fori_loop call in `cls` (a class, or any parsed code)."""
     out: dict[int, set[str]] = {}
     for node in ast.walk(cls):
         if isinstance(node, ast.If | ast.While):

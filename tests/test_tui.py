@@ -586,3 +586,26 @@ async def test_diff_table_fits_a_narrow_terminal_without_cutting_a_cell() -> Non
         labels = [str(c.label) for c in table.columns.values()]
         assert labels[-1] == "type" and "ORT↔ref" in labels
         assert "too narrow" not in text_of(app, "#diff-status")
+
+
+def test_source_view_lights_the_lines_the_knob_search_finds() -> None:
+    """One finder: the Source modal once missed `fori_loop` lines the knob search found."""
+    import ast
+
+    from cfexplore.source import control_flow_lines
+    from cfexplore.tui.screens.source import control_lines
+
+    code = (
+        "class Net:\n"
+        "    def forward(self, x, n: int):\n"
+        "        if n > 1:\n"
+        "            x = x + 1\n"
+        "        for _ in range(n):\n"
+        "            x = x * 2\n"
+        "        x = torch.cond(x.sum() > 0, f, g, (x,))\n"
+        "        x = fori_loop(0, n, body, x)\n"
+        "        return while_loop(c, b, (x,))\n"
+    )
+    assert control_lines(code) == {3, 5, 7, 8, 9}
+    assert control_lines(code) == set(control_flow_lines(ast.parse(code)))
+    assert control_lines("def broken(:\n") == set()

@@ -13,6 +13,7 @@ from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cfexplore.source import control_flow_lines
 from cfexplore.sourcemap import read_lines
 
 CONTEXT = 6
@@ -20,21 +21,12 @@ CONTEXT = 6
 
 
 def control_lines(code: str) -> set[int]:
-    """Lines of every if/for/while statement and torch.cond/while_loop call in `code`."""
+    """Lines of every control-flow statement or call in `code` (the same finder the knob
+    search uses, so both agree on what counts)."""
     try:
-        tree = ast.parse(code)
+        return set(control_flow_lines(ast.parse(code)))
     except SyntaxError:
         return set()
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If | ast.For | ast.While):
-            lines.add(node.lineno)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in {"cond", "while_loop"}:
-                lines.add(node.lineno)
-    return lines
 
 
 class SourceScreen(ModalScreen[None]):

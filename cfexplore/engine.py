@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cfexplore.errors import CfxError, TimedOut
+from cfexplore.fmt import fmt_value
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
 from cfexplore.phases import Stalled
 from cfexplore.results import (
@@ -40,10 +41,6 @@ def _quiet(_frac: float | None, _msg: str) -> None:
     return None
 
 
-def _fmt_value(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def command_for(
     spec: TargetSpec,
     verb: str,
@@ -65,13 +62,13 @@ def command_for(
         parts.append(spec.variant)
     else:
         parts.append(spec.label)
-        parts += [f"--init={k}={_fmt_value(v)}" for k, v in spec.init.items()]
+        parts += [f"--init={k}={fmt_value(v)}" for k, v in spec.init.items()]
         for i in spec.inputs:
             shape = "x".join(map(str, i.shape))
             rng = f":{i.low:g}..{i.high:g}" if i.low is not None and i.high is not None else ""
             parts.append(f"--input={i.name}={shape}:{i.dtype}{rng}")
     for k, vals in spec.values.items():
-        parts.append(f"--values={k}={','.join(_fmt_value(v) for v in vals)}")
+        parts.append(f"--values={k}={','.join(fmt_value(v) for v in vals)}")
     if spec.weights:
         parts.append(f"--weights={spec.weights}")
     if exporter:
@@ -80,8 +77,8 @@ def command_for(
         parts += ["--opset", str(opset)]
     if seed is not None:
         parts += ["--seed", str(seed)]
-    parts += [f"--set={k}={_fmt_value(v)}" for k, v in (values or {}).items()]
-    parts += [f"--run={k}={_fmt_value(v)}" for k, v in (run or {}).items()]
+    parts += [f"--set={k}={fmt_value(v)}" for k, v in (values or {}).items()]
+    parts += [f"--run={k}={fmt_value(v)}" for k, v in (run or {}).items()]
     if rtol is not None:
         parts += ["--rtol", f"{rtol:g}"]
     if atol is not None:

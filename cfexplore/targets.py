@@ -200,6 +200,11 @@ def parse_target(
     if not sep:
         if text.endswith(".py"):
             raise CfxError(f"{text}: name the class too, as {text}:ClassName")
+        if text.lower().endswith(".onnx"):
+            raise CfxError(
+                f"{text}: this command takes a model (a variant or file.py:Class), not an "
+                ".onnx file (tree, audit, validate, compare and diff take those)"
+            )
         raise CfxError(
             f"unknown variant {text!r} (see `cfexplore variants`; user code is "
             "path/to/file.py:Class or package.module:callable)"

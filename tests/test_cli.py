@@ -51,6 +51,7 @@ def test_variants_json() -> None:
     ("args", "message"),
     [
         (("check", "no-such-variant"), "unknown variant 'no-such-variant'"),
+        (("export", "m.onnx", "--exporter", "script", "-o", "x.onnx"), "not an .onnx file"),
         (("check", "missing.py:Net"), "missing.py: no such file"),
         (("check", str(DATA / "user_model.py")), "name the class too"),
         (("check", str(DATA / "user_model.py:Nope")), "no class 'Nope'"),

@@ -59,3 +59,34 @@ def check_variant(shared_client: WorkerClient):  # type: ignore[no-untyped-def]
 def verdicts(report: CheckReport) -> dict[tuple[str, str], str]:
     """(exporter, knob) -> verdict."""
     return {(r.exporter, k.name): k.verdict for r in report.results for k in r.knobs}
+
+
+SYSTEM_TESTS = frozenset(
+    {
+        "test_atomic_save",
+        "test_backend_models",
+        "test_benchmarks",
+        "test_beyond",
+        "test_cli",
+        "test_corpus",
+        "test_fuzz",
+        "test_pty",
+        "test_reliability",
+        "test_signals",
+        "test_timeouts",
+        "test_tui",
+        "test_tui_open",
+        "test_tui_safety",
+        "test_user_code",
+    }
+)
+"""Test modules that drive whole processes or whole app sessions (the CLI in subprocesses,
+end-to-end app flows, signals, time limits, corpora, key fuzz, a pty, hostile user code):
+marked `slow`, so the everyday tier
+(`pytest -m "not slow"`) leaves them to CI, which runs everything."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SYSTEM_TESTS:
+            item.add_marker(pytest.mark.slow)

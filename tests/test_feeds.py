@@ -164,6 +164,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # the CLI in subprocesses
 def test_cli_diff_of_a_lone_file(gated: Path) -> None:
     ok = _cli("diff", str(gated), "--input", "rate=16000", "--dim", "N=8", "--json")
     assert ok.returncode == 0, ok.stderr
@@ -210,6 +211,7 @@ def test_silero_vad_shipped_onnx_runs_with_its_rate() -> None:
 # --------------------------------------------------------------------------- the app
 
 
+@pytest.mark.slow  # an end-to-end app flow
 async def test_inputs_editor_runs_and_remembers_a_lone_file(gated: Path) -> None:
     from textual.widgets import DataTable, Input
 

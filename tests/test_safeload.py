@@ -556,6 +556,7 @@ def cli_files(tmp_path: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.slow  # the CLI in subprocesses
 def test_cli_tree_on_hostile_files(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "120", "TERM": "dumb", "NO_COLOR": "1"}
     env.pop("FORCE_COLOR", None)

@@ -165,6 +165,7 @@ def test_init_option_reaches_the_constructor() -> None:
         assert session.diff("script").outputs[0].torch_shape == [2, 5]
 
 
+@pytest.mark.slow  # waits out a time limit
 def test_export_timeout_fails_the_export_and_the_session_recovers() -> None:
     with Session.open(TargetSpec(variant="if-torch-cond")) as session:
         session.timeout = 0.05  # dynamo takes ~1 s

@@ -172,7 +172,7 @@ async def test_app_lone_file_run_is_bounded_by_the_timeout(tmp_path: Path) -> No
 
 def test_deferred_types_merge_into_an_open_tree(tmp_path: Path) -> None:
     from cfexplore.graph import OnnxTree
-    from cfexplore.typeinfer import IN_PROCESS_MAX_NODES, infer_types
+    from cfexplore.typeinfer import IN_PROCESS_MAX_NODES, InferredTypes, infer_types
 
     from .test_tui_graph import flat_model, save
 
@@ -184,6 +184,10 @@ def test_deferred_types_merge_into_an_open_tree(tmp_path: Path) -> None:
     assert tree.merge_types(infer_types(onnx_load(path)))
     assert not tree.types_deferred
     assert list(tree.root.children())[3].detail().outputs[0].type_str() == "float32[1,4]"
+    garbled = OnnxTree.open(path, infer_here_max=IN_PROCESS_MAX_NODES)
+    count = len(infer_types(onnx_load(path)).graphs)
+    assert not garbled.merge_types(InferredTypes([b"\xff\xff not a graph"] * count))
+    assert garbled.types_deferred  # still without types, still browsable
     small = save(flat_model(10), tmp_path / "small.onnx")
     assert not OnnxTree.open(small, infer_here_max=IN_PROCESS_MAX_NODES).types_deferred
 

@@ -29,14 +29,23 @@ def not_regular(mode: int) -> str | None:
     return "not a regular file"
 
 
-def unreadable(path: str | os.PathLike[str]) -> str | None:
-    """Why `path` cannot be read as a model file (`no such file`, `is a FIFO …`), or None."""
+DENIED = "permission denied"
+
+
+def regular_stat(path: str | os.PathLike[str]) -> tuple[os.stat_result | None, str | None]:
+    """`(os.stat(path), None)` for a regular file, else `(stat or None, why not)`:
+    `no such file`, `permission denied`, `is a FIFO …`."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return "no such file"
+        return None, "no such file"
     except PermissionError:
-        return "permission denied"
+        return None, DENIED
     except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
-    return not_regular(st.st_mode)
+        return None, f"cannot stat: {exc.strerror or exc}"
+    return st, not_regular(st.st_mode)
+
+
+def unreadable(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` cannot be read as a model file (`no such file`, `is a FIFO …`), or None."""
+    return regular_stat(path)[1]

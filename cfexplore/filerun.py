@@ -68,13 +68,10 @@ def run_in_worker(
     import onnxruntime as ort
 
     from cfexplore.runtime import session_options
-    from cfexplore.safeload import GraphError, load_model_safely
+    from cfexplore.safeload import load_model_safely
 
     feed_plan = FeedPlan.from_dict(plan)
-    try:
-        model = load_model_safely(path, load_external=True)
-    except GraphError as exc:
-        raise CfxError(str(exc), exc.details) from exc
+    model = load_model_safely(path, load_external=True)
     declared = graph_inputs(model)
     result = FileRunResult(
         path, seed, rtol, atol, [], [], command=command(path, feed_plan, seed, rtol, atol),
@@ -183,9 +180,6 @@ def _add_inputs(result: FileRunResult, client: Any, plan: FeedPlan, timeout: flo
 
 def inputs_in_worker(path: str) -> list[Any]:
     """The worker side of `file_inputs`: the declared graph inputs of a safely loaded file."""
-    from cfexplore.safeload import GraphError, load_model_safely
+    from cfexplore.safeload import load_model_safely
 
-    try:
-        return graph_inputs(load_model_safely(path))
-    except GraphError as exc:
-        raise CfxError(str(exc), exc.details) from exc
+    return graph_inputs(load_model_safely(path))

@@ -38,12 +38,6 @@ from cfexplore.typeinfer import (
     decide,
     small_enough,
 )
-from cfexplore.typeinfer import (
-    INFER_MAX_NODES as INFER_MAX_NODES,  # re-exported: the caps
-)
-from cfexplore.typeinfer import (
-    INFER_MAX_SUBGRAPHS as INFER_MAX_SUBGRAPHS,
-)
 
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
 """ONNX ops that carry subgraphs and so keep Python control flow alive after export."""

@@ -39,13 +39,9 @@ make the UI miss a frame."""
 
 def analyse_in_worker(path: str) -> ModelAnalysis:
     """The worker side: open as the app does, then `analyse_tree`."""
-    from cfexplore.graph import GraphError, OnnxTree
+    from cfexplore.graph import OnnxTree
 
-    try:
-        tree = OnnxTree.open(path, lint=False)
-    except GraphError as exc:
-        raise CfxError(str(exc), exc.details) from exc
-    return analyse_tree(tree)
+    return analyse_tree(OnnxTree.open(path, lint=False))
 
 
 def analyse_tree(tree: Any) -> ModelAnalysis:

@@ -576,16 +576,13 @@ class Runtime:
         import onnx
         import onnxruntime as ort
 
-        from cfexplore.safeload import GraphError, load_model_safely
+        from cfexplore.safeload import load_model_safely
         from cfexplore.termtext import format_size, safe_text
         from cfexplore.worker import _memory_error, too_large_message
 
         start = time.perf_counter()
         result = ValidationResult(path)
-        try:
-            model = load_model_safely(path)
-        except GraphError as exc:
-            raise CfxError(str(exc), exc.details) from exc
+        model = load_model_safely(path)
         from cfexplore.budget import footprint
         from cfexplore.typeinfer import INFER_MAX_SUBGRAPHS, too_many_subgraphs
 

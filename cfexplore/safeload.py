@@ -27,7 +27,8 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
-from cfexplore.filekind import not_regular
+from cfexplore.errors import CfxError
+from cfexplore.filekind import DENIED, regular_stat
 from cfexplore.termtext import format_size, one_line, safe_text
 from cfexplore.termtext import with_path as _with_path
 
@@ -41,16 +42,13 @@ _NAME_IN_MESSAGE = 48
 """Characters of a tensor name or location quoted in a message."""
 
 
-class GraphError(Exception):
+class GraphError(CfxError):
     """A file cannot be opened as an ONNX model.
 
     The message is one user-facing line; `details` keeps the full text (the parser's own
-    error, the path, the offending tensor).
+    error, the path, the offending tensor). A CfxError, so the worker replies with it as a
+    user error and the CLI prints it as one line, exit 2, with no conversion at each caller.
     """
-
-    def __init__(self, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.details = details or message
 
 
 # --------------------------------------------------------------------------- loading
@@ -73,17 +71,9 @@ def _too_big(path: Path, size: int, max_bytes: int) -> GraphError:
 def stat_regular(path: str | os.PathLike[str]) -> os.stat_result:
     """`os.stat` of a regular file; anything else (a FIFO, a device, a folder) is refused
     with a GraphError without being opened."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except PermissionError:
-        raise _fail(path, "permission denied", verb="cannot read") from None
-    except OSError as exc:
-        raise _fail(path, f"cannot stat: {exc.strerror or exc}") from None
-    what = not_regular(st.st_mode)
-    if what:
-        raise _fail(path, what)
+    st, why = regular_stat(path)
+    if st is None or why:
+        raise _fail(path, why or "not a regular file", verb="cannot read" if why == DENIED else "")
     return st
 
 

@@ -105,14 +105,9 @@ def infer_types(model: onnx.ModelProto) -> InferredTypes:
 
 def infer_in_worker(path: str) -> InferredTypes:
     """The worker side of `infer_types`: safe load (no external data), then infer."""
-    from cfexplore.errors import CfxError
-    from cfexplore.safeload import GraphError, load_model_safely
+    from cfexplore.safeload import load_model_safely
 
-    try:
-        model = load_model_safely(path)
-    except GraphError as exc:
-        raise CfxError(str(exc), exc.details) from exc
-    return infer_types(model)
+    return infer_types(load_model_safely(path))
 
 
 def infer_file(

@@ -18,7 +18,7 @@ from onnx import helper as h
 
 from benchmarks.genmodel import sibling_ifs
 
-OPSETS = [h.make_opsetid("", 17)]
+OPSETS = [h.make_opsetid("", 18)]
 LOCAL = [*OPSETS, h.make_opsetid("local", 1)]
 
 
@@ -31,32 +31,37 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
     return path
 
 
+def _calling_f0(funcs: list[onnx.FunctionProto], path: Path) -> Path:
+    """A model whose main graph calls local function f0 on `x`."""
+    graph = h.make_graph([h.make_node("f0", ["x"], ["y"], domain="local")], "g",
+                         [_vi("x")], [_vi("y")])  # fmt: skip
+    model = h.make_model(graph, opset_imports=LOCAL, functions=funcs)
+    model.ir_version = 8
+    return _save(model, path)
+
+
 def fanout(path: Path, n: int = 26) -> Path:
-    """26 local functions, each calling the next 4 times: 4^25 call paths in 2 KB."""
+    """f0 calls f1 four times, f1 calls f2 four times, …: 4^(n-1) call paths in 2 KB."""
     funcs = []
     for i in range(n):
         if i == n - 1:
-            nodes = [h.make_node("Relu", ["a"], ["b"])]
+            nodes = [h.make_node("Identity", ["a"], ["b"])]
         else:
-            nodes = [h.make_node(f"f{i + 1}", ["a" if k == 0 else f"t{k}"],
-                                 [f"t{k + 1}" if k < 3 else "b"], domain="local")
-                     for k in range(4)]  # fmt: skip
-        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], nodes, OPSETS))
-    graph = h.make_graph([h.make_node("f0", ["x"], ["y"], domain="local")], "g",
-                         [_vi("x")], [_vi("y")])  # fmt: skip
-    return _save(h.make_model(graph, opset_imports=LOCAL, functions=funcs), path)
+            names = ["a", "t1", "t2", "t3", "b"]
+            nodes = [h.make_node(f"f{i + 1}", [names[j]], [names[j + 1]], domain="local")
+                     for j in range(4)]  # fmt: skip
+        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], nodes, LOCAL))
+    return _calling_f0(funcs, path)
 
 
 def chain(path: Path, n: int = 1000) -> Path:
     """A 1,000-deep chain of local-function calls (recursive counting overflows)."""
     funcs = []
     for i in range(n):
-        op = h.make_node("Relu" if i == n - 1 else f"f{i + 1}", ["a"], ["b"],
-                         domain="" if i == n - 1 else "local")  # fmt: skip
-        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], [op], OPSETS))
-    graph = h.make_graph([h.make_node("f0", ["x"], ["y"], domain="local")], "g",
-                         [_vi("x")], [_vi("y")])  # fmt: skip
-    return _save(h.make_model(graph, opset_imports=LOCAL, functions=funcs), path)
+        op = (h.make_node("Identity", ["a"], ["b"]) if i == n - 1
+              else h.make_node(f"f{i + 1}", ["a"], ["b"], domain="local"))  # fmt: skip
+        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], [op], LOCAL))
+    return _calling_f0(funcs, path)
 
 
 def siblings(path: Path, n: int = 20_000) -> Path:

@@ -11,54 +11,11 @@ from pathlib import Path
 
 import onnx
 import pytest
-from onnx import TensorProto as T
-from onnx import helper as h
 
 from cfexplore.budget import MAX_CALL_DEPTH, footprint
 from cfexplore.graph import NodeItem, OnnxTree
 
-OPSETS = [h.make_opsetid("", 18), h.make_opsetid("local", 1)]
-
-
-def _model(funcs: list[onnx.FunctionProto], path: Path) -> Path:
-    g = h.make_graph(
-        [h.make_node("f0", ["x"], ["y"], domain="local")],
-        "g",
-        [h.make_tensor_value_info("x", T.FLOAT, [1])],
-        [h.make_tensor_value_info("y", T.FLOAT, [1])],
-    )
-    m = h.make_model(g, opset_imports=OPSETS, functions=funcs)
-    m.ir_version = 8
-    onnx.save(m, path)
-    return path
-
-
-def fanout(path: Path, n: int = 26) -> Path:
-    """f0 calls f1 four times, f1 calls f2 four times, …: 4^(n-1) call paths."""
-    funcs = []
-    for i in range(n):
-        if i == n - 1:
-            nodes = [h.make_node("Identity", ["a"], ["b"])]
-        else:
-            names = ["a", "t1", "t2", "t3", "b"]
-            nodes = [
-                h.make_node(f"f{i + 1}", [names[j]], [names[j + 1]], domain="local")
-                for j in range(4)
-            ]
-        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], nodes, OPSETS))
-    return _model(funcs, path)
-
-
-def chain(path: Path, n: int = 1000) -> Path:
-    funcs = []
-    for i in range(n):
-        op = (
-            h.make_node("Identity", ["a"], ["b"])
-            if i == n - 1
-            else h.make_node(f"f{i + 1}", ["a"], ["b"], domain="local")
-        )
-        funcs.append(h.make_function("local", f"f{i}", ["a"], ["b"], [op], OPSETS))
-    return _model(funcs, path)
+from .hostile import chain, fanout
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ WARMUP_DIFFS = 10
 
 def sweep(repeats: int) -> dict[str, Any]:
     """The worker's "sweep" op over every value of a knob vs one `Session.diff` per value."""
-    from cfexplore.engine import Session
+    from cfexplore.engine.session import Session
     from cfexplore.results import DEFAULT_ATOL, DEFAULT_RTOL
     from cfexplore.spec import TargetSpec
 
@@ -68,7 +68,7 @@ def _module_and_args(variant: str) -> tuple[Any, tuple[Any, ...], list[str]]:
     import torch
 
     from cfexplore.models import VARIANTS
-    from cfexplore.runtime import MODEL_SEED, make_inputs
+    from cfexplore.worker.runtime import MODEL_SEED, make_inputs
 
     spec = VARIANTS[variant]
     mod_name, _, attr = spec.factory.partition(":")
@@ -140,7 +140,7 @@ def export(exporter: str, repeats: int) -> dict[str, Any]:
     import logging
     import warnings
 
-    from cfexplore.engine import Session
+    from cfexplore.engine.session import Session
     from cfexplore.spec import TargetSpec
 
     with Session.open(TargetSpec(variant=EXPORT_VARIANT)) as session:

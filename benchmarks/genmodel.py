@@ -49,7 +49,7 @@ class Layout:
 
     @property
     def wide_path(self) -> tuple[int | str, ...]:
-        """Tree path (see `cfexplore.graph`) of the then_branch with `wide` direct children."""
+        """Tree path (see `cfexplore.graph.tree`) of the then_branch with `wide` direct children."""
         return (LOOP_AT, "body", IF_AT, "then_branch")
 
 

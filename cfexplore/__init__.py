@@ -8,9 +8,9 @@ __version__ = "0.1.0"
 
 
 def check(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """Check a model object in this process; see `cfexplore.api.check` (imported lazily so
+    """Check a model object in this process; see `cfexplore.engine.api.check` (imported lazily so
     that `import cfexplore` stays quick)."""
-    from cfexplore.api import check as _check
+    from cfexplore.engine.api import check as _check
 
     return _check(*args, **kwargs)
 

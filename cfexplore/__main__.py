@@ -1,3 +1,3 @@
-from cfexplore.cli import main
+from cfexplore.cli.main import main
 
 main()

@@ -383,7 +383,7 @@ class FileRunResult:
     plan_error: str | None = None
     """Why the input settings could not be applied (an unknown input, a wrong rank)."""
     declared: list[Any] = field(default_factory=list)
-    """The file's graph inputs (cfexplore.feeds.GraphInput), for an inputs editor."""
+    """The file's graph inputs (cfexplore.target.feeds.GraphInput), for an inputs editor."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; each output's sides named for what they are (`reference_*`, `ort_*`)

@@ -50,7 +50,7 @@ class Knob:
     knob acts on and `mode` says how: `sign` multiplies |input| by the value (to drive a
     data-dependent condition either way), `fill` sets a scalar tensor input to the value,
     `drive` (a data-dependent `if` found in source) transforms every float input (see
-    `cfexplore.drive`) and watches which branch eager PyTorch takes.
+    `cfexplore.target.drive`) and watches which branch eager PyTorch takes.
     """
 
     name: str

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cfexplore.engine import MatrixReport, Session, matrix
+from cfexplore.engine.session import MatrixReport, Session, matrix
 from cfexplore.results import CheckReport
 from cfexplore.spec import TargetSpec
-from cfexplore.worker import WorkerClient
+from cfexplore.worker.client import WorkerClient
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,6 +1,6 @@
 """Fixed, hand-built results for the snapshot tests: no worker process, no timings, no paths.
 
-`FixedSession` stands in for `cfexplore.engine.Session`: it has the real `TargetInfo` of a
+`FixedSession` stands in for `cfexplore.engine.session.Session`: it has the real `TargetInfo` of a
 built-in variant and answers `export`, `diff` and `check` from a tiny rule book that mirrors
 what the real exporters do to the seed table (a knob survives only as a forward() argument
 under `script`; `script` cannot compile a plain class attribute). Every number in it is a
@@ -20,7 +20,8 @@ from typing import Any
 import onnx
 from onnx import TensorProto, helper
 
-from cfexplore.engine import COLUMNS, MatrixCell, MatrixReport, command_for
+from cfexplore.analysis.verdicts import decide, failed_sentence
+from cfexplore.engine.session import COLUMNS, MatrixCell, MatrixReport, command_for
 from cfexplore.models import SEED_TABLE, VARIANTS
 from cfexplore.results import (
     DEFAULT_ATOL,
@@ -38,7 +39,6 @@ from cfexplore.results import (
     TensorDiff,
 )
 from cfexplore.spec import TargetSpec
-from cfexplore.verdicts import decide, failed_sentence
 
 from .builders import tv
 

@@ -19,7 +19,7 @@ from onnx import TensorProto as T
 from onnx import helper
 
 from cfexplore.fileio import clean_leftovers, save_onnx
-from cfexplore.safeload import load_model_safely
+from cfexplore.graph.safeload import load_model_safely
 
 X = np.linspace(-1, 1, 512, dtype=np.float32).reshape(1, 512)
 

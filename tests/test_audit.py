@@ -1,4 +1,4 @@
-"""Tests for the structural audit (`cfexplore.audit`): hand-built graphs and real exports."""
+"""Tests for the structural audit (`cfexplore.analysis.audit`): hand-built graphs, real exports."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper
 from rich.console import Console
 
-from cfexplore.audit import (
+from cfexplore.analysis.audit import (
     AuditFlag,
     AuditReport,
     audit_model,
@@ -24,7 +24,7 @@ from cfexplore.audit import (
     optimize_counts,
     render_audit,
 )
-from cfexplore.graph import FUNCTION_STEP, NodeItem, OnnxTree, path_to_str
+from cfexplore.graph.tree import FUNCTION_STEP, NodeItem, OnnxTree, path_to_str
 
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT
@@ -663,9 +663,9 @@ def test_analysis_in_a_worker_matches_the_one_in_process(tmp_path) -> None:  # t
     import onnx
 
     from benchmarks.genmodel import make_model
-    from cfexplore.graph import OnnxTree
-    from cfexplore.modelcheck import analyse_file, analyse_tree
-    from cfexplore.worker import WorkerClient
+    from cfexplore.analysis.modelcheck import analyse_file, analyse_tree
+    from cfexplore.graph.tree import OnnxTree
+    from cfexplore.worker.client import WorkerClient
 
     path = tmp_path / "m.onnx"
     onnx.save(make_model(0.02), str(path))

@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx.backend.test.case.node import collect_testcases
 
-from cfexplore.engine import run_onnx_file
-from cfexplore.graph import OnnxTree
-from cfexplore.worker import WorkerClient
+from cfexplore.engine.session import run_onnx_file
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.worker.client import WorkerClient
 
 NAMES = [
     "test_if",

@@ -11,13 +11,13 @@ from pathlib import Path
 import onnx
 import pytest
 
-from cfexplore.engine import Session
-from cfexplore.reference import NodeTrace
-from cfexplore.reportdoc import build_report, report_markdown
+from cfexplore.analysis.reference import NodeTrace
+from cfexplore.engine.session import Session
+from cfexplore.graph.sourcemap import node_source
+from cfexplore.render.reportdoc import build_report, report_markdown
 from cfexplore.results import DiffResult, TensorDiff
-from cfexplore.runtime import classify
-from cfexplore.sourcemap import node_source
 from cfexplore.spec import TargetSpec
+from cfexplore.worker.runtime import classify
 
 
 def open_variant(client, name: str) -> Session:  # type: ignore[no-untyped-def]

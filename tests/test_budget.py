@@ -12,8 +12,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from cfexplore.budget import MAX_CALL_DEPTH, footprint
-from cfexplore.graph import NodeItem, OnnxTree
+from cfexplore.graph.budget import MAX_CALL_DEPTH, footprint
+from cfexplore.graph.tree import NodeItem, OnnxTree
 
 from .hostile import chain, fanout
 

@@ -11,14 +11,14 @@ import pytest
 from onnx import NodeProto, TensorProto, helper
 from rich.console import Console
 
-from cfexplore.compare import (
+from cfexplore.analysis.compare import (
     CompareReport,
     build_skeleton,
     cmd_compare,
     compare_models,
     render_compare,
 )
-from cfexplore.graph import OnnxTree
+from cfexplore.graph.tree import OnnxTree
 
 from .builders import tv
 

@@ -584,8 +584,8 @@ def open_one(path: str) -> Outcome:
     """`cfexplore tree FILE` in-process: open, warnings, the rendered tree, plus details."""
     from rich.console import Console
 
-    from cfexplore.graph import GraphError, OnnxTree
-    from cfexplore.graph_render import render_tree, summary_line
+    from cfexplore.graph.tree import GraphError, OnnxTree
+    from cfexplore.render.graph_text import render_tree, summary_line
     from cfexplore.tui.widgets.node_detail import render_shown
     from cfexplore.tui.widgets.onnx_tree import find_matches
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cfexplore.diffing import MISSING, compare, input_hash, same
-from cfexplore.runtime import _compare_all, make_inputs, reproducible_session_options
+from cfexplore.analysis.diffing import MISSING, compare, input_hash, same
 from cfexplore.spec import InputSpec
+from cfexplore.worker.runtime import _compare_all, make_inputs, reproducible_session_options
 
 INF, NAN = np.inf, np.nan
 
@@ -293,8 +293,8 @@ def test_input_hash_is_stable_across_calls_and_processes() -> None:
     assert first == input_hash(make_inputs(SPECS, 7))
     assert first != input_hash(make_inputs(SPECS, 8))
     code = (
-        "from cfexplore.diffing import input_hash\n"
-        "from cfexplore.runtime import make_inputs\n"
+        "from cfexplore.analysis.diffing import input_hash\n"
+        "from cfexplore.worker.runtime import make_inputs\n"
         "from cfexplore.spec import InputSpec\n"
         f"print(input_hash(make_inputs({SPECS!r}, 7)))\n"
     )

@@ -14,10 +14,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from cfexplore import inputstore
+from cfexplore.engine.filerun import run_file
 from cfexplore.errors import CfxError
-from cfexplore.feeds import FeedPlan, Fill, graph_inputs, make_feeds, plan_from_args, resolve
-from cfexplore.filerun import run_file
+from cfexplore.target import inputstore
+from cfexplore.target.feeds import FeedPlan, Fill, graph_inputs, make_feeds, plan_from_args, resolve
 
 F, I64 = TensorProto.FLOAT, TensorProto.INT64
 

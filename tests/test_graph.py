@@ -1,4 +1,4 @@
-"""Tests for the lazy ONNX graph tree (`cfexplore.graph`) and its static rendering."""
+"""Tests for the lazy ONNX graph tree (`cfexplore.graph.tree`) and its static rendering."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 from rich.console import Console
 from rich.text import Text
 
-from cfexplore.graph import (
+from cfexplore.graph.tree import (
     CONTROL_FLOW_OPS,
     FUNCTION_STEP,
     GraphError,
@@ -27,7 +27,7 @@ from cfexplore.graph import (
     path_from_str,
     path_to_str,
 )
-from cfexplore.graph_render import format_counts, render_tree, summary_line
+from cfexplore.render.graph_text import format_counts, render_tree, summary_line
 
 from .builders import tv
 
@@ -640,7 +640,7 @@ def test_every_backend_model_walks_cleanly(backend_cases: dict[str, onnx.ModelPr
 
 def test_tree_lines_match_render_tree_and_stream_plain() -> None:
     """The streaming renderer `cfexplore tree` uses shows what the rich Tree shows."""
-    from cfexplore.graph_render import tree_lines
+    from cfexplore.render.graph_text import tree_lines
 
     tree = OnnxTree.from_model(if_model())
     rich_text = export_text(render_tree(tree), width=400)

@@ -15,8 +15,8 @@ import pytest
 
 from cfexplore.errors import CfxError
 from cfexplore.fileio import save_onnx
+from cfexplore.graph.safeload import load_model_safely
 from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
-from cfexplore.safeload import load_model_safely
 
 from .test_atomic_save import model_file
 

@@ -202,9 +202,9 @@ def test_silero_vad_shipped_files(tmp_path) -> None:  # type: ignore[no-untyped-
     silero = pytest.importorskip("silero_vad")
     from pathlib import Path
 
-    from cfexplore.audit import count_control_flow
-    from cfexplore.engine import run_onnx_file, validate_onnx_file
-    from cfexplore.graph import OnnxTree
+    from cfexplore.analysis.audit import count_control_flow
+    from cfexplore.engine.session import run_onnx_file, validate_onnx_file
+    from cfexplore.graph.tree import OnnxTree
 
     onnx_path = Path(silero.__file__).parent / "data" / "silero_vad.onnx"
     tree = OnnxTree.open(str(onnx_path))

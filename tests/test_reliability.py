@@ -122,7 +122,7 @@ def _workers_of_this_process() -> set[int]:
         except OSError:
             continue
         ppid = int(stat.rpartition(")")[2].split()[1])
-        if ppid == os.getpid() and b"cfexplore.worker" in cmd:
+        if ppid == os.getpid() and b"cfexplore.worker.client" in cmd:
             found.add(int(entry.name))
     return found
 
@@ -171,8 +171,8 @@ async def test_app_lone_file_run_is_bounded_by_the_timeout(tmp_path: Path) -> No
 
 
 def test_deferred_types_merge_into_an_open_tree(tmp_path: Path) -> None:
-    from cfexplore.graph import OnnxTree
-    from cfexplore.typeinfer import IN_PROCESS_MAX_NODES, InferredTypes, infer_types
+    from cfexplore.graph.tree import OnnxTree
+    from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES, InferredTypes, infer_types
 
     from .test_tui_graph import flat_model, save
 
@@ -201,9 +201,9 @@ def onnx_load(path: Path):  # type: ignore[no-untyped-def]
 async def test_app_infers_a_big_model_in_the_file_worker(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import onnx
 
+    from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES
     from cfexplore.tui.app import CfxApp
     from cfexplore.tui.widgets.node_detail import NodeDetailView
-    from cfexplore.typeinfer import IN_PROCESS_MAX_NODES
 
     from .test_tui_graph import flat_model, save
 

@@ -21,9 +21,9 @@ from onnx import TensorProto, helper
 from rich.console import Console
 from rich.text import Text
 
-from cfexplore.graph import GraphError, GraphItem, NodeItem, OnnxTree
-from cfexplore.graph_render import render_tree, summary_line
-from cfexplore.safeload import DEFAULT_MAX_BYTES, check_external_data, load_model_safely
+from cfexplore.graph.safeload import DEFAULT_MAX_BYTES, check_external_data, load_model_safely
+from cfexplore.graph.tree import GraphError, GraphItem, NodeItem, OnnxTree
+from cfexplore.render.graph_text import render_tree, summary_line
 from cfexplore.termtext import safe_tail, safe_text
 
 from .builders import tv
@@ -586,7 +586,7 @@ def test_utf8_check_in_c_agrees_with_the_walk() -> None:
     import onnx
     from onnx import helper
 
-    from cfexplore.safeload import repair_utf8, utf8_clean
+    from cfexplore.graph.safeload import repair_utf8, utf8_clean
 
     node = helper.make_node("Relu", ["x"], ["y"], name="AAAA", doc_string="BBBB")
     model = helper.make_model(helper.make_graph([node], "g", [], []))

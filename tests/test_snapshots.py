@@ -179,7 +179,7 @@ def test_help(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_inputs_editor(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     """The inputs editor of a lone .onnx file: silero-vad's declared inputs, `sr` set, one
     symbolic dim, a settings error shown in the dialog."""
-    from cfexplore.feeds import FeedPlan, GraphInput
+    from cfexplore.target.feeds import FeedPlan, GraphInput
     from cfexplore.tui.screens.diff_inputs import file_dialog
 
     declared = [

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from cfexplore.engine import Session
+from cfexplore.engine.session import Session
 from cfexplore.phases import PHASE_ORT, PHASE_TORCH, stalled
 from cfexplore.spec import TargetSpec
 

@@ -10,7 +10,7 @@ import onnx
 from textual.widgets import Checkbox, DataTable, Input, Switch
 
 from cfexplore.spec import TargetSpec
-from cfexplore.targets import parse_target
+from cfexplore.target.targets import parse_target
 from cfexplore.tui.app import CfxApp
 
 from .conftest import DATA
@@ -249,7 +249,7 @@ async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
 
 
 async def test_three_way_columns_trace_badges_and_source() -> None:
-    from cfexplore.report import DIFF_COLUMNS
+    from cfexplore.render.report import DIFF_COLUMNS
 
     app = CfxApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -592,7 +592,7 @@ def test_source_view_lights_the_lines_the_knob_search_finds() -> None:
     """One finder: the Source modal once missed `fori_loop` lines the knob search found."""
     import ast
 
-    from cfexplore.source import control_flow_lines
+    from cfexplore.target.source import control_flow_lines
     from cfexplore.tui.screens.source import control_lines
 
     code = (

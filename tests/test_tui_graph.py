@@ -9,7 +9,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from cfexplore.graph import NodeItem
+from cfexplore.graph.tree import NodeItem
 from cfexplore.tui.app import CfxApp
 from cfexplore.tui.messages import OnnxRef
 from cfexplore.tui.screens.graph import GraphScreen
@@ -399,7 +399,7 @@ async def test_show_path_waits_for_the_model(tmp_path: Path) -> None:
 
 
 def test_find_matches_on_a_wide_model() -> None:
-    from cfexplore.graph import OnnxTree
+    from cfexplore.graph.tree import OnnxTree
 
     tree = OnnxTree.from_model(flat_model(20_000, loop_at=15_000))
     paths, total = find_matches(tree, "deep_", limit=10)

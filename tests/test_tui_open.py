@@ -276,8 +276,8 @@ async def test_an_open_that_fails_later_keeps_focus_and_text_in_the_box(tmp_path
 
 
 async def test_inputs_editor_reloads_a_python_model_and_remembers(tmp_path: Path) -> None:
-    from cfexplore import inputstore
-    from cfexplore.feeds import FeedPlan
+    from cfexplore.target import inputstore
+    from cfexplore.target.feeds import FeedPlan
 
     from .tui_helpers import text_of
 

@@ -7,8 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-from cfexplore.engine import Session
-from cfexplore.targets import parse_target
+from cfexplore.engine.session import Session
+from cfexplore.target.targets import parse_target
 from cfexplore.tui.app import CfxApp
 from cfexplore.tui.screens.diff import DEBOUNCE
 

@@ -16,11 +16,11 @@ import pytest
 from onnx import TensorProto as T
 from onnx import helper
 
-from cfexplore import worker as worker_mod
-from cfexplore.engine import Session, run_onnx_file, validate_onnx_file
+from cfexplore.engine.session import Session, run_onnx_file, validate_onnx_file
 from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
-from cfexplore.targets import parse_target
-from cfexplore.worker import WorkerClient
+from cfexplore.target.targets import parse_target
+from cfexplore.worker.client import WorkerClient
+from cfexplore.worker import client as worker_mod
 
 from .conftest import DATA
 
@@ -331,7 +331,7 @@ def test_validate_cli(tmp_path: Path) -> None:
 def test_stale_worker_folders_are_removed_on_next_start(tmp_path: Path) -> None:
     """A killed app leaves its worker folder (exports, temp files, log); the next worker
     start removes it. Folders of live processes stay."""
-    from cfexplore.worker import OWNER_FILE, WORKDIR_PREFIX, clean_stale_workdirs
+    from cfexplore.worker.client import OWNER_FILE, WORKDIR_PREFIX, clean_stale_workdirs
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

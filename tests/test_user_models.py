@@ -281,10 +281,10 @@ def diff_in_process(
 ) -> DiffResult:
     """One export and one seeded diff, in this process, as `check()` runs them; `run`
     changes knobs after the export (`cfexplore diff --run`)."""
-    from cfexplore.api import InProcessClient
-    from cfexplore.engine import Session
-    from cfexplore.loading import Loaded
-    from cfexplore.runtime import Runtime, default_workdir
+    from cfexplore.engine.api import InProcessClient
+    from cfexplore.engine.session import Session
+    from cfexplore.worker.loading import Loaded
+    from cfexplore.worker.runtime import Runtime, default_workdir
 
     runtime = Runtime(default_workdir())
     client = InProcessClient(runtime)
@@ -913,7 +913,7 @@ def test_a_script_failure_says_the_same_thing_the_second_time(tmp_path: Path) ->
     not "Can't redefine method: forward"."""
     import inspect
 
-    from cfexplore.exporters import export_to
+    from cfexplore.worker.exporters import export_to
 
     src = tmp_path / "optional_if.py"
     src.write_text(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cfexplore.engine import COLUMNS, MatrixReport
-from cfexplore.report import matrix_markdown
+from cfexplore.analysis.verdicts import decide
+from cfexplore.engine.session import COLUMNS, MatrixReport
+from cfexplore.render.report import matrix_markdown
 from cfexplore.results import SweepRow
-from cfexplore.verdicts import decide
 
 from .conftest import verdicts
 
@@ -156,7 +156,7 @@ def test_decide_skips_values_where_torch_raises() -> None:
 @pytest.mark.slow
 def test_full_size_seed_model(shared_client) -> None:  # type: ignore[no-untyped-def]
     """The seed's own network (1x3x256x256, Linear(8192, 1024)), script exporter."""
-    from cfexplore.engine import Session
+    from cfexplore.engine.session import Session
     from cfexplore.spec import TargetSpec
 
     got = {}

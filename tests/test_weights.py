@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from cfexplore.engine import Session
+from cfexplore.engine.session import Session
 from cfexplore.errors import CfxError
-from cfexplore.runtime import Loaded, load_weights
-from cfexplore.targets import parse_target
+from cfexplore.target.targets import parse_target
+from cfexplore.worker.runtime import Loaded, load_weights
 
 from .conftest import DATA
 

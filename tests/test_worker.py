@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from cfexplore.engine import Session
+from cfexplore.engine.session import Session
 from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
 from cfexplore.spec import TargetSpec
-from cfexplore.targets import parse_target
-from cfexplore.worker import WorkerClient
+from cfexplore.target.targets import parse_target
+from cfexplore.worker.client import WorkerClient
 
 from .conftest import DATA
 
@@ -178,8 +178,8 @@ def test_export_timeout_fails_the_export_and_the_session_recovers() -> None:
 
 PARENT = """
 import threading, time
-from cfexplore.targets import parse_target
-from cfexplore.worker import WorkerClient
+from cfexplore.target.targets import parse_target
+from cfexplore.worker.client import WorkerClient
 client = WorkerClient()
 print(client.call("ping"), flush=True)
 spec = parse_target({target!r})  # its import never returns: the worker stays busy

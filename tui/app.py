@@ -26,8 +26,8 @@ from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
 from .state import AppState
 
 if TYPE_CHECKING:
-    from cfexplore.engine import Session
-    from cfexplore.worker import WorkerClient
+    from cfexplore.engine.session import Session
+    from cfexplore.worker.client import WorkerClient
 
     from .open_args import OpenArgs
     from .screens.base import CfxScreen
@@ -162,7 +162,7 @@ class CfxApp(CssRefreshMixin):
 
         Returns False when the text was refused (one error notification, nothing started).
         """
-        from cfexplore.targets import parse_target
+        from cfexplore.target.targets import parse_target
 
         from .open_args import OpenArgs, parse_open
 
@@ -193,8 +193,8 @@ class CfxApp(CssRefreshMixin):
 
     def _open_onnx(self, target: str, args: OpenArgs) -> bool:
         """An .onnx file, alone: into the Graph; `--input`/`--dim` set its Diff inputs."""
-        from cfexplore.feeds import plan_from_args
         from cfexplore.filekind import unreadable
+        from cfexplore.target.feeds import plan_from_args
 
         if args.model_options:
             return self._cannot_open(
@@ -219,8 +219,8 @@ class CfxApp(CssRefreshMixin):
         """A Python file's input shapes as last set in the inputs editor (if unchanged)."""
         from dataclasses import replace
 
-        from cfexplore import inputstore
-        from cfexplore.targets import parse_input
+        from cfexplore.target import inputstore
+        from cfexplore.target.targets import parse_input
 
         plan = inputstore.recall(spec.path or "")
         if plan is None or not plan.inputs:
@@ -291,7 +291,7 @@ class CfxApp(CssRefreshMixin):
             return None
         with self._cfx_worker_lock:
             if self._cfx_variant_worker is None:
-                from cfexplore.worker import WorkerClient
+                from cfexplore.worker.client import WorkerClient
 
                 self._cfx_variant_worker = WorkerClient()
             return self._cfx_variant_worker
@@ -306,7 +306,7 @@ class CfxApp(CssRefreshMixin):
     def _open_session(self, spec: TargetSpec, cancel: threading.Event) -> Session:
         """Open `spec` in its worker (the shared one for built-in variants), progress to
         the job bar, the app's time limit on the load and on each export (worker thread)."""
-        from cfexplore.engine import Session
+        from cfexplore.engine.session import Session
 
         client = self._shared_worker(spec)
         session = Session.open(spec, jobs.progress, cancel, client, self.state.timeout)
@@ -599,7 +599,7 @@ class CfxApp(CssRefreshMixin):
         """SIGTERM or SIGHUP (the SSH session went): no question, no polite shutdown —
         every job is cancelled, every worker's process group killed and its folder
         deleted at once, then the app exits with 128 + the signal number."""
-        from cfexplore.worker import destroy_all
+        from cfexplore.worker.client import destroy_all
 
         self._load_cancel.set()
         for screen in self._mode_screens():

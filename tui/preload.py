@@ -16,7 +16,13 @@ import threading
 SCREENS = ("export", "graph", "diff", "matrix")
 """Screen modules in the order they are imported (the likely order of first visits)."""
 
-AFTER = ("numpy", "onnx", "cfexplore.engine", "cfexplore.graph", "cfexplore.report")
+AFTER = (
+    "numpy",
+    "onnx",
+    "cfexplore.engine.session",
+    "cfexplore.graph.tree",
+    "cfexplore.render.report",
+)
 """Modules the screens' first jobs import; loaded after the screens themselves."""
 
 _ready: dict[str, threading.Event] = {}

@@ -6,7 +6,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfexplore.source import control_flow_lines, find_class, parse_file
+from cfexplore.target.source import control_flow_lines, find_class, parse_file
 
 
 @dataclass

@@ -17,7 +17,7 @@ class AppState:
 
     spec: TargetSpec | None = None
     session: Any = None
-    """cfexplore.engine.Session of the loaded target (lives in its worker process)."""
+    """cfexplore.engine.session.Session of the loaded target (lives in its worker process)."""
     exports: dict[str, Any] = field(default_factory=dict)
     """exporter -> last ExportResult."""
     traces: dict[str, Any] = field(default_factory=dict)
@@ -31,7 +31,7 @@ class AppState:
     timeout: float | None = 600.0
     """Seconds a load, and each export, may take before its worker is killed."""
     feed_plans: dict[str, Any] = field(default_factory=dict)
-    """Resolved path of a file opened alone -> its cfexplore.feeds.FeedPlan (values, shapes
+    """Resolved path of a file opened alone -> its cfexplore.target.feeds.FeedPlan (values, shapes
     and symbolic dims for its inputs), once set or recalled."""
 
     @property

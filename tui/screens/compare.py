@@ -99,8 +99,8 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _compare(self, a: str, b: str) -> None:
-        from cfexplore.compare import compare_models
-        from cfexplore.graph import GraphError, OnnxTree
+        from cfexplore.analysis.compare import compare_models
+        from cfexplore.graph.tree import GraphError, OnnxTree
 
         try:
             report = compare_models(OnnxTree.open(a), OnnxTree.open(b))
@@ -116,7 +116,7 @@ class CompareScreen(Screen[None]):
             view.update(Text(event.error, "red"))
             self.notify(event.error, title="Cannot compare", severity="error")
             return
-        from cfexplore.compare import render_compare
+        from cfexplore.analysis.compare import render_compare
 
         view.update(render_compare(event.report))
 

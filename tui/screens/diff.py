@@ -22,16 +22,16 @@ from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, 
 from textual.worker import Worker
 
 from cfexplore.errors import Cancelled, CfxError
-from cfexplore.feeds import FeedPlan
 from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.outpath import check_target
-from cfexplore.report import (
+from cfexplore.render.report import (
     DIFF_COLUMNS,
     PROBLEM_TEXT,
     diff_rows,
     trace_lines,
 )
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult, FileRunResult
+from cfexplore.target.feeds import FeedPlan
 
 from .. import jobs
 from ..messages import Exported, OnnxRef
@@ -490,9 +490,9 @@ class DiffScreen(CfxScreen):
         save: bool,
         cancel: threading.Event,
     ) -> None:
-        from cfexplore import inputstore
-        from cfexplore.filerun import run_file
-        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+        from cfexplore.engine.filerun import run_file
+        from cfexplore.target import inputstore
+        from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
         if self._file_client is None:
             # an untrusted file: its worker runs under a memory limit ("model too large")
@@ -563,7 +563,7 @@ class DiffScreen(CfxScreen):
         self, session: Any, path: Path, seed: int, rtol: float, atol: float, cancel: threading.Event
     ) -> None:
         from cfexplore.fileio import atomic_write_bytes
-        from cfexplore.reportdoc import build_report, report_markdown
+        from cfexplore.render.reportdoc import build_report, report_markdown
 
         rep = build_report(
             session,
@@ -714,7 +714,7 @@ class DiffScreen(CfxScreen):
     def _model_plan(self, plan: FeedPlan | None) -> None:
         from dataclasses import replace
 
-        from cfexplore import inputstore
+        from cfexplore.target import inputstore
 
         from .diff_inputs import model_specs, spec_text
 
@@ -767,7 +767,7 @@ class DiffScreen(CfxScreen):
 
     @on(SweepDone)
     def _swept(self, event: SweepDone) -> None:
-        from cfexplore.report import VERDICT_STYLE
+        from cfexplore.render.report import VERDICT_STYLE
 
         grid = Table.grid(padding=(0, 0, 0, 2))
         grid.add_column()

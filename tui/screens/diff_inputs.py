@@ -10,10 +10,10 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from cfexplore.errors import CfxError
-from cfexplore.feeds import FeedPlan, GraphInput, resolve
-from cfexplore.report import diff_row
+from cfexplore.render.report import diff_row
 from cfexplore.results import FileRunResult
 from cfexplore.spec import InputSpec
+from cfexplore.target.feeds import FeedPlan, GraphInput, resolve
 from cfexplore.termtext import safe_text
 
 from .inputs import InputRow, InputsScreen
@@ -51,7 +51,7 @@ def file_dialog(label: str, declared: list[GraphInput], plan: FeedPlan) -> Input
 
 def model_specs(current: list[InputSpec], plan: FeedPlan) -> list[InputSpec]:
     """The model's tensor inputs with the plan's shapes applied (CfxError on a bad one)."""
-    from cfexplore.targets import parse_input
+    from cfexplore.target.targets import parse_input
 
     return [
         parse_input(f"{spec.name}={plan.inputs[spec.name]}") if spec.name in plan.inputs else spec

@@ -17,8 +17,8 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
-from cfexplore.audit import kinds_text
-from cfexplore.graph import (
+from cfexplore.analysis.audit import kinds_text
+from cfexplore.graph.tree import (
     CONTROL_FLOW_OPS,
     GraphError,
     GraphItem,
@@ -224,7 +224,7 @@ class GraphScreen(CfxScreen):
         self.model: OnnxTree | None = None
         """The model on show."""
         self.audit: Any = None
-        """cfexplore.audit.AuditReport of the model on show (flags badge the tree)."""
+        """cfexplore.analysis.audit.AuditReport of the model on show (flags badge the tree)."""
         self._token = 0
         self._pending_path: ItemPath | None = None
         self._pending_item: Shown = None
@@ -302,7 +302,7 @@ class GraphScreen(CfxScreen):
         """Parse in a thread and report at once (the tree shows); then walk the whole model
         for the summary counts and the audit, and report those. Never touches widgets."""
         from cfexplore.errors import Cancelled
-        from cfexplore.typeinfer import IN_PROCESS_MAX_NODES, infer_file
+        from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES, infer_file
 
         try:
             tree = OnnxTree.open(ref.path, lint=False, infer_here_max=IN_PROCESS_MAX_NODES)
@@ -324,8 +324,8 @@ class GraphScreen(CfxScreen):
         # lint, counts and audit walk every node: for a big file in the file worker, so the
         # UI keeps its frames (the GIL, garbage collections over the model's heap, onnx's
         # checker); a small one here, where it costs less than the round trip
+        from cfexplore.analysis.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
         from cfexplore.errors import CfxError
-        from cfexplore.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
 
         if cancel.is_set():
             return
@@ -354,7 +354,7 @@ class GraphScreen(CfxScreen):
     def _file_worker(self) -> Any:
         """The worker for whole-model work on a file (audit, validation): memory-limited,
         niced, so browsing keeps the CPU (called from worker threads)."""
-        from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+        from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
         with self._cfx_client_lock:
             if self._validate_client is None:
@@ -420,7 +420,7 @@ class GraphScreen(CfxScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="graph-validate")
     def _validate(self, ref: OnnxRef, token: int, cancel: threading.Event) -> None:
-        from cfexplore.engine import validate_onnx_file
+        from cfexplore.engine.session import validate_onnx_file
         from cfexplore.errors import CfxError
         from cfexplore.results import ValidationResult
 
@@ -518,8 +518,8 @@ class GraphScreen(CfxScreen):
 
     def action_open_source(self) -> None:
         """Open the Python source line recorded for the highlighted node."""
-        from cfexplore.graph import NodeItem
-        from cfexplore.sourcemap import node_source
+        from cfexplore.graph.sourcemap import node_source
+        from cfexplore.graph.tree import NodeItem
 
         from .source import SourceScreen
 

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from cfexplore.feeds import FeedPlan
+from cfexplore.target.feeds import FeedPlan
 
 from ..widgets.text_input import TextInput
 

@@ -12,10 +12,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
-from cfexplore.engine import COLUMNS, MatrixReport
+from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.errors import CfxError
 from cfexplore.outpath import check_target
-from cfexplore.report import COLUMN_TITLE, VERDICT_STYLE
+from cfexplore.render.report import COLUMN_TITLE, VERDICT_STYLE
 from cfexplore.results import EXPORTERS
 from cfexplore.spec import TargetSpec
 
@@ -161,7 +161,7 @@ class MatrixScreen(CfxScreen):
 
     @work(thread=True, exclusive=True, group="matrix", exit_on_error=False)
     def _run(self, full_size: bool, cancel: threading.Event) -> None:
-        from cfexplore.engine import matrix
+        from cfexplore.engine.session import matrix
 
         def progress(frac: float | None, text: str) -> None:
             jobs.progress(frac, text)
@@ -296,7 +296,7 @@ class MatrixScreen(CfxScreen):
         if self.report is None:
             return
         from cfexplore.fileio import atomic_write_bytes
-        from cfexplore.report import matrix_markdown
+        from cfexplore.render.report import matrix_markdown
 
         text = self.query_one("#md-path", Input).value.strip() or "cfexplore-matrix.md"
         try:

@@ -13,8 +13,8 @@ from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cfexplore.source import control_flow_lines
-from cfexplore.sourcemap import read_lines
+from cfexplore.graph.sourcemap import read_lines
+from cfexplore.target.source import control_flow_lines
 
 CONTEXT = 6
 """Lines shown above the target line when the view opens."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cfexplore.graph import ItemPath, path_from_str
+from cfexplore.graph.tree import ItemPath, path_from_str
 
 
 def trace_badges(trace: dict[str, Any]) -> dict[ItemPath, Text]:

@@ -18,7 +18,8 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from cfexplore.graph import (
+from cfexplore.graph.sourcemap import node_source
+from cfexplore.graph.tree import (
     CF_MARKER,
     CF_STYLE,
     CONTROL_FLOW_OPS,
@@ -29,8 +30,7 @@ from cfexplore.graph import (
     ValueInfo,
     path_to_str,
 )
-from cfexplore.graph_render import format_counts
-from cfexplore.sourcemap import node_source
+from cfexplore.render.graph_text import format_counts
 from cfexplore.termtext import safe_text
 
 Shown = GraphItem | NodeItem | NodeDetail | None

@@ -26,7 +26,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 from textual.worker import get_current_worker
 
-from cfexplore.graph import GraphItem, ItemPath, NodeItem, OnnxTree, graph_attributes
+from cfexplore.graph.tree import GraphItem, ItemPath, NodeItem, OnnxTree, graph_attributes
 
 CHUNK = 250
 """Rows built per event-loop slice (a row costs ~24 µs on the UI thread)."""

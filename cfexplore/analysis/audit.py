@@ -100,7 +100,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cfexplore.errors import EXIT_OK, EXIT_USAGE
-from cfexplore.graph import (
+from cfexplore.graph.tree import (
     CONTROL_FLOW_OPS,
     FUNCTION_STEP,
     STANDARD_DOMAINS,
@@ -112,7 +112,7 @@ from cfexplore.graph import (
     graph_attributes,
     path_to_str,
 )
-from cfexplore.graph_render import format_counts
+from cfexplore.render.graph_text import format_counts
 from cfexplore.termtext import safe_text
 
 FlagKind = Literal["constant-if", "constant-loop", "unrolled-loop"]

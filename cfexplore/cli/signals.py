@@ -35,7 +35,7 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Stopped(signum)
-    from cfexplore.worker import destroy_all
+    from cfexplore.worker.client import destroy_all
 
     destroy_all()
     sys.stderr.write(f"cfexplore: {signal.Signals(signum).name} again: workers killed\n")

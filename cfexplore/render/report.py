@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cfexplore.engine import COLUMNS, MatrixReport
+from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.results import CheckReport, DiffResult, ExportResult, FileRunResult, TensorDiff
 from cfexplore.spec import VariantSpec

@@ -19,8 +19,10 @@ import numpy as np
 
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
-from cfexplore.imports import config_init, import_file, import_module
-from cfexplore.inputs import (
+from cfexplore.models import get_variant
+from cfexplore.results import TargetInfo
+from cfexplore.spec import InputSpec, Knob, TargetSpec
+from cfexplore.target.inputs import (
     bind,
     call_example,
     call_parts,
@@ -29,12 +31,10 @@ from cfexplore.inputs import (
     make_inputs,
     tensors_past_knobs,
 )
-from cfexplore.inputs import split_args as _split
-from cfexplore.knobs import attribute_knobs, data_knobs, forward_knobs, owner_and_attr
-from cfexplore.models import get_variant
-from cfexplore.results import TargetInfo
-from cfexplore.source import control_flow_lines, find_class, knob_lines, parse_file
-from cfexplore.spec import InputSpec, Knob, TargetSpec
+from cfexplore.target.inputs import split_args as _split
+from cfexplore.target.knobs import attribute_knobs, data_knobs, forward_knobs, owner_and_attr
+from cfexplore.target.source import control_flow_lines, find_class, knob_lines, parse_file
+from cfexplore.worker.imports import config_init, import_file, import_module
 
 MODEL_SEED = 0
 """Weights are initialised from this seed, once per load; the diff seed drives inputs."""
@@ -59,7 +59,7 @@ class Loaded:
         """Build a variant, a user file's class or an importable callable."""
         import torch
 
-        from cfexplore.runtime import load_weights
+        from cfexplore.worker.runtime import load_weights
 
         self = cls(spec)
         variant = None
@@ -182,8 +182,8 @@ class Loaded:
         truth value."""
         import torch
 
-        from cfexplore.drive import bool_sites, branch_lines
-        from cfexplore.knobs import data_knob, is_user_file
+        from cfexplore.target.drive import bool_sites, branch_lines
+        from cfexplore.target.knobs import data_knob, is_user_file
 
         if isinstance(self.module, torch.jit.ScriptModule):
             return []
@@ -240,7 +240,7 @@ class Loaded:
         else:
             values = {}
             self.inputs = []
-        from cfexplore.knobs import annotation_kind
+        from cfexplore.target.knobs import annotation_kind
 
         missing = [
             p.name
@@ -374,7 +374,7 @@ class Loaded:
     def _make_tensors(self, seed: int, values: dict[str, Any]) -> dict[str, np.ndarray]:
         import torch
 
-        from cfexplore.drive import apply_drive, seed_offset
+        from cfexplore.target.drive import apply_drive, seed_offset
 
         drives = [values.get(k.name) for k in self.knobs if k.mode == "drive"]
         seed += sum(seed_offset(d) for d in drives)

@@ -15,13 +15,13 @@ import threading
 import time
 from typing import Any
 
-from cfexplore import diffing
+from cfexplore.analysis import diffing
+from cfexplore.analysis.reference import AUTO_LIMIT_BYTES
 from cfexplore.errors import CfxError
 from cfexplore.errortext import short_error
-from cfexplore.feeds import FeedPlan, graph_inputs, make_feeds, resolve
 from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE, stalled
-from cfexplore.reference import AUTO_LIMIT_BYTES
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, FileRunResult
+from cfexplore.target.feeds import FeedPlan, graph_inputs, make_feeds, resolve
 
 RUN_TIMEOUT_S = 600.0
 """Default time limit for one file run (load, session, both backends)."""
@@ -67,8 +67,8 @@ def run_in_worker(
     announced through `progress` (`PHASE_*`), so a timed-out run says which one hung."""
     import onnxruntime as ort
 
-    from cfexplore.runtime import session_options
-    from cfexplore.safeload import load_model_safely
+    from cfexplore.graph.safeload import load_model_safely
+    from cfexplore.worker.runtime import session_options
 
     feed_plan = FeedPlan.from_dict(plan)
     model = load_model_safely(path, load_external=True)
@@ -138,7 +138,7 @@ def run_file(
     """Run `path` in ONNX Runtime and the reference evaluator, in a memory-limited worker
     (its own unless `client` is given). A bad input setting raises CfxError (one line)."""
     from cfexplore.errors import TimedOut
-    from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+    from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
     plan = plan or FeedPlan()
     if client is None:
@@ -180,6 +180,6 @@ def _add_inputs(result: FileRunResult, client: Any, plan: FeedPlan, timeout: flo
 
 def inputs_in_worker(path: str) -> list[Any]:
     """The worker side of `file_inputs`: the declared graph inputs of a safely loaded file."""
-    from cfexplore.safeload import load_model_safely
+    from cfexplore.graph.safeload import load_model_safely
 
     return graph_inputs(load_model_safely(path))

@@ -27,7 +27,7 @@ from cfexplore.results import (
 )
 
 if TYPE_CHECKING:
-    from cfexplore.worker import WorkerClient
+    from cfexplore.worker.client import WorkerClient
 
 
 class InProcessClient:
@@ -93,9 +93,9 @@ def check(
     knob's sweep tries (`{"sr": [8000, 16000]}`). The example tensors are used for the
     export and the first seed's diff as given; sweeps feed the same tensors.
     """
-    from cfexplore.engine import Session
-    from cfexplore.loading import Loaded
-    from cfexplore.runtime import Runtime, default_workdir
+    from cfexplore.engine.session import Session
+    from cfexplore.worker.loading import Loaded
+    from cfexplore.worker.runtime import Runtime, default_workdir
 
     label = type(model).__name__
     runtime = Runtime(default_workdir())

@@ -214,7 +214,7 @@ def tensors_past_knobs(sig: inspect.Signature, pos: tuple[Any, ...]) -> tuple[An
     with `example_inputs() -> (x,)`."""
     import torch
 
-    from cfexplore.knobs import annotation_kind
+    from cfexplore.target.knobs import annotation_kind
 
     params = [
         p

@@ -1,6 +1,6 @@
 """Worker-side engine: load a target, export it, run PyTorch and ONNX Runtime.
 
-Runs inside the worker process only (see `cfexplore.worker`): it imports torch and user
+Runs inside the worker process only (see `cfexplore.worker.client`): it imports torch and user
 code. It keeps the torch module and one ONNX Runtime session per exporter between
 requests, so a second diff with a new seed rebuilds neither.
 """
@@ -20,13 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from cfexplore import diffing
+from cfexplore.analysis import diffing
+from cfexplore.analysis.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
-from cfexplore.loading import MODEL_SEED, Loaded, make_inputs  # noqa: F401 - re-exported
-from cfexplore.outputs import NotComparable, align, count_sentence, flatten_outputs
 from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE, PHASE_TORCH
-from cfexplore.reference import AUTO_LIMIT_BYTES, TracingReference
 from cfexplore.results import (
     DiffResult,
     ExportResult,
@@ -36,6 +34,8 @@ from cfexplore.results import (
     diff_note,
 )
 from cfexplore.spec import InputSpec, TargetSpec
+from cfexplore.worker.loading import MODEL_SEED, Loaded, make_inputs  # noqa: F401 - re-exported
+from cfexplore.worker.outputs import NotComparable, align, count_sentence, flatten_outputs
 
 Progress = Callable[[float | None, str], None]
 
@@ -254,19 +254,19 @@ class Runtime:
         if op == "run_onnx":
             return self.run_onnx(req["path"], req.get("feeds"), req.get("seed", 0))
         if op == "analyse":
-            from cfexplore.modelcheck import analyse_in_worker
+            from cfexplore.analysis.modelcheck import analyse_in_worker
 
             return analyse_in_worker(req["path"])
         if op == "infer_types":
-            from cfexplore.typeinfer import infer_in_worker
+            from cfexplore.graph.typeinfer import infer_in_worker
 
             return infer_in_worker(req["path"])
         if op == "file_inputs":
-            from cfexplore.filerun import inputs_in_worker
+            from cfexplore.engine.filerun import inputs_in_worker
 
             return inputs_in_worker(req["path"])
         if op == "run_file":
-            from cfexplore.filerun import run_in_worker
+            from cfexplore.engine.filerun import run_in_worker
 
             return run_in_worker(
                 self,
@@ -373,7 +373,7 @@ class Runtime:
     ) -> dict[str, int] | None:
         """Write the export to `path` (atomically); for dynamo, return the If/Loop/Scan
         counts before `ONNXProgram.optimize()`."""
-        from cfexplore.exporters import export_to
+        from cfexplore.worker.exporters import export_to
 
         data = tgt.tensors(0, vals)
         try:
@@ -576,15 +576,15 @@ class Runtime:
         import onnx
         import onnxruntime as ort
 
-        from cfexplore.safeload import load_model_safely
+        from cfexplore.graph.safeload import load_model_safely
         from cfexplore.termtext import format_size, safe_text
-        from cfexplore.worker import _memory_error, too_large_message
+        from cfexplore.worker.client import _memory_error, too_large_message
 
         start = time.perf_counter()
         result = ValidationResult(path)
         model = load_model_safely(path)
-        from cfexplore.budget import footprint
-        from cfexplore.typeinfer import INFER_MAX_SUBGRAPHS, too_many_subgraphs
+        from cfexplore.graph.budget import footprint
+        from cfexplore.graph.typeinfer import INFER_MAX_SUBGRAPHS, too_many_subgraphs
 
         size = footprint(model)  # onnx's full check and ORT both inline per call
         crowded = not size.over and too_many_subgraphs(model)
@@ -712,7 +712,7 @@ class Runtime:
         """The branch eager PyTorch takes at the knob's `if` for these inputs."""
         import torch
 
-        from cfexplore.drive import traced_path
+        from cfexplore.target.drive import traced_path
 
         if not k.file or not k.line:
             return None
@@ -764,7 +764,7 @@ def _as_limit() -> int | None:
 
 def cf_counts(model: Any) -> dict[str, int]:
     """If/Loop/Scan totals, the three counts export results report."""
-    from cfexplore.audit import count_control_flow
+    from cfexplore.analysis.audit import count_control_flow
 
     counts = count_control_flow(model)
     return {op: counts.get(op, 0) for op in ("If", "Loop", "Scan")}

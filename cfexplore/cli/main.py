@@ -344,8 +344,8 @@ def _out() -> Any:
 
 
 def _session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -> Any:
-    from cfexplore.engine import Session
-    from cfexplore.targets import parse_target
+    from cfexplore.engine.session import Session
+    from cfexplore.target.targets import parse_target
 
     spec = parse_target(args.target, args.init, args.input, args.weights, args.values)
     session = Session.open(spec, progress, cancel, timeout=args.timeout)
@@ -362,7 +362,7 @@ def _output_path(text: str | None, what: str = "-o", extra_suffix: int = 0) -> P
 
 
 def _values(args: argparse.Namespace) -> dict[str, Any]:
-    from cfexplore.targets import parse_assignments
+    from cfexplore.target.targets import parse_assignments
 
     return parse_assignments(args.set, "--set")
 
@@ -402,7 +402,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    from cfexplore.report import variants_table
+    from cfexplore.render.report import variants_table
 
     _out().print(variants_table(chosen))
     if not args.all:
@@ -413,7 +413,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.fileio import save_onnx
     from cfexplore.outpath import DATA_SUFFIX_BYTES
-    from cfexplore.report import export_summary
+    from cfexplore.render.report import export_summary
 
     values = _values(args)
     out_path = _output_path(args.output, extra_suffix=DATA_SUFFIX_BYTES * args.external_data)
@@ -438,8 +438,8 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
-    from cfexplore.graph import OnnxTree
-    from cfexplore.graph_render import tree_lines
+    from cfexplore.graph.tree import OnnxTree
+    from cfexplore.render.graph_text import tree_lines
 
     tree = OnnxTree.open(args.file, infer=False)  # the rows show names, not types
     size = tree.footprint
@@ -490,13 +490,13 @@ class _Capped:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from cfexplore.audit import cmd_audit
+    from cfexplore.analysis.audit import cmd_audit
 
     return cmd_audit(args.file, args.json)
 
 
 def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.engine import validate_onnx_file
+    from cfexplore.engine.session import validate_onnx_file
 
     limit = int(args.memory_limit * (1 << 20)) or None
     res = validate_onnx_file(args.file, args.timeout or None, limit, cancel=cancel)
@@ -526,7 +526,7 @@ def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cfexplore.compare import cmd_compare
+    from cfexplore.analysis.compare import cmd_compare
 
     return cmd_compare(args.a, args.b, args.json)
 
@@ -537,10 +537,10 @@ def _is_onnx_file(target: str) -> bool:
 
 def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     """`diff FILE.onnx`: ONNX Runtime vs the reference evaluator; exit 1 when they differ."""
-    from cfexplore.feeds import plan_from_args
-    from cfexplore.filerun import run_file
-    from cfexplore.report import file_run_table
-    from cfexplore.safeload import stat_regular
+    from cfexplore.engine.filerun import run_file
+    from cfexplore.graph.safeload import stat_regular
+    from cfexplore.render.report import file_run_table
+    from cfexplore.target.feeds import plan_from_args
     from cfexplore.termtext import safe_text
 
     for option in ("exporter", "run", "set", "init", "weights", "values"):
@@ -564,8 +564,8 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.report import diff_table
-    from cfexplore.targets import parse_assignments
+    from cfexplore.render.report import diff_table
+    from cfexplore.target.targets import parse_assignments
 
     if _is_onnx_file(args.target):
         return cmd_diff_file(args, cancel)
@@ -608,7 +608,7 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.report import check_table
+    from cfexplore.render.report import check_table
 
     values = _values(args)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
@@ -635,7 +635,7 @@ def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.fileio import atomic_write_bytes
-    from cfexplore.reportdoc import build_report, report_markdown
+    from cfexplore.render.reportdoc import build_report, report_markdown
 
     values = _values(args)
     out_path = _output_path(args.output)
@@ -666,9 +666,9 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.engine import matrix
+    from cfexplore.engine.session import matrix
     from cfexplore.fileio import atomic_write_bytes
-    from cfexplore.report import matrix_markdown, matrix_tables
+    from cfexplore.render.report import matrix_markdown, matrix_tables
 
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     md_path = _output_path(args.markdown, "--markdown")
@@ -724,8 +724,8 @@ def run(argv: list[str]) -> int:
         return _launch_app(parser, args.open, args.timeout or None)
     if getattr(args, "reproducible", False):
         os.environ["CFEXPLORE_REPRODUCIBLE"] = "1"  # the worker process inherits it
-    from cfexplore import signals
-    from cfexplore.worker import destroy_all, live_clients
+    from cfexplore.cli import signals
+    from cfexplore.worker.client import destroy_all, live_clients
 
     before = live_clients()
     # Commands that run a worker get the clean-stop handlers; the others keep the default

@@ -89,7 +89,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cfexplore.errors import EXIT_OK, EXIT_USAGE
-from cfexplore.graph import (
+from cfexplore.graph.tree import (
     CONTROL_FLOW_OPS,
     GraphError,
     GraphItem,

@@ -27,7 +27,7 @@ class ModelAnalysis:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
     audit: Any = None
-    """cfexplore.audit.AuditReport, or None when the audit failed (see `audit_error`)."""
+    """cfexplore.analysis.audit.AuditReport, or None when the audit failed (see `audit_error`)."""
     audit_error: str | None = None
 
 
@@ -39,16 +39,16 @@ make the UI miss a frame."""
 
 def analyse_in_worker(path: str) -> ModelAnalysis:
     """The worker side: open as the app does, then `analyse_tree`."""
-    from cfexplore.graph import OnnxTree
+    from cfexplore.graph.tree import OnnxTree
 
     return analyse_tree(OnnxTree.open(path, lint=False))
 
 
 def analyse_tree(tree: Any) -> ModelAnalysis:
     """Lint, count and audit an opened `OnnxTree` (a small file's, in the app's thread)."""
-    from cfexplore.audit import audit_model
-    from cfexplore.graph_render import summary_line
-    from cfexplore.safeload import model_warnings
+    from cfexplore.analysis.audit import audit_model
+    from cfexplore.graph.safeload import model_warnings
+    from cfexplore.render.graph_text import summary_line
 
     lint = model_warnings(tree.model)  # the caller adds them to its tree's warnings
     out = ModelAnalysis(lint, summary_line(tree, len(lint)))

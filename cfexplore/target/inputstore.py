@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cfexplore.feeds import FeedPlan
 from cfexplore.fileio import atomic_write_bytes, file_sha256
+from cfexplore.target.feeds import FeedPlan
 
 MAX_ENTRIES = 200
 """The store keeps the most recently saved files only."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cfexplore.fmt import fmt_num, fmt_value
-from cfexplore.report import COLUMN_TITLE
+from cfexplore.render.report import COLUMN_TITLE
 from cfexplore.results import (
     DEFAULT_ATOL,
     DEFAULT_OPSET,
@@ -35,7 +35,7 @@ class TargetReport:
     check: CheckReport
     diffs: dict[str, DiffResult] = field(default_factory=dict)
     audits: dict[str, Any] = field(default_factory=dict)
-    """exporter -> cfexplore.audit.AuditReport of its ONNX file."""
+    """exporter -> cfexplore.analysis.audit.AuditReport of its ONNX file."""
     unoptimized: dict[str, dict[str, int]] = field(default_factory=dict)
     """dynamo: control-flow counts before ONNXProgram.optimize()."""
 
@@ -67,7 +67,7 @@ def build_report(
     """Check the target, then diff and audit each successful export."""
     import onnx
 
-    from cfexplore.audit import audit_model
+    from cfexplore.analysis.audit import audit_model
 
     check = session.check(
         exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan

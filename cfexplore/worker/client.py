@@ -2,7 +2,7 @@
 
 User model code and exports never run in the process that draws the UI: an import that
 calls `sys.exit`, segfaults or loops forever must leave the app alive, and a thread
-cannot be cancelled. `WorkerClient` starts `python -m cfexplore.worker` in its own
+cannot be cancelled. `WorkerClient` starts `python -m cfexplore.worker.client` in its own
 process group and talks to it with small pickled request/response messages over two
 pipes; cancelling kills the whole process group.
 
@@ -167,7 +167,7 @@ class WorkerClient:
                     [
                         sys.executable,
                         "-m",
-                        "cfexplore.worker",
+                        "cfexplore.worker.client",
                         str(to_child_r),
                         str(from_child_w),
                         str(cancel_r),
@@ -413,7 +413,7 @@ def destroy_all(keep: set[WorkerClient] | None = None) -> int:
 def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> None:
     """The worker's request loop (child side)."""
     from cfexplore.errortext import full_text, short_error
-    from cfexplore.runtime import RunTerminated, Runtime
+    from cfexplore.worker.runtime import RunTerminated, Runtime
 
     runtime = Runtime(workdir)
     send_lock = threading.Lock()
@@ -475,7 +475,7 @@ def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> 
 
 def main(argv: list[str]) -> None:
     """Child entry point:
-    `python -m cfexplore.worker READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT NICE`."""
+    `python -m cfexplore.worker.client READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT NICE`."""
     limit = int(argv[5]) if len(argv) > 5 else 0
     nice = int(argv[6]) if len(argv) > 6 else 0
     if nice:

@@ -32,7 +32,7 @@ from cfexplore.results import (
 )
 from cfexplore.spec import TargetSpec
 from cfexplore.versions import versions
-from cfexplore.worker import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
 
 Progress = Callable[[float | None, str], None]
 
@@ -293,8 +293,8 @@ class Session:
         equal_nan: bool = False,
     ) -> CheckReport:
         """Export with each exporter and sweep every knob: the verdict table (see
-        `cfexplore.checking`)."""
-        from cfexplore.checking import Checker
+        `cfexplore.engine.checking`)."""
+        from cfexplore.engine.checking import Checker
 
         return Checker(self).run(
             exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan

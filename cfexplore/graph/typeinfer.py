@@ -16,8 +16,8 @@ from typing import Any
 
 import onnx
 
-from cfexplore.budget import Footprint, footprint
-from cfexplore.safeload import iter_graphs
+from cfexplore.graph.budget import Footprint, footprint
+from cfexplore.graph.safeload import iter_graphs
 from cfexplore.termtext import one_line
 
 INFER_MAX_NODES = 50_000
@@ -105,7 +105,7 @@ def infer_types(model: onnx.ModelProto) -> InferredTypes:
 
 def infer_in_worker(path: str) -> InferredTypes:
     """The worker side of `infer_types`: safe load (no external data), then infer."""
-    from cfexplore.safeload import load_model_safely
+    from cfexplore.graph.safeload import load_model_safely
 
     return infer_types(load_model_safely(path))
 

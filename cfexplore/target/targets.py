@@ -8,8 +8,8 @@ from typing import Any
 
 from cfexplore.errors import CfxError
 from cfexplore.models import VARIANTS
-from cfexplore.source import find_class, parse_file
 from cfexplore.spec import InputSpec, TargetSpec
+from cfexplore.target.source import find_class, parse_file
 
 DTYPES = {"float32", "float64", "float16", "int64", "int32", "bool", "uint8", "int8"}
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from cfexplore.errors import CfxError
 from cfexplore.spec import InputSpec
-from cfexplore.targets import parse_input, parse_value
+from cfexplore.target.targets import parse_input, parse_value
 
 FREE_DIM = 1
 """The size a symbolic or unnamed dim gets when nothing sets it."""
@@ -252,7 +252,7 @@ def resolve(inputs: list[GraphInput], plan: FeedPlan) -> Resolved:
 
 def make_feeds(resolved: Resolved, seed: int) -> dict[str, np.ndarray]:
     """Seeded arrays for the specs, constants for the fills, in the graph's input order."""
-    from cfexplore.inputs import make_inputs
+    from cfexplore.target.inputs import make_inputs
 
     specs = [e for e in resolved.entries if isinstance(e, InputSpec)]
     seeded = make_inputs(specs, seed)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from rich.text import Text
 from rich.tree import Tree
 
-from cfexplore.graph import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
+from cfexplore.graph.tree import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
 from cfexplore.termtext import safe_text
 
 _MAX_HEADER_TEXT = 100

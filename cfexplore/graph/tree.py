@@ -20,24 +20,24 @@ import onnx
 from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto, TensorProto, TypeProto
 from rich.text import Text
 
-from cfexplore.budget import MAX_CALL_DEPTH, Footprint, footprint
-from cfexplore.safeload import (
+from cfexplore.graph.budget import MAX_CALL_DEPTH, Footprint, footprint
+from cfexplore.graph.safeload import (
     DEFAULT_MAX_BYTES,
     iter_graphs,
     load_model_safely,
     model_warnings,
     unknown_op_note,
 )
-from cfexplore.safeload import (
-    GraphError as GraphError,  # re-exported: `from cfexplore.graph import GraphError`
+from cfexplore.graph.safeload import (
+    GraphError as GraphError,  # re-exported: `from cfexplore.graph.tree import GraphError`
 )
-from cfexplore.termtext import one_line, safe_tail, safe_text
-from cfexplore.typeinfer import (
+from cfexplore.graph.typeinfer import (
     BODY_INFER_MAX_NODES,
     InferredTypes,
     decide,
     small_enough,
 )
+from cfexplore.termtext import one_line, safe_tail, safe_text
 
 CONTROL_FLOW_OPS: tuple[str, ...] = ("If", "Loop", "Scan", "SequenceMap")
 """ONNX ops that carry subgraphs and so keep Python control flow alive after export."""
@@ -1020,7 +1020,7 @@ class OnnxTree:
         return self._footprint
 
     def merge_types(self, inferred: InferredTypes) -> bool:
-        """Add types inferred elsewhere (the app's file worker, `cfexplore.typeinfer`) to
+        """Add types inferred elsewhere (the app's file worker, `cfexplore.graph.typeinfer`) to
         this tree's graphs, and forget the types looked up so far. False (nothing merged)
         when the answer does not line up with this model's graphs (the file changed)."""
         graphs = [g for _, g in iter_graphs(self.model)]

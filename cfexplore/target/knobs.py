@@ -20,8 +20,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfexplore.source import self_reads, tensor_tests
 from cfexplore.spec import Construct, Knob
+from cfexplore.target.source import self_reads, tensor_tests
 
 INT_SWEEP_EXTRA = (0, 1, 2)
 
@@ -111,7 +111,7 @@ def forward_knobs(module: Any, sig: inspect.Signature, given: dict[str, Any]) ->
 
 def _forward_constructs(module: Any) -> dict[str, Construct]:
     """Name -> "If"/"Loop" for names read by if-tests or loop headers in the class."""
-    from cfexplore.source import knob_constructs
+    from cfexplore.target.source import knob_constructs
 
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(type(module))))
@@ -256,7 +256,7 @@ def data_knob(file: str, line: int, construct: str) -> Knob:
     """The `tensor-data` knob of the if/while at `file:line` (swept by driving inputs)."""
     from pathlib import Path
 
-    from cfexplore.drive import AS_IS, DRIVES
+    from cfexplore.target.drive import AS_IS, DRIVES
 
     return Knob(
         f"data@{Path(file).name}:{line}",
@@ -273,7 +273,7 @@ def data_knob(file: str, line: int, construct: str) -> Knob:
 def data_knobs(root: Any) -> list[Knob]:
     """`tensor-data` knobs: data-dependent if/while statements in the forward-time code
     of user classes anywhere in the module tree, as read in the source (swept by driving
-    the inputs; `cfexplore.drive.bool_sites` finds the others at run time)."""
+    the inputs; `cfexplore.target.drive.bool_sites` finds the others at run time)."""
     import torch
 
     if isinstance(root, torch.jit.ScriptModule):

@@ -13,10 +13,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfexplore.engine import command_for
+from cfexplore.analysis.reference import merge_traces
+from cfexplore.analysis.verdicts import (
+    decide,
+    failed_sentence,
+    knob_problem,
+    problem_sentence,
+    where_sentence,
+)
+from cfexplore.engine.session import command_for
 from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
 from cfexplore.phases import Stalled, stalled
-from cfexplore.reference import merge_traces
 from cfexplore.results import (
     CheckReport,
     ExporterResult,
@@ -25,17 +32,10 @@ from cfexplore.results import (
     SweepRow,
     diff_note,
 )
-from cfexplore.verdicts import (
-    decide,
-    failed_sentence,
-    knob_problem,
-    problem_sentence,
-    where_sentence,
-)
 from cfexplore.versions import versions
 
 if TYPE_CHECKING:
-    from cfexplore.engine import Session  # noqa: F401
+    from cfexplore.engine.session import Session  # noqa: F401
 
 Progress = Callable[[float | None, str], None]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cfexplore.errors import CfxError
-from cfexplore.inputs import call_parts, positional
+from cfexplore.target.inputs import call_parts, positional
 
 
 @contextlib.contextmanager
@@ -84,7 +84,7 @@ def export_to(
     atomically. For dynamo, returns the If/Loop/Scan counts before `optimize()`."""
     import torch
 
-    from cfexplore.runtime import cf_counts
+    from cfexplore.worker.runtime import cf_counts
 
     before = None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

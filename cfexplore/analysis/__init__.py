@@ -1,0 +1,1 @@
+"""Comparisons and judgements over results: numpy and onnx, no torch."""

@@ -1,0 +1,1 @@
+"""Parent-side orchestration: sessions over a worker, the matrix, file runs."""

@@ -1,0 +1,1 @@
+"""Untrusted `.onnx` files, loaded safely and walked as a lazy tree."""

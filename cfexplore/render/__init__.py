@@ -1,0 +1,1 @@
+"""Rich tables, tree text and Markdown for what the engine found."""

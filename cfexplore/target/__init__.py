@@ -1,0 +1,1 @@
+"""What to run, found without importing it: specs, knobs, inputs and feeds."""

@@ -1,0 +1,1 @@
+"""The child process that holds user code, torch and ONNX Runtime sessions."""

@@ -1,9 +1,6 @@
-"""`mypy --strict` over the package as it is installed.
+"""`mypy --strict` over the package as it is installed (see `mirror.py` for why a mirror).
 
-setuptools' `package-dir` installs `models/` as `cfexplore.models` and `tui/` as
-`cfexplore.tui`; mypy cannot follow that mapping (nor the editable-install finder), so this
-mirrors the installed layout in a temporary folder of symlinks, runs mypy there (config
-from pyproject.toml) and prints the errors with the repository's own paths.
+The config comes from pyproject.toml; errors are printed with the repository's own paths.
 """
 
 from __future__ import annotations
@@ -14,21 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MAPPED = {"models": "models", "tui": "tui"}
-"""Folder in the repository -> subpackage name under cfexplore/."""
-
-
-def mirror(into: Path) -> Path:
-    """`into/cfexplore` with the repository's cfexplore/ files and the mapped folders."""
-    pkg = into / "cfexplore"
-    pkg.mkdir()
-    for entry in (ROOT / "cfexplore").iterdir():
-        if entry.name != "__pycache__":
-            (pkg / entry.name).symlink_to(entry)
-    for folder, name in MAPPED.items():
-        (pkg / name).symlink_to(ROOT / folder)
-    return pkg
+from mirror import ROOT, mirror, repo_paths
 
 
 def main() -> int:
@@ -38,10 +21,7 @@ def main() -> int:
         cmd = [sys.executable, "-m", "mypy", "--config-file", config, "-p", "cfexplore"]
         env = {**os.environ, "MYPYPATH": tmp}
         res = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
-        out = res.stdout + res.stderr
-        for folder, name in MAPPED.items():
-            out = out.replace(f"cfexplore/{name}/", f"{folder}/")
-        print(out.replace(str(pkg) + "/", "cfexplore/"), end="")
+        print(repo_paths(res.stdout + res.stderr, pkg), end="")
         return res.returncode
 
 

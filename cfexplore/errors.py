@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from cfexplore.termtext import one_line, with_path
+
 EXIT_OK = 0
 """Success (for `check`: every verdict is preserved or no-effect)."""
 EXIT_FINDINGS = 1
@@ -43,3 +47,20 @@ class Cancelled(CfxError):
 
 class TimedOut(CfxError):
     """A worker request ran past its time limit; the worker process was killed."""
+
+
+class GraphError(CfxError):
+    """A file cannot be opened as an ONNX model.
+
+    The message is one user-facing line; `details` keeps the full text (the parser's own
+    error, the path, the offending tensor). A CfxError, so the worker replies with it as a
+    user error and the CLI prints it as one line, exit 2, with no conversion at each caller.
+    """
+
+
+def graph_error(
+    path: str | os.PathLike[str], what: str, details: str = "", *, verb: str = ""
+) -> GraphError:
+    """A GraphError `[<verb> ]<path>: <what>` kept to one line of at most 160 characters."""
+    msg = with_path(path, verb, what)
+    return GraphError(one_line(msg), details or msg)

@@ -136,7 +136,7 @@ def _referenced_locations(model_path: Path) -> set[str]:
     """External-data locations the model file at `model_path` refers to (empty if none)."""
     import onnx
 
-    from cfexplore.graph.safeload import iter_tensors
+    from cfexplore.graph.walk import iter_tensors
 
     try:
         model = onnx.load(str(model_path), load_external_data=False)
@@ -176,7 +176,7 @@ def _pack(model: Any, threshold: int) -> tuple[bytearray, list[tuple[Any, int, i
     """Concatenate (aligned) the raw bytes of every tensor of at least `threshold` bytes."""
     from onnx import TensorProto, numpy_helper
 
-    from cfexplore.graph.safeload import iter_graphs
+    from cfexplore.graph.walk import iter_graphs
 
     blob = bytearray()
     placed: list[tuple[Any, int, int]] = []
@@ -224,7 +224,7 @@ def _save_onnx(
     clean_leftovers(dest)
     fault("start")
     model = onnx.load(str(src), load_external_data=False)
-    from cfexplore.graph.safeload import iter_tensors
+    from cfexplore.graph.walk import iter_tensors
 
     has_external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in iter_tensors(model))
     written: list[Path] = []

@@ -18,13 +18,16 @@ from cfexplore.analysis.audit import (
     AuditFlag,
     AuditReport,
     audit_model,
-    cmd_audit,
     count_control_flow,
     find_runs,
     optimize_counts,
-    render_audit,
 )
-from cfexplore.graph.tree import FUNCTION_STEP, NodeItem, OnnxTree, path_to_str
+from cfexplore.cli.audit_cmd import cmd_audit
+from cfexplore.graph.describe import path_to_str
+from cfexplore.graph.items import NodeItem
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.graph.values import FUNCTION_STEP
+from cfexplore.render.audit_text import render_audit
 
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT

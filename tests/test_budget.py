@@ -13,7 +13,8 @@ import onnx
 import pytest
 
 from cfexplore.graph.budget import MAX_CALL_DEPTH, footprint
-from cfexplore.graph.tree import NodeItem, OnnxTree
+from cfexplore.graph.items import NodeItem
+from cfexplore.graph.tree import OnnxTree
 
 from .hostile import chain, fanout
 

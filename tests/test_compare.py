@@ -11,14 +11,10 @@ import pytest
 from onnx import NodeProto, TensorProto, helper
 from rich.console import Console
 
-from cfexplore.analysis.compare import (
-    CompareReport,
-    build_skeleton,
-    cmd_compare,
-    compare_models,
-    render_compare,
-)
+from cfexplore.analysis.compare import CompareReport, build_skeleton, compare_models
+from cfexplore.cli.compare_cmd import cmd_compare
 from cfexplore.graph.tree import OnnxTree
+from cfexplore.render.compare_text import render_compare
 
 from .builders import tv
 

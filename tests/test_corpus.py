@@ -584,8 +584,11 @@ def open_one(path: str) -> Outcome:
     """`cfexplore tree FILE` in-process: open, warnings, the rendered tree, plus details."""
     from rich.console import Console
 
-    from cfexplore.graph.tree import GraphError, OnnxTree
-    from cfexplore.render.graph_text import render_tree, summary_line
+    from cfexplore.errors import GraphError
+    from cfexplore.graph.summary import summary_line
+    from cfexplore.graph.tree import OnnxTree
+    from cfexplore.render.graph_text import render_tree
+    from cfexplore.render.labels import item_label
     from cfexplore.tui.widgets.node_detail import render_shown
     from cfexplore.tui.widgets.onnx_tree import find_matches
 
@@ -598,7 +601,7 @@ def open_one(path: str) -> Outcome:
         for item in _walk(tree.root, [MAX_DETAIL_ITEMS]):
             doc = render_shown(item)
             text += "\n" + (doc.plain if doc is not None else "")
-            text += "\n" + item.label().plain
+            text += "\n" + item_label(item).plain
             assert tree.node_by_path(item.path) is item
         for node in tree.iter_control_flow():  # what `n` and `e` walk in the app
             assert tree.node_by_path(node.path) is node

@@ -16,18 +16,14 @@ from onnx import TensorProto, helper
 from rich.console import Console
 from rich.text import Text
 
-from cfexplore.graph.tree import (
-    CONTROL_FLOW_OPS,
-    FUNCTION_STEP,
-    GraphError,
-    GraphItem,
-    NodeItem,
-    OnnxTree,
-    ValueInfo,
-    path_from_str,
-    path_to_str,
-)
-from cfexplore.render.graph_text import format_counts, render_tree, summary_line
+from cfexplore.errors import GraphError
+from cfexplore.graph.describe import path_from_str, path_to_str
+from cfexplore.graph.items import GraphItem, NodeItem
+from cfexplore.graph.summary import format_counts, summary_line
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.graph.values import CONTROL_FLOW_OPS, FUNCTION_STEP, ValueInfo
+from cfexplore.render.graph_text import render_tree
+from cfexplore.render.labels import item_label
 
 from .builders import tv
 
@@ -165,7 +161,7 @@ def test_if_branches_and_outer_scope_reads() -> None:
     assert then.node_count == 2 and then.depth == 2
     assert then.outer_scope_reads == ["x"]
     assert other.outer_scope_reads == ["x"]
-    assert then.label().plain == "then_branch  (2 nodes)"
+    assert item_label(then).plain == "then_branch  (2 nodes)"
 
     detail = node.detail()
     assert detail.outer_scope_reads == ["x"]
@@ -196,19 +192,19 @@ def test_if_branches_and_outer_scope_reads() -> None:
 def test_labels_mark_control_flow() -> None:
     tree = OnnxTree.from_model(if_model())
     relu, node = list(tree.root.children())
-    label = node.label()
+    label = item_label(node)
     assert isinstance(label, Text)
     assert label.plain.startswith("◆ If")
     assert "the_if" in label.plain and "c -> y" in label.plain
     styles = {str(span.style) for span in label.spans}
     assert "bold magenta" in styles and "dim" in styles
-    assert not relu.label().plain.startswith("◆")
+    assert not item_label(relu).plain.startswith("◆")
 
 
 def test_bracketed_name_is_plain_text() -> None:
     tree = OnnxTree.from_model(if_model(node_name="[/model/If]"))
     node = tree.root.child(1)
-    assert "[/model/If]" in node.label().plain
+    assert "[/model/If]" in item_label(node).plain
     assert node.detail().name == "[/model/If]"
     assert "[/model/If]" in export_text(render_tree(tree))
 
@@ -281,10 +277,10 @@ def test_local_function_is_inlined_at_each_call() -> None:
     call_top, outer_if = list(tree.root.children())
     assert call_top.function_name == "local.Block" and not call_top.is_control_flow
     assert call_top.has_children and call_top.child_count == 1
-    assert call_top.label().plain.startswith("ƒ local::Block")
+    assert item_label(call_top).plain.startswith("ƒ local::Block")
     (body,) = list(call_top.children())
     assert body.kind == "function" and body.path == (0, FUNCTION_STEP)
-    assert body.label().plain == "function local.Block  (3 nodes)"
+    assert item_label(body).plain == "function local.Block  (3 nodes)"
     assert [n.name for n in body.children()] == ["block_relu", "block_if", "block_add"]
     # formal parameters are typed from the call's arguments, the body by inference
     assert [v.describe() for v in body.inputs] == ["a: float32[4]", "flag: bool[]"]
@@ -350,7 +346,7 @@ def test_recursive_functions_are_cut() -> None:
     assert ops == ["Ping", "Pong", "Ping"]
     last = items[-1]
     assert isinstance(last, NodeItem) and last.is_recursive_call and not last.has_children
-    assert "recursive" in last.label().plain
+    assert "recursive" in item_label(last).plain
     assert tree.total_counts == dict.fromkeys(CONTROL_FLOW_OPS, 0)
     assert list(tree.iter_control_flow()) == []
 
@@ -374,7 +370,7 @@ def test_graphs_list_attribute_unknown_domain_and_missing_types() -> None:
     model = helper.make_model(graph, opset_imports=[*OPSET, helper.make_opsetid("com.example", 1)])
     tree = OnnxTree.from_model(model)
     switch = tree.root.child(0)
-    assert not switch.is_control_flow and switch.label().plain.startswith("com.example::Switch")
+    assert not switch.is_control_flow and item_label(switch).plain.startswith("com.example::Switch")
     keys = [g.attr_name for g in switch.children()]
     assert keys == ["branches[0]", "branches[1]"]
     assert tree.node_by_path((0, "branches[1]", 0)).op_type == "Neg"
@@ -625,7 +621,7 @@ def test_every_backend_model_walks_cleanly(backend_cases: dict[str, onnx.ModelPr
         tree = OnnxTree.from_model(model)
         seen_cf = 0
         for item in walk(tree.root):
-            item.label()
+            item_label(item)
             if isinstance(item, NodeItem):
                 nodes += 1
                 detail = item.detail()

@@ -21,9 +21,14 @@ from onnx import TensorProto, helper
 from rich.console import Console
 from rich.text import Text
 
-from cfexplore.graph.safeload import DEFAULT_MAX_BYTES, check_external_data, load_model_safely
-from cfexplore.graph.tree import GraphError, GraphItem, NodeItem, OnnxTree
-from cfexplore.render.graph_text import render_tree, summary_line
+from cfexplore.errors import GraphError
+from cfexplore.graph.external import check_external_data
+from cfexplore.graph.items import GraphItem, NodeItem
+from cfexplore.graph.safeload import DEFAULT_MAX_BYTES, load_model_safely
+from cfexplore.graph.summary import summary_line
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.render.graph_text import render_tree
+from cfexplore.render.labels import item_label
 from cfexplore.termtext import safe_tail, safe_text
 
 from .builders import tv
@@ -279,7 +284,7 @@ def test_invalid_utf8_names_open_escaped(tmp_path: Path) -> None:
     tree = OnnxTree.open(path)
     node = tree.root.child(0)
     assert node.name == "\\xff\\xfename"
-    assert "\\xff\\xfename" in node.label().plain
+    assert "\\xff\\xfename" in item_label(node).plain
     assert any("invalid UTF-8" in w for w in tree.warnings)
     export_text(render_tree(tree))
 
@@ -506,7 +511,7 @@ def test_hostile_text_in_labels_detail_and_render(tmp_path: Path) -> None:
     stack: list[GraphItem | NodeItem] = [tree.root]
     while stack:
         item = stack.pop()
-        label = item.label()
+        label = item_label(item)
         assert isinstance(label, Text)
         assert_clean(label.plain)
         assert len(label.plain) < 400  # the 10,000-char name is cut in labels

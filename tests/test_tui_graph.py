@@ -9,7 +9,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from cfexplore.graph.tree import NodeItem
+from cfexplore.graph.items import NodeItem
 from cfexplore.tui.app import CfxApp
 from cfexplore.tui.messages import OnnxRef
 from cfexplore.tui.screens.graph import GraphScreen

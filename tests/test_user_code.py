@@ -19,8 +19,8 @@ from onnx import helper
 from cfexplore.engine.session import Session, run_onnx_file, validate_onnx_file
 from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
 from cfexplore.target.targets import parse_target
-from cfexplore.worker.client import WorkerClient
 from cfexplore.worker import client as worker_mod
+from cfexplore.worker.client import WorkerClient
 
 from .conftest import DATA
 

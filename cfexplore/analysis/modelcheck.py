@@ -47,8 +47,8 @@ def analyse_in_worker(path: str) -> ModelAnalysis:
 def analyse_tree(tree: Any) -> ModelAnalysis:
     """Lint, count and audit an opened `OnnxTree` (a small file's, in the app's thread)."""
     from cfexplore.analysis.audit import audit_model
-    from cfexplore.graph.safeload import model_warnings
-    from cfexplore.render.graph_text import summary_line
+    from cfexplore.graph.lint import model_warnings
+    from cfexplore.graph.summary import summary_line
 
     lint = model_warnings(tree.model)  # the caller adds them to its tree's warnings
     out = ModelAnalysis(lint, summary_line(tree, len(lint)))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cfexplore.graph.tree import graph_attributes, path_to_str
+from cfexplore.graph.describe import graph_attributes, path_to_str
 
 PATH_KEY = "cfexplore.path"
 """metadata_props key that tags each control-flow node with its tree path."""

@@ -17,7 +17,7 @@ from typing import Any
 import onnx
 
 from cfexplore.graph.budget import Footprint, footprint
-from cfexplore.graph.safeload import iter_graphs
+from cfexplore.graph.walk import iter_graphs
 from cfexplore.termtext import one_line
 
 INFER_MAX_NODES = 50_000

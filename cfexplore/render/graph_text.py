@@ -6,73 +6,27 @@ send escape sequences to the terminal.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from rich.text import Text
 from rich.tree import Tree
 
-from cfexplore.graph.tree import CF_STYLE, CONTROL_FLOW_OPS, GraphItem, OnnxTree
-from cfexplore.termtext import safe_text
-
-_MAX_HEADER_TEXT = 100
-"""Characters of a model name or producer shown in the summary line and root label."""
-
-
-def format_counts(counts: dict[str, int]) -> str:
-    """`If 2 · Loop 1 · Scan 0` (SequenceMap only when present)."""
-    parts = [
-        f"{op} {counts.get(op, 0):,}"
-        for op in CONTROL_FLOW_OPS
-        if op != "SequenceMap" or counts.get(op, 0)
-    ]
-    return " · ".join(parts)
-
-
-def _model_name(tree: OnnxTree) -> str:
-    return safe_text(tree.path or tree.model.graph.name or "model")
-
-
-def _producer(tree: OnnxTree) -> str:
-    return safe_text(tree.producer, _MAX_HEADER_TEXT)
-
-
-def _opset_text(tree: OnnxTree) -> str:
-    version = tree.opset_imports.get("", tree.opset_imports.get("ai.onnx"))
-    return f"opset {version}" if version is not None else "no default opset"
-
-
-def summary_line(tree: OnnxTree, more_warnings: int = 0) -> str:
-    """One plain line: file, node count, control-flow totals, opset, producer, and the
-    number of warnings (the tree's, plus `more_warnings` found apart from it)."""
-    nodes = tree.root.node_count
-    parts = [
-        f"{safe_text(os.path.basename(_model_name(tree)), _MAX_HEADER_TEXT)}: "
-        f"{nodes:,} node{'s' if nodes != 1 else ''}",
-        format_counts(tree.total_counts),
-        _opset_text(tree),
-    ]
-    if tree.producer:
-        parts.append(_producer(tree))
-    count = len(tree.warnings) + more_warnings
-    if count:
-        parts.append(f"{count} warning{'s' if count != 1 else ''}")
-    return " · ".join(parts)
+from cfexplore.graph.describe import plural
+from cfexplore.graph.items import CF_STYLE, GraphItem
+from cfexplore.graph.summary import format_counts, model_name, opset_text, producer_text
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.render.labels import item_label
 
 
 def _root_label(tree: OnnxTree) -> Text:
     counts = tree.total_counts
-    text = Text(_model_name(tree), style="bold")
+    text = Text(model_name(tree), style="bold")
     if tree.producer:
-        text.append(f"  {_producer(tree)}", style="dim")
-    text.append(f"  {_opset_text(tree)}", style="dim")
+        text.append(f"  {producer_text(tree)}", style="dim")
+    text.append(f"  {opset_text(tree)}", style="dim")
     text.append("  ")
     text.append(format_counts(counts), style=CF_STYLE if any(counts.values()) else "dim")
     return text
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _add_graph(
@@ -80,18 +34,18 @@ def _add_graph(
 ) -> None:
     """Add `graph`'s nodes (and, within `depth`, their subgraphs) beneath `branch`."""
     for node in graph.children(0, limit):
-        node_branch = branch.add(node.label())
+        node_branch = branch.add(item_label(node))
         if not node.has_children:
             continue
         if depth is not None and level >= depth:
-            hint = f"… {_plural(node.child_count, 'nested graph')} (use --depth)"
+            hint = f"… {plural(node.child_count, 'nested graph')} (use --depth)"
             node_branch.add(Text(hint, style="dim"))
             continue
         for sub in node.children():
-            _add_graph(node_branch.add(sub.label()), sub, level + 1, depth, limit)
+            _add_graph(node_branch.add(item_label(sub)), sub, level + 1, depth, limit)
     if limit is not None and graph.node_count > limit:
         more = graph.node_count - max(limit, 0)
-        branch.add(Text(f"… {_plural(more, 'more node')}", style="dim"))
+        branch.add(Text(f"… {plural(more, 'more node')}", style="dim"))
 
 
 def render_tree(tree: OnnxTree, depth: int | None = None, limit: int | None = None) -> Tree:
@@ -142,20 +96,20 @@ def _graph_lines(
     more = graph.node_count - count
     for i, node in enumerate(graph.children(0, count)):
         last = i == count - 1 and not more
-        yield _line(prefix, last, node.plain_label() if plain else node.label(), plain)
+        yield _line(prefix, last, node.plain_label() if plain else item_label(node), plain)
         if not node.has_children:
             continue
         inner = prefix + (_SPACE if last else _PIPE)
         if depth is not None and level >= depth:
-            hint = f"… {_plural(node.child_count, 'nested graph')} (use --depth)"
+            hint = f"… {plural(node.child_count, 'nested graph')} (use --depth)"
             yield _line(inner, True, Text(hint, style="dim"), plain)
             continue
         subs = list(node.children())
         for j, sub in enumerate(subs):
             sub_last = j == len(subs) - 1
-            yield _line(inner, sub_last, sub.label(), plain)
+            yield _line(inner, sub_last, item_label(sub), plain)
             yield from _graph_lines(
                 sub, inner + (_SPACE if sub_last else _PIPE), level + 1, depth, limit, plain
             )
     if more:
-        yield _line(prefix, True, Text(f"… {_plural(more, 'more node')}", style="dim"), plain)
+        yield _line(prefix, True, Text(f"… {plural(more, 'more node')}", style="dim"), plain)

@@ -100,7 +100,8 @@ class CompareScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _compare(self, a: str, b: str) -> None:
         from cfexplore.analysis.compare import compare_models
-        from cfexplore.graph.tree import GraphError, OnnxTree
+        from cfexplore.errors import GraphError
+        from cfexplore.graph.tree import OnnxTree
 
         try:
             report = compare_models(OnnxTree.open(a), OnnxTree.open(b))

@@ -18,15 +18,11 @@ from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from cfexplore.analysis.audit import kinds_text
-from cfexplore.graph.tree import (
-    CONTROL_FLOW_OPS,
-    GraphError,
-    GraphItem,
-    ItemPath,
-    NodeItem,
-    OnnxTree,
-    path_to_str,
-)
+from cfexplore.errors import GraphError
+from cfexplore.graph.describe import path_to_str
+from cfexplore.graph.items import GraphItem, NodeItem
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.graph.values import CONTROL_FLOW_OPS, ItemPath
 
 from ..messages import OnnxRef
 from ..widgets.badges import audit_badges, merge_badges, trace_badges
@@ -518,8 +514,8 @@ class GraphScreen(CfxScreen):
 
     def action_open_source(self) -> None:
         """Open the Python source line recorded for the highlighted node."""
+        from cfexplore.graph.items import NodeItem
         from cfexplore.graph.sourcemap import node_source
-        from cfexplore.graph.tree import NodeItem
 
         from .source import SourceScreen
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from rich.text import Text
 
-from cfexplore.graph.tree import ItemPath, path_from_str
+from cfexplore.graph.describe import path_from_str
+from cfexplore.graph.values import ItemPath
 
 
 def trace_badges(trace: dict[str, Any]) -> dict[ItemPath, Text]:

@@ -18,19 +18,11 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from cfexplore.graph.describe import path_to_str
+from cfexplore.graph.items import CF_MARKER, CF_STYLE, GraphItem, NodeDetail, NodeItem
 from cfexplore.graph.sourcemap import node_source
-from cfexplore.graph.tree import (
-    CF_MARKER,
-    CF_STYLE,
-    CONTROL_FLOW_OPS,
-    STANDARD_DOMAINS,
-    GraphItem,
-    NodeDetail,
-    NodeItem,
-    ValueInfo,
-    path_to_str,
-)
-from cfexplore.render.graph_text import format_counts
+from cfexplore.graph.summary import format_counts
+from cfexplore.graph.values import CONTROL_FLOW_OPS, STANDARD_DOMAINS, ValueInfo
 from cfexplore.termtext import safe_text
 
 Shown = GraphItem | NodeItem | NodeDetail | None

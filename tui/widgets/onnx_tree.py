@@ -26,7 +26,11 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 from textual.worker import get_current_worker
 
-from cfexplore.graph.tree import GraphItem, ItemPath, NodeItem, OnnxTree, graph_attributes
+from cfexplore.graph.describe import graph_attributes
+from cfexplore.graph.items import GraphItem, NodeItem
+from cfexplore.graph.tree import OnnxTree
+from cfexplore.graph.values import ItemPath
+from cfexplore.render.labels import item_label
 
 CHUNK = 250
 """Rows built per event-loop slice (a row costs ~24 µs on the UI thread)."""
@@ -249,7 +253,7 @@ class OnnxTreeView(Tree[Row]):
             self._cf_iter, self._cf_done = None, False
         self.model = tree
         self.filter_text = ""
-        self._reset(tree.root.label(), tree.root)
+        self._reset(item_label(tree.root), tree.root)
         self._rows[()] = self.root
         self._load_children(self.root)
         self.root.expand()
@@ -265,9 +269,9 @@ class OnnxTreeView(Tree[Row]):
             node = self._rows.get(path)
             if node is not None and isinstance(node.data, GraphItem | NodeItem):
                 label = (
-                    _highlight(node.data.label(), self.filter_text)
+                    _highlight(item_label(node.data), self.filter_text)
                     if self.filter_text
-                    else (node.data.label())
+                    else (item_label(node.data))
                 )
                 node.set_label(self._with_badge(node.data, label))
 
@@ -406,7 +410,7 @@ class OnnxTreeView(Tree[Row]):
         label: Text | None = None,
     ) -> TreeNode[Row]:
         node = parent.add(
-            self._with_badge(item, label if label is not None else item.label()),
+            self._with_badge(item, label if label is not None else item_label(item)),
             item,
             before=before,
             allow_expand=item.has_children,
@@ -789,7 +793,7 @@ class OnnxTreeView(Tree[Row]):
                 node = self._rows.get(prefix)
                 if node is None:
                     item = model.node_by_path(prefix)
-                    mark = _highlight(item.label(), text) if k == len(path) else None
+                    mark = _highlight(item_label(item), text) if k == len(path) else None
                     node = self._add_row(parent, item, label=mark)
                 if k < len(path) and node not in self._loaded:
                     self._loaded.add(node)

@@ -133,7 +133,8 @@ def _raw_floor(onnx_path: str, repeats: int) -> tuple[float, float | None]:
     import torch
 
     from cfexplore.models import VARIANTS
-    from cfexplore.worker.runtime import MODEL_SEED, make_inputs
+    from cfexplore.target.inputs import make_inputs
+    from cfexplore.worker.runtime import MODEL_SEED
 
     variant = VARIANTS[VARIANT]
     mod_name, _, attr = variant.factory.partition(":")

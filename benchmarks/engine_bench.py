@@ -24,7 +24,9 @@ def sweep(repeats: int) -> dict[str, Any]:
     """The worker's "sweep" op over every value of a knob vs one `Session.diff` per value."""
     from cfexplore.engine.session import Session
     from cfexplore.results import DEFAULT_ATOL, DEFAULT_RTOL
+    from cfexplore.settings import RunSettings
     from cfexplore.spec import TargetSpec
+    from cfexplore.worker.protocol import Sweep
 
     with Session.open(TargetSpec(variant=SWEEP_VARIANT)) as session:
         knob = session.info.knobs[0]
@@ -35,16 +37,8 @@ def sweep(repeats: int) -> dict[str, Any]:
         for r in range(repeats):
             # fresh seeds on both sides: neither finds the torch outputs cached
             start = time.perf_counter()
-            rows, _has_input = session.client.call(
-                "sweep",
-                exporter="script",
-                knob=knob.name,
-                seed=2000 + r,
-                rtol=DEFAULT_RTOL,
-                atol=DEFAULT_ATOL,
-                reference=None,
-                equal_nan=False,
-            )
+            settings = RunSettings(seed=2000 + r, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
+            rows, _has_input = session.client.call(Sweep("script", knob.name, settings))
             swept.append(time.perf_counter() - start)
             start = time.perf_counter()
             for value in knob.values:
@@ -68,7 +62,8 @@ def _module_and_args(variant: str) -> tuple[Any, tuple[Any, ...], list[str]]:
     import torch
 
     from cfexplore.models import VARIANTS
-    from cfexplore.worker.runtime import MODEL_SEED, make_inputs
+    from cfexplore.target.inputs import make_inputs
+    from cfexplore.worker.runtime import MODEL_SEED
 
     spec = VARIANTS[variant]
     mod_name, _, attr = spec.factory.partition(":")

@@ -4,7 +4,7 @@ The core package: pure, UI-free, and quick to import (torch and onnxruntime are 
 inside the functions that need them, mostly in the worker process).
 """
 
-__version__ = "0.1.0"
+from cfexplore.versions import VERSION as __version__
 
 
 def check(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -6,13 +6,14 @@ import platform
 from functools import cache
 from importlib import metadata
 
-import cfexplore
+VERSION = "0.1.0"
+"""This cfexplore's version (pyproject.toml says the same; a test checks)."""
 
 
 @cache
 def versions() -> dict[str, str]:
     """Versions of python, cfexplore, torch, onnx, onnxruntime and onnxscript."""
-    out = {"python": platform.python_version(), "cfexplore": cfexplore.__version__}
+    out = {"python": platform.python_version(), "cfexplore": VERSION}
     for dist in ("torch", "onnx", "onnxruntime", "onnxscript", "numpy"):
         try:
             out[dist] = metadata.version(dist)

@@ -21,7 +21,8 @@ import onnx
 from onnx import TensorProto, helper
 
 from cfexplore.analysis.verdicts import decide, failed_sentence
-from cfexplore.engine.session import COLUMNS, MatrixCell, MatrixReport, command_for
+from cfexplore.engine.commands import command_for
+from cfexplore.engine.session import COLUMNS, MatrixCell, MatrixReport
 from cfexplore.models import SEED_TABLE, VARIANTS
 from cfexplore.results import (
     DEFAULT_ATOL,

@@ -18,8 +18,8 @@ import onnxruntime as ort
 from onnx import TensorProto as T
 from onnx import helper
 
-from cfexplore.fileio import clean_leftovers, save_onnx
 from cfexplore.graph.safeload import load_model_safely
+from cfexplore.graph.save import clean_leftovers, save_onnx
 
 X = np.linspace(-1, 1, 512, dtype=np.float32).reshape(1, 512)
 

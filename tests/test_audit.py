@@ -666,7 +666,8 @@ def test_analysis_in_a_worker_matches_the_one_in_process(tmp_path) -> None:  # t
     import onnx
 
     from benchmarks.genmodel import make_model
-    from cfexplore.analysis.modelcheck import analyse_file, analyse_tree
+    from cfexplore.analysis.modelcheck import analyse_tree
+    from cfexplore.engine.filejobs import analyse_file
     from cfexplore.graph.tree import OnnxTree
     from cfexplore.worker.client import WorkerClient
 

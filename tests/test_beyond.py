@@ -17,7 +17,7 @@ from cfexplore.graph.sourcemap import node_source
 from cfexplore.render.reportdoc import build_report, report_markdown
 from cfexplore.results import DiffResult, TensorDiff
 from cfexplore.spec import TargetSpec
-from cfexplore.worker.runtime import classify
+from cfexplore.worker.outputs import classify
 
 
 def open_variant(client, name: str) -> Session:  # type: ignore[no-untyped-def]

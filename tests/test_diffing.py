@@ -14,7 +14,9 @@ import pytest
 
 from cfexplore.analysis.diffing import MISSING, compare, input_hash, same
 from cfexplore.spec import InputSpec
-from cfexplore.worker.runtime import _compare_all, make_inputs, reproducible_session_options
+from cfexplore.target.inputs import make_inputs
+from cfexplore.worker.ort import reproducible_session_options
+from cfexplore.worker.outputs import compare_all
 
 INF, NAN = np.inf, np.nan
 
@@ -67,7 +69,7 @@ def test_missing_side() -> None:
     assert not d.passed and d.note == "no ONNX output" and d.total == 2
     d = compare(1, "z", MISSING, np.zeros(2), 1e-3, 1e-5)
     assert not d.passed and d.note == "no PyTorch output"
-    outs = _compare_all(["a", "b"], [np.ones(2)], [np.ones(2), np.ones(3)], 0, 0)
+    outs = compare_all(["a", "b"], [np.ones(2)], [np.ones(2), np.ones(3)], 0, 0)
     assert [o.passed for o in outs] == [True, False] and outs[1].note == "no PyTorch output"
 
 
@@ -354,7 +356,7 @@ def _run_case(case: object) -> list[tuple[list[object], list[object]]]:
 def test_backend_sequence_models_match(name: str, backend_cases: dict[str, object]) -> None:
     case = backend_cases[name]
     for expected, got in _run_case(case):
-        outs = _compare_all(["out"] * len(expected), expected, got, 1e-3, 1e-7)
+        outs = compare_all(["out"] * len(expected), expected, got, 1e-3, 1e-7)
         assert outs and all(o.passed for o in outs), [o.note for o in outs]
         assert all(o.elements and o.note.endswith("all equal") for o in outs)
 
@@ -366,15 +368,15 @@ def test_backend_sequence_perturbed_fails_with_element_note(
     seq = [np.array(x, copy=True) for x in got[0]]
     assert len(seq) == 5
     seq[3][2] += 1.0
-    d = _compare_all(["res"], expected, [seq], 1e-3, 1e-7)[0]
+    d = compare_all(["res"], expected, [seq], 1e-3, 1e-7)[0]
     assert not d.passed and d.mismatches == 1 and d.max_abs == 1.0
     assert d.note == "element 3: 1/4 outside tolerance"
     assert [e.passed for e in d.elements] == [True, True, True, False, True]
-    d = _compare_all(["res"], expected, [seq[:4]], 1e-3, 1e-7)[0]
+    d = compare_all(["res"], expected, [seq[:4]], 1e-3, 1e-7)[0]
     assert not d.passed and d.note == "sequence length differs: 5 vs 4"
     seq = [np.array(x, copy=True) for x in got[0]]
     seq[1] = seq[1][:1]
-    d = _compare_all(["res"], expected, [seq], 1e-3, 1e-7)[0]
+    d = compare_all(["res"], expected, [seq], 1e-3, 1e-7)[0]
     assert d.note == "element 1: shape differs: [2] vs [1]"
 
 

@@ -16,6 +16,7 @@ from onnx import TensorProto, helper
 
 from cfexplore.engine.filerun import run_file
 from cfexplore.errors import CfxError
+from cfexplore.settings import RunSettings
 from cfexplore.target import inputstore
 from cfexplore.target.feeds import FeedPlan, Fill, graph_inputs, make_feeds, plan_from_args, resolve
 
@@ -122,7 +123,7 @@ def test_run_file_against_plain_onnxruntime(gated: Path) -> None:
     import onnxruntime as ort
 
     plan = FeedPlan({"N": 8, "batch": 2}, {"rate": "16000", "bias": "1x8"})
-    result = run_file(str(gated), plan, seed=5)
+    result = run_file(str(gated), plan, RunSettings(seed=5))
     assert result.passed, (result.ort_error, result.reference_error)
     assert [o.name for o in result.outputs] == ["out"]
     assert result.outputs[0].onnx_shape == [2, 8]
@@ -134,7 +135,7 @@ def test_run_file_against_plain_onnxruntime(gated: Path) -> None:
         "--input rate=16000 --input bias=1x8 --dim N=8 --dim batch=2 --seed 5"
     )
 
-    wrong = run_file(str(gated), FeedPlan({"N": 8, "batch": 2}, {"rate": "3"}), seed=5)
+    wrong = run_file(str(gated), FeedPlan({"N": 8, "batch": 2}, {"rate": "3"}), RunSettings(seed=5))
     assert not wrong.passed and wrong.ort_error and wrong.reference_error
 
 

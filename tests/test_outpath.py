@@ -14,8 +14,8 @@ import onnx
 import pytest
 
 from cfexplore.errors import CfxError
-from cfexplore.fileio import save_onnx
 from cfexplore.graph.safeload import load_model_safely
+from cfexplore.graph.save import save_onnx
 from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
 
 from .test_atomic_save import model_file

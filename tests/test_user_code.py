@@ -21,6 +21,7 @@ from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
 from cfexplore.target.targets import parse_target
 from cfexplore.worker import client as worker_mod
 from cfexplore.worker.client import WorkerClient
+from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
 
 from .conftest import DATA
 
@@ -275,7 +276,7 @@ def test_expand_to_two_to_the_forty_is_model_too_large(tmp_path: Path) -> None:
     model = expand_model(tmp_path / "expand.onnx")
     before = rss_mb()
     start = time.monotonic()
-    client = WorkerClient(memory_limit=worker_mod.DEFAULT_ONNX_MEMORY_LIMIT)
+    client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
     try:
         res = validate_onnx_file(str(model), timeout=60, client=client)
         assert res.size_error is not None and res.size_error.startswith("model too large")

@@ -13,7 +13,8 @@ import torch
 from cfexplore.engine.session import Session
 from cfexplore.errors import CfxError
 from cfexplore.target.targets import parse_target
-from cfexplore.worker.runtime import Loaded, load_weights
+from cfexplore.worker.runtime import Loaded
+from cfexplore.worker.weights import load_weights
 
 from .conftest import DATA
 

@@ -180,10 +180,11 @@ PARENT = """
 import threading, time
 from cfexplore.target.targets import parse_target
 from cfexplore.worker.client import WorkerClient
+from cfexplore.worker.protocol import Load, Ping
 client = WorkerClient()
-print(client.call("ping"), flush=True)
+print(client.call(Ping()), flush=True)
 spec = parse_target({target!r})  # its import never returns: the worker stays busy
-threading.Thread(target=client.call, args=("load",), kwargs={{"spec": spec}}, daemon=True).start()
+threading.Thread(target=client.call, args=(Load(spec),), daemon=True).start()
 time.sleep(1.5)
 print("busy", flush=True)
 time.sleep(600)

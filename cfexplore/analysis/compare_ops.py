@@ -8,10 +8,12 @@ _MAX_OPS_SHOWN = 4
 
 
 def short_key(key: str) -> str:
+    """`then_branch` -> `then` (other keys, e.g. `body`, unchanged)."""
     return key.removesuffix("_branch")
 
 
 def sorted_counts(c: Counter[str] | dict[str, int]) -> dict[str, int]:
+    """The positive counts, sorted by op: the JSON form of an op Counter."""
     return {k: v for k, v in sorted(c.items()) if v > 0}
 
 

@@ -55,7 +55,7 @@ def compare(
     summary TensorDiff (its `elements` hold one TensorDiff per element, its note says e.g.
     "sequence of 3: all equal" or "element 1: shape differs [2] vs [3]"); dtype is
     "seq(<element dtype>)" and shape [length]. Dicts (maps) likewise. `None` vs `None` is
-    equal; `MISSING` (see `_compare_all` in runtime) is a side with no output at all.
+    equal; `MISSING` (see `worker.outputs.compare_all`) is a side with no output at all.
     """
     try:
         return _compare_any(index, name, ref, got, rtol, atol, equal_nan)

@@ -10,11 +10,8 @@ app does (`OnnxTree.open`), so the audit's node paths match the app's tree rows.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
-
-from cfexplore.errors import CfxError
 
 ANALYSE_TIMEOUT_S = 300.0
 """Time limit for the whole pass on one file (then the worker is replaced)."""
@@ -57,14 +54,3 @@ def analyse_tree(tree: Any) -> ModelAnalysis:
     except Exception as exc:  # an audit bug must not stop the browsing
         out.audit_error = f"audit failed: {type(exc).__name__}: {exc}"
     return out
-
-
-def analyse_file(path: str, client: Any, cancel: threading.Event | None = None) -> ModelAnalysis:
-    """Run the pass on `client` (a WorkerClient); a time-out or crash is a CfxError."""
-    from cfexplore.errors import TimedOut
-
-    try:
-        result: ModelAnalysis = client.call("analyse", None, cancel, ANALYSE_TIMEOUT_S, path=path)
-    except TimedOut as exc:
-        raise CfxError(f"auditing took longer than {ANALYSE_TIMEOUT_S:g}s: stopped") from exc
-    return result

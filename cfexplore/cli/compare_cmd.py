@@ -6,8 +6,7 @@ import json
 import sys
 
 from cfexplore.analysis.compare import compare_models
-from cfexplore.errors import EXIT_OK, EXIT_USAGE
-from cfexplore.graph.safeload import GraphError
+from cfexplore.errors import EXIT_OK, EXIT_USAGE, GraphError
 from cfexplore.graph.tree import OnnxTree
 from cfexplore.render.compare_text import render_compare
 

@@ -411,7 +411,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.fileio import save_onnx
+    from cfexplore.graph.save import save_onnx
     from cfexplore.outpath import DATA_SUFFIX_BYTES
     from cfexplore.render.report import export_summary
 
@@ -490,7 +490,7 @@ class _Capped:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from cfexplore.analysis.audit import cmd_audit
+    from cfexplore.cli.audit_cmd import cmd_audit
 
     return cmd_audit(args.file, args.json)
 
@@ -526,7 +526,7 @@ def cmd_validate(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cfexplore.analysis.compare import cmd_compare
+    from cfexplore.cli.compare_cmd import cmd_compare
 
     return cmd_compare(args.a, args.b, args.json)
 
@@ -540,6 +540,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.engine.filerun import run_file
     from cfexplore.graph.safeload import stat_regular
     from cfexplore.render.report import file_run_table
+    from cfexplore.settings import RunSettings
     from cfexplore.target.feeds import plan_from_args
     from cfexplore.termtext import safe_text
 
@@ -548,10 +549,8 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
             raise CfxError(f"--{option} does not apply to an .onnx file (it has no PyTorch side)")
     stat_regular(args.target)  # a FIFO would block the worker's open()
     plan = plan_from_args(args.input, args.dim)
-    result = run_file(
-        args.target, plan, args.seed, args.rtol, args.atol, args.reference,
-        cancel=cancel, timeout=args.timeout,
-    )  # fmt: skip
+    settings = RunSettings(seed=args.seed, rtol=args.rtol, atol=args.atol, reference=args.reference)
+    result = run_file(args.target, plan, settings, cancel=cancel, timeout=args.timeout)
     if result.plan_error:
         raise CfxError(result.plan_error)
     if args.json:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cfexplore.errors import CfxError
 from cfexplore.results import (
@@ -25,6 +25,9 @@ from cfexplore.results import (
     EXPORTERS,
     CheckReport,
 )
+from cfexplore.worker.protocol import Ping, Request
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from cfexplore.worker.client import WorkerClient
@@ -44,23 +47,23 @@ class InProcessClient:
 
     def call(
         self,
-        op: str,
+        request: Request[R],
         progress: Callable[[float | None, str], None] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
         *,
         timeout_per_phase: bool = False,
-        **kwargs: Any,
-    ) -> Any:
+    ) -> R:
         from cfexplore.errors import Cancelled
+        from cfexplore.worker.handlers import handle
 
         if cancel is not None and cancel.is_set():
-            raise Cancelled(f"{op} cancelled")
-        if op == "ping":
+            raise Cancelled(f"{request.op} cancelled")
+        if isinstance(request, Ping):
             import os
 
-            return os.getpid()
-        return self.runtime.handle(op, kwargs, progress or (lambda _f, _m: None))
+            return cast(R, os.getpid())
+        return cast(R, handle(self.runtime, request, progress or (lambda _f, _m: None)))
 
     def close(self) -> None:
         import shutil

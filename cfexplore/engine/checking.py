@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from cfexplore.analysis.verdicts import (
     problem_sentence,
     where_sentence,
 )
-from cfexplore.engine.session import command_for
+from cfexplore.engine.commands import command_for
 from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
 from cfexplore.phases import Stalled, stalled
 from cfexplore.results import (
@@ -32,7 +32,9 @@ from cfexplore.results import (
     SweepRow,
     diff_note,
 )
+from cfexplore.settings import RunSettings
 from cfexplore.versions import versions
+from cfexplore.worker.protocol import Eager, Sweep
 
 if TYPE_CHECKING:
     from cfexplore.engine.session import Session  # noqa: F401
@@ -89,7 +91,15 @@ class Checker:
         steps = max(1, len(exporters) * (1 + max(1, len(knobs))))
         done = 0
         results: list[ExporterResult] = []
-        ctx = _CheckArgs(opset, seed, rtol, atol, values, reference, equal_nan)
+        ctx = RunSettings(
+            opset=opset,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+            equal_nan=equal_nan,
+            reference=reference,
+            values=values,
+        )
         for exporter in exporters:
             progress(done / steps, f"{self.spec.label}: exporting with {exporter}")
             exp = self._export_for_check(exporter, ctx, cancel)
@@ -157,7 +167,7 @@ class Checker:
         )
 
     def _export_for_check(
-        self, exporter: str, ctx: _CheckArgs, cancel: threading.Event | None
+        self, exporter: str, ctx: RunSettings, cancel: threading.Event | None
     ) -> ExportResult:
         """Export; a worker that dies while exporting makes a failed result, not an abort."""
         try:
@@ -181,7 +191,7 @@ class Checker:
         return text
 
     def _failed_verdict(
-        self, exporter: str, exp: ExportResult, knob: Any, ctx: _CheckArgs
+        self, exporter: str, exp: ExportResult, knob: Any, ctx: RunSettings
     ) -> KnobVerdict:
         return KnobVerdict(
             **self._verdict_base(exporter, exp, knob, ctx),
@@ -192,7 +202,7 @@ class Checker:
         )
 
     def _verdict_base(
-        self, exporter: str, exp: ExportResult, knob: Any, ctx: _CheckArgs
+        self, exporter: str, exp: ExportResult, knob: Any, ctx: RunSettings
     ) -> dict[str, Any]:
         return dict(
             name=knob.name,
@@ -213,7 +223,7 @@ class Checker:
         exporter: str,
         exp: ExportResult,
         knob: Any,
-        ctx: _CheckArgs,
+        ctx: RunSettings,
         trace: dict[str, Any],
         cancel: threading.Event | None,
     ) -> KnobVerdict:
@@ -274,7 +284,7 @@ class Checker:
         self,
         exporter: str,
         knob: str,
-        ctx: _CheckArgs,
+        ctx: RunSettings,
         cancel: threading.Event | None,
         only: list[Any] | None,
     ) -> tuple[list[SweepRow], bool]:
@@ -283,20 +293,12 @@ class Checker:
             exp = self.export(exporter, ctx.opset, ctx.values, cancel=cancel)
             if not exp.ok:
                 raise CfxError(f"the {exporter} export failed on a restarted worker: {exp.error}")
-        result: tuple[list[SweepRow], bool] = self.client.call(
-            "sweep",
+        result = self.client.call(
+            Sweep(exporter, knob, ctx, only),
             None,
             cancel,
             self.session.timeout,  # for each side of each value (the sweep says each)
             timeout_per_phase=True,
-            exporter=exporter,
-            knob=knob,
-            seed=ctx.seed,
-            rtol=ctx.rtol,
-            atol=ctx.atol,
-            reference=ctx.reference,
-            equal_nan=ctx.equal_nan,
-            only=only,
         )
         return result
 
@@ -305,7 +307,7 @@ class Checker:
         exporter: str,
         knob: Any,
         export_value: Any,
-        ctx: _CheckArgs,
+        ctx: RunSettings,
         cancel: threading.Event | None,
         hung: Stalled | None = None,
     ) -> tuple[list[SweepRow], bool]:
@@ -345,27 +347,21 @@ class Checker:
         self,
         knob: str,
         value: Any,
-        ctx: _CheckArgs,
+        ctx: RunSettings,
         cancel: threading.Event | None,
         exc: WorkerCrashed,
     ) -> SweepRow:
         why = str(exc).split(" during ")[0]
         try:
             self.session._ensure_loaded(cancel)
-            self.client.call(
-                "eager",
-                None,
-                cancel,
-                self.session.timeout,
-                seed=ctx.seed,
-                values={**ctx.values, knob: value},
-            )
+            at = ctx.with_values({**(ctx.values or {}), knob: value})
+            self.client.call(Eager(at), None, cancel, self.session.timeout)
         except (WorkerCrashed, TimedOut):
             return SweepRow(value, False, None, None, torch_error=f"PyTorch crashed: {why}")
         return SweepRow(value, False, None, None, onnx_error=f"ONNX Runtime crashed: {why}")
 
     def _baseline(
-        self, exporter: str, exp: ExportResult, ctx: _CheckArgs, cancel: threading.Event | None
+        self, exporter: str, exp: ExportResult, ctx: RunSettings, cancel: threading.Event | None
     ) -> KnobVerdict:
         """No knobs: diff at the export inputs and two more seeds, as one verdict."""
         rows: list[SweepRow] = []
@@ -418,19 +414,6 @@ class Checker:
             ),
             problem=knob_problem(rows),
         )
-
-
-@dataclass
-class _CheckArgs:
-    """The settings one check passes to every export, sweep and diff."""
-
-    opset: int
-    seed: int
-    rtol: float
-    atol: float
-    values: dict[str, Any]
-    reference: bool | None
-    equal_nan: bool
 
 
 def _baseline_seeds(seed: int) -> list[int]:

@@ -7,15 +7,14 @@ and a `threading.Event` for cancel; the CLI passes a fresh event, the TUI its wo
 from __future__ import annotations
 
 import copy
-import shlex
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cfexplore.engine.commands import command_for
 from cfexplore.errors import CfxError, TimedOut
-from cfexplore.fmt import fmt_value
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
 from cfexplore.phases import Stalled
 from cfexplore.results import (
@@ -30,60 +29,18 @@ from cfexplore.results import (
     TargetInfo,
     ValidationResult,
 )
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.versions import versions
-from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+from cfexplore.worker.client import WorkerClient
+from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
+from cfexplore.worker.protocol import Diff, Export, Load, RunOnnx, Stats, Validate
 
 Progress = Callable[[float | None, str], None]
 
 
 def _quiet(_frac: float | None, _msg: str) -> None:
     return None
-
-
-def command_for(
-    spec: TargetSpec,
-    verb: str,
-    exporter: str | None = None,
-    opset: int | None = None,
-    seed: int | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    values: dict[str, Any] | None = None,
-    run: dict[str, Any] | None = None,
-) -> str:
-    """The one-line `cfexplore` command that re-runs a result.
-
-    `values` are knob values at export time (`--set`), `run` those changed after the
-    export, at run time only (`--run`: how a frozen knob's failure is reproduced).
-    """
-    parts = ["cfexplore", verb]
-    if spec.variant:
-        parts.append(spec.variant)
-    else:
-        parts.append(spec.label)
-        parts += [f"--init={k}={fmt_value(v)}" for k, v in spec.init.items()]
-        for i in spec.inputs:
-            shape = "x".join(map(str, i.shape))
-            rng = f":{i.low:g}..{i.high:g}" if i.low is not None and i.high is not None else ""
-            parts.append(f"--input={i.name}={shape}:{i.dtype}{rng}")
-    for k, vals in spec.values.items():
-        parts.append(f"--values={k}={','.join(fmt_value(v) for v in vals)}")
-    if spec.weights:
-        parts.append(f"--weights={spec.weights}")
-    if exporter:
-        parts += ["--exporter", exporter]
-    if opset is not None:
-        parts += ["--opset", str(opset)]
-    if seed is not None:
-        parts += ["--seed", str(seed)]
-    parts += [f"--set={k}={fmt_value(v)}" for k, v in (values or {}).items()]
-    parts += [f"--run={k}={fmt_value(v)}" for k, v in (run or {}).items()]
-    if rtol is not None:
-        parts += ["--rtol", f"{rtol:g}"]
-    if atol is not None:
-        parts += ["--atol", f"{atol:g}"]
-    return shlex.join(parts)
 
 
 class Session:
@@ -110,7 +67,7 @@ class Session:
         shared worker has since loaded another session's target."""
         self.client.start()
         if self.client.starts != self._generation or self.client.holder is not self:
-            self.info = self.client.call("load", None, cancel, self.timeout, spec=self.spec)
+            self.info = self.client.call(Load(self.spec), None, cancel, self.timeout)
             self._generation = self.client.starts
             self.client.holder = self
             self.exports.clear()
@@ -128,7 +85,7 @@ class Session:
         own = client is None
         client = client or WorkerClient()
         try:
-            info = client.call("load", progress, cancel, timeout, spec=spec)
+            info = client.call(Load(spec), progress, cancel, timeout)
         except BaseException:
             if own:
                 client.close()
@@ -172,15 +129,8 @@ class Session:
             raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
         self._ensure_loaded(cancel)
         try:
-            result: ExportResult = self.client.call(
-                "export",
-                progress,
-                cancel,
-                self.timeout,
-                exporter=exporter,
-                opset=opset,
-                values=self.check_values(values),
-            )
+            settings = RunSettings(opset=opset, values=self.check_values(values))
+            result = self.client.call(Export(exporter, settings), progress, cancel, self.timeout)
         except TimedOut as exc:
             # the worker was killed; the next request reloads the target
             result = ExportResult(
@@ -217,19 +167,15 @@ class Session:
             raise CfxError(f"export with {exporter} first")
         values = self.check_values(values)
         try:
-            result: DiffResult = self.client.call(
-                "diff",
-                None,
-                cancel,
-                self.timeout,
-                exporter=exporter,
+            settings = RunSettings(
                 seed=seed,
-                values=values,
                 rtol=rtol,
                 atol=atol,
-                reference=reference,
                 equal_nan=equal_nan,
+                reference=reference,
+                values=values,
             )
+            result = self.client.call(Diff(exporter, settings), None, cancel, self.timeout)
         except TimedOut:
             result = self._timed_out_diff(exporter, seed, values, rtol, atol)
         result.versions = versions()
@@ -277,7 +223,7 @@ class Session:
 
     def stats(self) -> dict[str, int]:
         """Worker counters: loads, module_builds, sessions, exports, diffs."""
-        return dict(self.client.call("stats"))
+        return self.client.call(Stats())
 
     def check(
         self,
@@ -314,7 +260,7 @@ def run_onnx_file(
     Returns (output names, outputs, milliseconds).
     """
     if client is not None:
-        return tuple(client.call("run_onnx", None, cancel, path=str(path), feeds=feeds, seed=seed))
+        return client.call(RunOnnx(str(path), feeds, seed), None, cancel)
     with WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT) as own:
         return run_onnx_file(path, feeds, seed, own, cancel)
 
@@ -341,9 +287,7 @@ def validate_onnx_file(
         with WorkerClient(memory_limit=memory_limit) as own:
             return validate_onnx_file(path, timeout, memory_limit, own, cancel)
     try:
-        result: ValidationResult = client.call(
-            "validate", None, cancel, timeout, path=str(Path(path).resolve())
-        )
+        result = client.call(Validate(str(Path(path).resolve())), None, cancel, timeout)
     except TimedOut:
         result = ValidationResult(str(path), seconds=timeout or 0.0)
         result.session_error = f"TimedOut: checking the model took longer than {timeout:g}s"

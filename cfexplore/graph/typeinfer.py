@@ -10,9 +10,7 @@ else waits on the GIL.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import onnx
 
@@ -108,22 +106,3 @@ def infer_in_worker(path: str) -> InferredTypes:
     from cfexplore.graph.safeload import load_model_safely
 
     return infer_types(load_model_safely(path))
-
-
-def infer_file(
-    path: str,
-    client: Any,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-) -> InferredTypes:
-    """`path`'s inferred types from `client`'s worker; a failure or a time-out is an
-    `error`, never an exception (types are a bonus)."""
-    from cfexplore.errors import Cancelled, CfxError
-
-    try:
-        result: InferredTypes = client.call("infer_types", None, cancel, timeout, path=path)
-    except Cancelled:
-        raise
-    except CfxError as exc:
-        return InferredTypes(error=one_line(f"shape inference failed: {exc}"))
-    return result

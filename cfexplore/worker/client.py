@@ -2,7 +2,7 @@
 
 User model code and exports never run in the process that draws the UI: an import that
 calls `sys.exit`, segfaults or loops forever must leave the app alive, and a thread
-cannot be cancelled. `WorkerClient` starts `python -m cfexplore.worker.client` in its own
+cannot be cancelled. `WorkerClient` starts `python -m cfexplore.worker.server` in its own
 process group and talks to it with small pickled request/response messages over two
 pipes; cancelling kills the whole process group.
 
@@ -29,38 +29,19 @@ import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, cast
 
 from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
+from cfexplore.worker.limits import too_large_message
+from cfexplore.worker.protocol import Request, Shutdown
 
 Progress = Callable[[float | None, str], None]
+R = TypeVar("R")
 
 SOFT_CANCEL_S = 1.5
 """How long a worker inside an ORT run may take to stop after `RunOptions.terminate`."""
 KILL_GRACE_S = 5.0
 """How long the process group has between SIGTERM and SIGKILL."""
-DEFAULT_ONNX_MEMORY_LIMIT = 8 << 30
-"""Address-space limit (bytes) of the worker that checks and runs untrusted .onnx files."""
-
-
-def _memory_error(text: str) -> bool:
-    """Whether an error message says an allocation failed."""
-    low = text.lower()
-    return any(
-        s in low for s in ("failed to allocate memory", "bad_alloc", "memoryerror", "out of memory")
-    )
-
-
-def too_large_message(text: str, limit: int | None) -> str:
-    """One line for a model whose allocation failed, naming the buffer size when known."""
-    import re
-
-    from cfexplore.termtext import format_size
-
-    m = re.search(r"buffer of size (\d+)", text)
-    need = f" (it asked for a {format_size(int(m.group(1)))} buffer)" if m else ""
-    cap = f" of {format_size(limit)}" if limit else ""
-    return f"model too large: it needs more memory than the worker's limit{cap}{need}"
 
 
 WORKDIR_PREFIX = "cfexplore-"
@@ -167,7 +148,7 @@ class WorkerClient:
                     [
                         sys.executable,
                         "-m",
-                        "cfexplore.worker.client",
+                        "cfexplore.worker.server",
                         str(to_child_r),
                         str(from_child_w),
                         str(cancel_r),
@@ -197,23 +178,23 @@ class WorkerClient:
 
     def call(
         self,
-        op: str,
+        request: Request[R],
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
         *,
         timeout_per_phase: bool = False,
-        **kwargs: Any,
-    ) -> Any:
+    ) -> R:
         """Send one request and wait for its result, forwarding progress messages.
 
         `timeout` bounds the whole call, or with `timeout_per_phase` each phase of it: the
         clock restarts at every progress line (a sweep announces each value's each side)."""
+        op = request.op
         with self._lock:
             self.start()
             assert self._send and self._recv
             try:
-                self._send.send({"op": op, **kwargs})
+                self._send.send(request)
             except (BrokenPipeError, OSError) as exc:
                 raise self._crashed(op) from exc
             deadline = time.monotonic() + timeout if timeout else None
@@ -254,7 +235,7 @@ class WorkerClient:
                 elif kind == "result":
                     if soft_deadline is not None:
                         raise Cancelled(f"{op} cancelled")
-                    return msg.get("value")
+                    return cast(R, msg.get("value"))
                 elif kind == "error":
                     if msg.get("cancelled") or soft_deadline is not None:
                         raise Cancelled(f"{op} cancelled")
@@ -369,7 +350,7 @@ class WorkerClient:
         """Stop the worker (politely, then by force) and delete its folder."""
         if self.alive and self._send is not None:
             try:
-                self._send.send({"op": "shutdown"})
+                self._send.send(Shutdown())
                 assert self._proc is not None
                 self._proc.wait(timeout=3)
             except (OSError, subprocess.TimeoutExpired, AssertionError):
@@ -408,109 +389,3 @@ def destroy_all(keep: set[WorkerClient] | None = None) -> int:
         with contextlib.suppress(Exception):
             client.destroy()
     return len(clients)
-
-
-def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> None:
-    """The worker's request loop (child side)."""
-    from cfexplore.errortext import full_text, short_error
-    from cfexplore.worker.runtime import RunTerminated, Runtime
-
-    runtime = Runtime(workdir)
-    send_lock = threading.Lock()
-
-    def reply(msg: dict[str, Any]) -> None:
-        with send_lock:
-            send.send(msg)
-
-    def progress(frac: float | None, message: str) -> None:
-        reply({"type": "progress", "frac": frac, "message": message})
-
-    def watch_cancel() -> None:
-        """Each byte on the cancel pipe terminates the ORT runs in flight, if any."""
-        while True:
-            try:
-                if not os.read(cancel_fd, 1):
-                    return
-            except OSError:
-                return
-            reply({"type": "cancel-ack", "soft": runtime.terminate_runs() > 0})
-
-    threading.Thread(target=watch_cancel, name="cancel", daemon=True).start()
-
-    while True:
-        try:
-            req = recv.recv()
-        except (EOFError, OSError):
-            return
-        op = req.pop("op")
-        if op == "shutdown":
-            return
-        try:
-            value = os.getpid() if op == "ping" else runtime.handle(op, req, progress)
-            reply({"type": "result", "value": value})
-        except RunTerminated:
-            reply({"type": "error", "cancelled": True, "message": "cancelled", "details": ""})
-        except CfxError as exc:
-            reply(
-                {
-                    "type": "error",
-                    "user": True,
-                    "message": str(exc),
-                    "details": exc.details,
-                    "too_large": _memory_error(exc.details + str(exc)),
-                }
-            )
-        except BaseException as exc:  # user code may raise anything, SystemExit included
-            details = full_text(exc)
-            reply(
-                {
-                    "type": "error",
-                    "message": short_error(exc),
-                    "details": details,
-                    "etype": type(exc).__name__,
-                    "too_large": isinstance(exc, MemoryError) or _memory_error(details),
-                }
-            )
-
-
-def main(argv: list[str]) -> None:
-    """Child entry point:
-    `python -m cfexplore.worker.client READ_FD WRITE_FD CANCEL_FD WORKDIR LIMIT NICE`."""
-    limit = int(argv[5]) if len(argv) > 5 else 0
-    nice = int(argv[6]) if len(argv) > 6 else 0
-    if nice:
-        os.nice(nice)
-    if limit > 0:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    recv = Connection(int(argv[1]), writable=False)
-    send = Connection(int(argv[2]), readable=False)
-    os.dup2(2, 1)  # user prints go to the log, never into the protocol
-    _watch_parent(os.getppid())
-    _serve(recv, send, int(argv[3]), argv[4])
-
-
-PARENT_POLL_S = 0.5
-"""How often the worker checks that the process that started it is still alive."""
-
-
-def _watch_parent(parent: int) -> None:
-    """Die with the parent: when the app or CLI that started this worker is gone (SIGKILL,
-    SIGTERM, SIGHUP of an SSH session: no chance to close its workers), kill this worker's
-    whole process group — it and any children user code started — instead of running on
-    (a busy export at 100% CPU, orphaned)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_POLL_S)
-            if os.getppid() != parent:
-                with contextlib.suppress(OSError):
-                    os.killpg(os.getpgrp(), signal.SIGKILL)
-                os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-if __name__ == "__main__":
-    main(sys.argv)

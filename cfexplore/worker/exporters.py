@@ -84,8 +84,6 @@ def export_to(
     atomically. For dynamo, returns the If/Loop/Scan counts before `optimize()`."""
     import torch
 
-    from cfexplore.worker.runtime import cf_counts
-
     before = None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tensor_names = [n for n, v in values.items() if isinstance(v, torch.Tensor)]
@@ -133,3 +131,11 @@ def export_to(
             raise CfxError(f"unknown exporter {exporter!r} (script, trace or dynamo)")
     os.replace(tmp, path)
     return before
+
+
+def cf_counts(model: Any) -> dict[str, int]:
+    """If/Loop/Scan totals, the three counts export results report."""
+    from cfexplore.analysis.audit import count_control_flow
+
+    counts = count_control_flow(model)
+    return {op: counts.get(op, 0) for op in ("If", "Loop", "Scan")}

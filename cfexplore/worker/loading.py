@@ -59,7 +59,7 @@ class Loaded:
         """Build a variant, a user file's class or an importable callable."""
         import torch
 
-        from cfexplore.worker.runtime import load_weights
+        from cfexplore.worker.weights import load_weights
 
         self = cls(spec)
         variant = None
@@ -431,4 +431,4 @@ class Loaded:
         return self.module(*args, **kwargs)
 
 
-__all__ = ["Loaded", "MODEL_SEED", "make_inputs"]
+__all__ = ["Loaded", "MODEL_SEED"]

@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from cfexplore.analysis import diffing
+from cfexplore.results import DiffResult, TensorDiff
+
 
 @dataclass(frozen=True)
 class NotComparable:
@@ -94,3 +97,96 @@ def count_sentence(n_torch: int, n_onnx: int) -> str:
         return f"{n} output{'s' if n != 1 else ''}"
 
     return f"PyTorch returns {outputs(n_torch)}, ONNX {n_onnx}"
+
+
+def compare_all(
+    names: list[str],
+    ref: list[Any],
+    got: list[Any],
+    rtol: float,
+    atol: float,
+    equal_nan: bool = False,
+) -> list[Any]:
+    """diffing.compare for each output position (a missing side is reported, not dropped).
+
+    Outputs are compared as given: sequences (lists) element-wise, `None` (an empty
+    optional) as a value; NaN equals NaN only with `equal_nan` (as Polygraphy).
+    """
+    out = []
+    for i in range(max(len(ref), len(got))):
+        r = ref[i] if i < len(ref) else diffing.MISSING
+        g = got[i] if i < len(got) else diffing.MISSING
+        name = names[i] if i < len(names) else f"output{i}"
+        out.append(diffing.compare(i, name, r, g, rtol, atol, equal_nan=equal_nan))
+    return out
+
+
+def same_leaves(
+    a: list[tuple[str, Any]], b: list[tuple[str, Any]], rtol: float, atol: float
+) -> bool:
+    """Whether two PyTorch results agree: the same number of leaves, values within
+    tolerance (a ModelOutput and the tuple of the same tensors agree: ONNX cannot tell the
+    container apart); two leaves that cannot be compared agree when of the same type."""
+    if len(a) != len(b):
+        return False
+    plain_a, plain_b = [], []
+    for (_, x), (_, y) in zip(a, b, strict=True):
+        if isinstance(x, NotComparable) or isinstance(y, NotComparable):
+            if x != y:
+                return False
+            continue
+        plain_a.append(x)
+        plain_b.append(y)
+    return diffing.same(plain_a, plain_b, rtol, atol)
+
+
+def not_comparable(odd: list[tuple[str, Any]], start: int) -> list[Any]:
+    """A failing row per PyTorch output leaf that is not a tensor (reported by name)."""
+    return [
+        TensorDiff(
+            start + i,
+            name,
+            None,
+            value.type_name,
+            None,
+            None,
+            None,
+            None,
+            0,
+            0,
+            False,
+            note=f"not comparable: PyTorch returns a {value.type_name}, not a tensor (no "
+            "pytree registration flattens it)",
+        )
+        for i, (name, value) in enumerate(odd)
+    ]
+
+
+def structure_note(leaves: list[tuple[str, Any]], odd: list[tuple[str, Any]], n_onnx: int) -> str:
+    """In words: an output-count difference and the outputs that cannot be compared."""
+    parts = []
+    counted = count_sentence(len(leaves), n_onnx)
+    if counted:
+        parts.append(counted)
+    if odd:
+        what = ", ".join(f"{n} ({v.type_name})" for n, v in odd[:3])
+        parts.append(f"not comparable: {what}")
+    return "; ".join(parts)
+
+
+def classify(result: DiffResult) -> str | None:
+    """Where a disagreement comes from, by the three-way check.
+
+    PyTorch differs from both ONNX backends -> `export`; the two ONNX backends disagree
+    (or ONNX Runtime alone differs from PyTorch) -> `runtime`; all agree -> None.
+    """
+    ort_ok = result.passed
+    ref_ok = bool(result.reference) and all(o.passed for o in result.reference)
+    backends_agree = bool(result.ort_vs_reference) and all(
+        o.passed for o in result.ort_vs_reference
+    )
+    if ort_ok and ref_ok:
+        return None
+    if not ort_ok and not ref_ok and backends_agree:
+        return "export"
+    return "runtime"

@@ -117,7 +117,7 @@ class CompareScreen(Screen[None]):
             view.update(Text(event.error, "red"))
             self.notify(event.error, title="Cannot compare", severity="error")
             return
-        from cfexplore.analysis.compare import render_compare
+        from cfexplore.render.compare_text import render_compare
 
         view.update(render_compare(event.report))
 

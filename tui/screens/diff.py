@@ -491,8 +491,10 @@ class DiffScreen(CfxScreen):
         cancel: threading.Event,
     ) -> None:
         from cfexplore.engine.filerun import run_file
+        from cfexplore.settings import RunSettings
         from cfexplore.target import inputstore
-        from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+        from cfexplore.worker.client import WorkerClient
+        from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
 
         if self._file_client is None:
             # an untrusted file: its worker runs under a memory limit ("model too large")
@@ -505,9 +507,8 @@ class DiffScreen(CfxScreen):
                 inputstore.remember(path, plan)
             except OSError as exc:
                 saved = f"inputs not remembered: {exc.strerror or exc}"
-        result = run_file(
-            path, plan, seed, rtol, atol, None, self._file_client, cancel, self.state.timeout
-        )
+        settings = RunSettings(seed=seed, rtol=rtol, atol=atol)
+        result = run_file(path, plan, settings, self._file_client, cancel, self.state.timeout)
         if not cancel.is_set():
             self.post_message(FileRunDone(result, path, plan, saved))
 

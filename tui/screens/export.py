@@ -311,7 +311,7 @@ class ExportScreen(CfxScreen):
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def _save(self, src: str, dest: Path, external: bool) -> None:
         """Write the model (and its data file) off the UI thread: weights can be large."""
-        from cfexplore.fileio import save_onnx
+        from cfexplore.graph.save import save_onnx
 
         try:
             self.post_message(Saved(save_onnx(src, dest, external_data=external)))

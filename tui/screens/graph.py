@@ -297,8 +297,9 @@ class GraphScreen(CfxScreen):
     def _open(self, ref: OnnxRef, token: int) -> None:
         """Parse in a thread and report at once (the tree shows); then walk the whole model
         for the summary counts and the audit, and report those. Never touches widgets."""
+        from cfexplore.engine.filejobs import infer_file
         from cfexplore.errors import Cancelled
-        from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES, infer_file
+        from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES
 
         try:
             tree = OnnxTree.open(ref.path, lint=False, infer_here_max=IN_PROCESS_MAX_NODES)
@@ -320,7 +321,8 @@ class GraphScreen(CfxScreen):
         # lint, counts and audit walk every node: for a big file in the file worker, so the
         # UI keeps its frames (the GIL, garbage collections over the model's heap, onnx's
         # checker); a small one here, where it costs less than the round trip
-        from cfexplore.analysis.modelcheck import IN_PROCESS_MAX_BYTES, analyse_file, analyse_tree
+        from cfexplore.analysis.modelcheck import IN_PROCESS_MAX_BYTES, analyse_tree
+        from cfexplore.engine.filejobs import analyse_file
         from cfexplore.errors import CfxError
 
         if cancel.is_set():
@@ -350,7 +352,8 @@ class GraphScreen(CfxScreen):
     def _file_worker(self) -> Any:
         """The worker for whole-model work on a file (audit, validation): memory-limited,
         niced, so browsing keeps the CPU (called from worker threads)."""
-        from cfexplore.worker.client import DEFAULT_ONNX_MEMORY_LIMIT, WorkerClient
+        from cfexplore.worker.client import WorkerClient
+        from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
 
         with self._cfx_client_lock:
             if self._validate_client is None:

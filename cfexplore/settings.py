@@ -1,0 +1,41 @@
+"""`RunSettings`: everything that decides one comparison, passed whole.
+
+Opset, seed, tolerances, the NaN rule, whether the reference evaluator runs, knob values
+and limits travel together from the CLI or the app through the engine to the worker, so
+no layer re-orders positional arguments and a new setting is one field here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to export and compare: the same object for a diff, a sweep and a file run."""
+
+    opset: int = DEFAULT_OPSET
+    seed: int = DEFAULT_SEED
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    equal_nan: bool = False
+    """NaN equals NaN (as Polygraphy's `--check-error-stat` option does)."""
+    reference: bool | None = None
+    """Run onnx's reference evaluator too: None = for models up to its size limit."""
+    reproducible: bool = False
+    """Single-threaded, sequential ONNX Runtime sessions (bit-identical reruns)."""
+    timeout: float | None = None
+    """Seconds one worker request may take (None: no limit)."""
+    values: dict[str, Any] | None = field(default=None, hash=False)
+    """Knob values for the export and the run (None: the target's defaults)."""
+
+    def with_values(self, values: dict[str, Any] | None) -> RunSettings:
+        """The same settings at other knob values."""
+        return replace(self, values=values)
+
+    def with_seed(self, seed: int) -> RunSettings:
+        """The same settings with another seed."""
+        return replace(self, seed=seed)

@@ -3,7 +3,7 @@
 Each is a small dataclass (Textual's `Message.__post_init__` sets up the message when the
 dataclass `__init__` has filled in the fields, as textual's own `Input.Changed` does).
 `eq=False` keeps each message equal only to itself and hashable, as Textual's plain
-`Message` is: a handler may use one as a dict key (`ExportScreen._on_exported` does).
+`Message` is (Textual keeps messages in sets and dicts).
 The core types are imported for type checking only: importing this module stays light.
 """
 

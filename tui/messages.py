@@ -1,11 +1,24 @@
-"""App-wide messages: facts in the past tense, posted by thin workers."""
+"""App-wide messages: facts in the past tense, posted by thin workers.
+
+Each is a small dataclass (Textual's `Message.__post_init__` sets up the message when the
+dataclass `__init__` has filled in the fields, as textual's own `Input.Changed` does).
+`eq=False` keeps each message equal only to itself and hashable, as Textual's plain
+`Message` is (Textual keeps messages in sets and dicts).
+The core types are imported for type checking only: importing this module stays light.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cfexplore.engine.session import Session
+    from cfexplore.results import ExportResult
 
 
 @dataclass
@@ -18,51 +31,52 @@ class OnnxRef:
     """The exporter that produced it, or None for a file the user opened."""
 
 
+@dataclass(eq=False)
 class TargetLoaded(Message):
     """A target (variant or user file) is loaded in its worker process."""
 
-    def __init__(self, session: Any) -> None:
-        super().__init__()
-        self.session = session
+    session: Session
+    """The loaded target's session; the app owns it from here (and closes it)."""
 
 
+@dataclass(eq=False)
 class TargetFailed(Message):
     """Loading a target failed; `details` holds the full text."""
 
-    def __init__(self, label: str, error: str, details: str) -> None:
-        super().__init__()
-        self.label = label
-        self.error = error
-        self.details = details
+    label: str
+    error: str
+    """One line: what went wrong."""
+    details: str
+    """The full text: traceback, worker log."""
 
 
+@dataclass(eq=False)
 class Exported(Message):
     """An export finished (ok or failed); `mode` is the screen to show next, if any."""
 
-    def __init__(self, result: Any, label: str, mode: str | None = None) -> None:
-        super().__init__()
-        self.result = result
-        self.label = label
-        self.mode = mode
+    result: ExportResult
+    label: str
+    """The target's label, for the model's name on the Graph screen."""
+    mode: str | None = None
 
 
+@dataclass(eq=False)
 class Progressed(Message):
-    """Progress of a long operation; consecutive ones coalesce."""
+    """Progress of a long operation; consecutive ones from one source coalesce."""
 
-    def __init__(self, source: str, fraction: float | None, text: str) -> None:
-        super().__init__()
-        self.source = source
-        self.fraction = fraction
-        self.text = text
+    source: str
+    """Which job reports ("export", "matrix"): only its own older messages are replaced."""
+    fraction: float | None
+    """Done so far in [0, 1], or None when unknown."""
+    text: str
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Progressed) and message.source == self.source
 
 
+@dataclass(eq=False)
 class Saved(Message):
     """A save finished: the files written, or the one-line reason it failed."""
 
-    def __init__(self, files: list[Any], error: str | None = None) -> None:
-        super().__init__()
-        self.files = files
-        self.error = error
+    files: list[Path]
+    error: str | None = None

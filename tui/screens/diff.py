@@ -1,88 +1,47 @@
-"""Diff screen: live seeded PyTorch vs ONNX Runtime diff, knobs, tolerances, sweep verdicts."""
+"""Diff screen: live seeded PyTorch vs ONNX Runtime diff, knobs, tolerances, sweep verdicts.
+
+This module holds the controls and their keys: an edit re-runs the diff after a pause.
+The runs and their results are `diff_runs` (the screen's base class), what they show
+`diff_results` and `diff_verdicts`, the inputs editor `diff_inputs`, the knob widgets
+`widgets.diff_knobs`."""
 
 from __future__ import annotations
 
 import math
 import threading
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static, Switch
-from textual.worker import Worker
 
-from cfexplore.errors import Cancelled, CfxError
-from cfexplore.fmt import fmt_num, fmt_value
+from cfexplore.errors import CfxError
 from cfexplore.outpath import check_target
-from cfexplore.render.report import (
-    DIFF_COLUMNS,
-    PROBLEM_TEXT,
-    diff_rows,
-    trace_lines,
-)
-from cfexplore.results import EXPORTERS, CheckReport, DiffResult, FileRunResult
+from cfexplore.render.report import DIFF_COLUMNS
+from cfexplore.results import EXPORTERS
 from cfexplore.target.feeds import FeedPlan
 
 from .. import jobs
-from ..messages import Exported, OnnxRef
+from ..messages import OnnxRef
 from ..state import AppState
+from ..widgets.diff_knobs import KnobBar
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.text_input import TextInput
-from .base import CfxScreen
-from .diff_inputs import FILE_COLUMNS, file_dialog, file_status, fill_file_table, model_dialog
-
-DROP_ORDER = ("type", "ORT↔ref", "ref Δ", "rel Δ")
-"""Diff columns a narrow terminal leaves out first (output, result, ORT Δ, outside stay)."""
+from .diff_inputs import file_dialog, model_dialog, with_inputs
+from .diff_results import reset_table
+from .diff_runs import DiffDone, DiffRunsScreen
 
 DEBOUNCE = 0.3
 """Seconds of quiet after an edit before the diff re-runs."""
 
-STATUS_DELAY_S = 0.2
-"""A run's "running…" status shows only if its result takes longer than this."""
 
-
-class DiffDone(Message):
-    def __init__(self, result: DiffResult) -> None:
-        super().__init__()
-        self.result = result
-
-
-class SweepDone(Message):
-    def __init__(self, report: CheckReport) -> None:
-        super().__init__()
-        self.report = report
-
-
-class ReportWritten(Message):
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self.path = path
-
-
-class FileRunDone(Message):
-    """A run of a file opened alone finished (ONNX Runtime vs the reference evaluator)."""
-
-    def __init__(self, result: FileRunResult, path: str, plan: FeedPlan, saved: str) -> None:
-        super().__init__()
-        self.result = result
-        self.path = path
-        self.plan = plan
-        self.saved = saved
-        """Why the plan could not be remembered, or empty."""
-
-
-class DiffScreen(CfxScreen):
+class DiffScreen(DiffRunsScreen):
     """Change the seed, a knob or a tolerance and the diff re-runs; s sweeps every knob."""
 
     HELP = (
@@ -122,26 +81,10 @@ class DiffScreen(CfxScreen):
     def __init__(self) -> None:
         super().__init__()
         self._timer: Timer | None = None
-        self._cancel = threading.Event()
-        self._file_client: Any = None
-        self._knob_key = ""
-        self._knobs_built = ""
-        """The key of the knob widgets on screen (differs from _knob_key while rebuilding)."""
-        self._frozen: set[str] = set()
-        """Knobs the last sweep found frozen (o opens the first one's condition)."""
         self._cfx_last_run: tuple[str, ...] | None = None
         """What the last diff ran with: an edit that changes nothing (a knob widget's first
         Changed on mount) does not start the same diff again."""
-        self._cfx_command = ""
-        """The reproduce command of the last diff or sweep (y copies it)."""
-        self._cfx_last_diff: DiffResult | None = None
-        """The result in the table (redrawn to fit on a resize)."""
-        self._cfx_hidden: list[str] = []
-        """Diff columns left out because the terminal is too narrow for them."""
-        self._cfx_file_result: FileRunResult | None = None
-        """The last run of a file opened alone (its declared inputs feed the editor)."""
         self._cfx_save_plan = False
-        self._cfx_status_timer: Timer | None = None
         """Remember the file's input plan on the next run (it was just edited)."""
 
     def compose(self) -> ComposeResult:
@@ -154,7 +97,7 @@ class DiffScreen(CfxScreen):
             yield Label("atol")
             yield TextInput(f"{self.state.atol:g}", id="atol", type="number")
             yield Static(id="exporter-label")
-        yield Horizontal(id="knobs")
+        yield KnobBar(id="knobs")
         yield DataTable(id="diff-table", cursor_type="row")
         with Horizontal(id="chart-line"):
             yield Static(Text("|diff|", "dim"), id="chart-label")
@@ -168,69 +111,16 @@ class DiffScreen(CfxScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        self._columns(DIFF_COLUMNS)
+        reset_table(table, DIFF_COLUMNS)
         self.cfx.target_changed.subscribe(self, self._on_target)
         self.cfx.onnx_changed.subscribe(self, self._on_onnx)
         self._on_target(self.state)
         table.focus()
 
-    def _fitting(self, rows: list[list[Any]]) -> tuple[list[int], list[int]]:
-        """(indexes of the diff columns to show, each column's width with its padding):
-        all columns when they fit the table's width, else without the least needed (type,
-        ORT↔ref, ref Δ, rel Δ), so no cell is ever cut."""
-        width = self.query_one(DataTable).size.width
-        need = [
-            max([len(name), *(Text(str(r[i])).cell_len for r in rows)]) + 2
-            for i, name in enumerate(DIFF_COLUMNS)
-        ]
-        keep = list(range(len(DIFF_COLUMNS)))
-        for name in DROP_ORDER:
-            if sum(need[i] for i in keep) <= width:
-                break
-            keep.remove(DIFF_COLUMNS.index(name))
-        return keep, need
-
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)
         if self._cfx_last_diff is not None:
             self._done(DiffDone(self._cfx_last_diff))  # table and status, refitted
-
-    def _show_diff_table(self, result: DiffResult) -> None:
-        if not self.query_one(DataTable).size.width:  # not laid out yet: its width decides
-            self.call_after_refresh(self._show_diff_table, result)
-            return
-        rows = [list(row) for row in diff_rows(result)]
-        keep, need = self._fitting(rows)
-        table = self.query_one(DataTable)
-        columns = [(str(c.label), c.width) for c in table.columns.values()]
-        wanted = [(DIFF_COLUMNS[i], need[i] - 2) for i in keep]
-        if columns == wanted:  # the same columns (a next seed): new rows only, no relayout
-            table.clear()
-        else:
-            table.clear(columns=True)
-            for name, width in wanted:  # fixed widths fitted to these values
-                table.add_column(name, width=width)
-        for row in rows:
-            table.add_row(*(row[i] for i in keep))
-        self._cfx_hidden = [DIFF_COLUMNS[i] for i in range(len(DIFF_COLUMNS)) if i not in keep]
-
-    def _columns(self, columns: tuple[str, ...]) -> DataTable[Any]:
-        """The table, cleared, with `columns` (diff and file runs show different ones)."""
-        table = self.query_one(DataTable)
-        if tuple(str(c.label) for c in table.columns.values()) != columns:
-            table.clear(columns=True)
-            table.add_columns(*columns)
-        else:
-            table.clear()
-        return table
-
-    def on_unmount(self) -> None:
-        if self._file_client is not None:
-            self._file_client.close()
-
-    def worker_clients(self) -> list[tuple[str, Any]]:
-        """The worker that runs .onnx files alone (for the app's worker log view)."""
-        return [("ONNX file worker", self._file_client)] if self._file_client else []
 
     # -- mode -------------------------------------------------------------------------
 
@@ -287,64 +177,16 @@ class DiffScreen(CfxScreen):
         self.run_worker(self._rebuild_knobs(), group="knobs", exclusive=True)
 
     async def _rebuild_knobs(self) -> None:
-        box = self.query_one("#knobs", Horizontal)
+        bar = self.query_one("#knobs", KnobBar)
         info = self.state.info
         knobs = [] if self.file_mode or info is None else info.knobs
-        key = ",".join(k.name for k in knobs) + (info.label if info else "")
-        if key == self._knob_key:
-            return
-        self._knob_key = key
-        await box.remove_children()  # ids are reused (knob-0, ...): old ones must be gone
-        widgets: list[Widget] = []
-        for i, k in enumerate(knobs):
-            # ids by position: knob names hold dots and `@` (block.use_skip, data@m.py:3)
-            widgets.append(Label(k.name, classes="knob-label"))
-            if isinstance(k.default, bool) and set(k.values) <= {False, True}:
-                widgets.append(Switch(value=k.default, id=f"knob-{i}", classes="knob"))
-            elif isinstance(k.default, int) and not isinstance(k.default, bool):
-                widgets.append(
-                    TextInput(
-                        str(k.default), id=f"knob-{i}", type="integer", classes="knob knob-int"
-                    )
-                )
-            else:  # Optional[bool] (None/False/True), a tensor-data drive: pick a value
-                options = [(fmt_value(v), str(j)) for j, v in enumerate(k.values)]
-                start = str(k.values.index(k.default)) if k.default in k.values else "0"
-                widgets.append(
-                    Select(
-                        options,
-                        value=start,
-                        allow_blank=False,
-                        id=f"knob-{i}",
-                        classes="knob knob-select",
-                    )
-                )
-        if not widgets:
-            widgets.append(Label("no knobs", classes="knob-label"))
-        await box.mount_all(widgets)
-        self._knobs_built = key
+        await bar.show_knobs(knobs, info.label if info else "")
 
     def knob_values(self) -> dict[str, Any]:
         info = self.state.info
-        out: dict[str, Any] = {}
-        if info is None or self.file_mode or self._knobs_built != self._knob_key:
-            return out  # widgets of the previous target: the export values apply
-        for i, k in enumerate(info.knobs):
-            widgets = self.query(f"#knob-{i}")
-            if not widgets:
-                continue
-            w = widgets.first()
-            if isinstance(w, Switch):
-                out[k.name] = w.value
-            elif isinstance(w, Select):
-                index = int(w.value) if isinstance(w.value, str) and w.value.isdigit() else 0
-                out[k.name] = k.values[index] if index < len(k.values) else k.default
-            elif isinstance(w, Input):
-                try:
-                    out[k.name] = int(w.value)
-                except ValueError:
-                    out[k.name] = k.default
-        return out
+        if info is None or self.file_mode:
+            return {}
+        return self.query_one("#knobs", KnobBar).values(info.knobs)
 
     # -- running ----------------------------------------------------------------------
 
@@ -410,20 +252,6 @@ class DiffScreen(CfxScreen):
         self.state.seed, self.state.rtol, self.state.atol = seed, rtol, atol
         return seed, rtol, atol
 
-    def _status(self, text: Text) -> None:
-        if self._cfx_status_timer is not None:
-            self._cfx_status_timer.stop()
-            self._cfx_status_timer = None
-        self.query_one("#diff-status", Static).update(text)
-
-    def _status_later(self, text: Text) -> None:
-        """Show `text` ("running…") only if nothing else is shown within 0.2 s: a quick
-        diff (a next seed, ~0.1 s) goes straight to its result, one screen update less,
-        and the status line does not flicker."""
-        if self._cfx_status_timer is not None:
-            self._cfx_status_timer.stop()
-        self._cfx_status_timer = self.set_timer(STATUS_DELAY_S, partial(self._status, text))
-
     def action_rerun(self) -> None:
         numbers = self._read_numbers()
         if numbers is None:
@@ -457,66 +285,7 @@ class DiffScreen(CfxScreen):
         )
         jobs.name(worker, f"diff {self.state.exporter}")
 
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _run(
-        self,
-        session: Any,
-        exporter: str,
-        opset: int,
-        seed: int,
-        values: dict[str, Any],
-        rtol: float,
-        atol: float,
-        cancel: threading.Event,
-    ) -> None:
-        if exporter not in session.exports:
-            exp = session.export(exporter, opset, progress=jobs.progress, cancel=cancel)
-            self.post_message(Exported(exp, session.spec.label))
-            if not exp.ok:
-                return
-        jobs.progress(None, f"diff {exporter}")
-        result = session.diff(exporter, seed, values, rtol, atol, cancel=cancel)
-        if not cancel.is_set():
-            self.post_message(DiffDone(result))
-
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _run_file(
-        self,
-        path: str,
-        plan: FeedPlan | None,
-        seed: int,
-        rtol: float,
-        atol: float,
-        save: bool,
-        cancel: threading.Event,
-    ) -> None:
-        from cfexplore.engine.filerun import run_file
-        from cfexplore.settings import RunSettings
-        from cfexplore.target import inputstore
-        from cfexplore.worker.client import WorkerClient
-        from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
-
-        if self._file_client is None:
-            # an untrusted file: its worker runs under a memory limit ("model too large")
-            self._file_client = WorkerClient(memory_limit=DEFAULT_ONNX_MEMORY_LIMIT)
-        saved = ""
-        if plan is None:  # first run of this file: what was set for it last time
-            plan = inputstore.recall(path) or FeedPlan()
-        elif save:
-            try:
-                inputstore.remember(path, plan)
-            except OSError as exc:
-                saved = f"inputs not remembered: {exc.strerror or exc}"
-        settings = RunSettings(seed=seed, rtol=rtol, atol=atol)
-        result = run_file(path, plan, settings, self._file_client, cancel, self.state.timeout)
-        if not cancel.is_set():
-            self.post_message(FileRunDone(result, path, plan, saved))
-
-    def worker_failed(self, worker: Worker[object]) -> None:
-        if isinstance(worker.error, Cancelled):
-            self._status(Text("cancelled", "yellow"))
-        else:
-            self._status(Text("run failed — see the notification", "red"))
+    # -- keys -------------------------------------------------------------------------
 
     def action_focus_knobs(self) -> None:
         """Focus the first knob (then tab through the rest; space flips a switch)."""
@@ -541,48 +310,6 @@ class DiffScreen(CfxScreen):
         why = f"{chosen.name}: frozen" if chosen in frozen else (chosen.name if chosen else "")
         self.app.push_screen(SourceScreen(info.source_file, line or 1, why))
 
-    def action_write_report(self) -> None:
-        """Write the Markdown report (all exporters) for the loaded target, in a worker."""
-        session = self.state.session
-        if session is None or self.file_mode:
-            self.notify("a report needs a loaded variant or user model", severity="warning")
-            return
-        numbers = self._read_numbers()
-        if numbers is None:
-            return
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.spec.label)
-        try:  # the current folder may be read-only: say so before minutes of work
-            path = check_target(Path.cwd() / f"cfexplore-report-{safe[-60:]}.md")
-        except CfxError as exc:
-            self.notify(f"cannot write the report: {exc}", severity="error")
-            return
-        self.notify(f"writing the report to {path.name}…", timeout=3)
-        jobs.name(self._report(session, path, *numbers, self._cancel), "report")
-
-    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
-    def _report(
-        self, session: Any, path: Path, seed: int, rtol: float, atol: float, cancel: threading.Event
-    ) -> None:
-        from cfexplore.fileio import atomic_write_bytes
-        from cfexplore.render.reportdoc import build_report, report_markdown
-
-        rep = build_report(
-            session,
-            EXPORTERS,
-            self.state.opset,
-            seed,
-            rtol,
-            atol,
-            progress=jobs.progress,
-            cancel=cancel,
-        )
-        atomic_write_bytes(path, report_markdown(rep).encode())
-        self.post_message(ReportWritten(str(path)))
-
-    @on(ReportWritten)
-    def _report_written(self, event: ReportWritten) -> None:
-        self.notify(f"report written: {event.path}", title="Report", timeout=8)
-
     def action_focus_seed(self) -> None:
         self.query_one("#seed", Input).focus()
 
@@ -593,27 +320,11 @@ class DiffScreen(CfxScreen):
         else:
             self.cancel_job()
 
-    def cancel_job(self) -> bool:
-        if not self.running_jobs():
-            return False
-        self._cancel.set()
-        self._status(Text("cancelled", "yellow"))
-        return True
-
     def action_next_exporter(self) -> None:
         i = EXPORTERS.index(self.state.exporter)
         self.state.exporter = EXPORTERS[(i + 1) % len(EXPORTERS)]
         self._update_exporter_label()
         self._schedule()
-
-    @on(Exported)
-    def _exported(self, event: Exported) -> None:
-        event.stop()
-        r = event.result
-        if not r.ok:
-            self._status(Text.assemble(("export failed: ", "bold red"), r.error or ""))
-            self.query_one(DataTable).clear()
-        self.cfx.record_export(r, event.label)
 
     def action_copy_command(self) -> None:
         """y: the one-line command that reproduces the last result, to the clipboard."""
@@ -621,65 +332,6 @@ class DiffScreen(CfxScreen):
             self.notify("no result to copy yet", timeout=2)
             return
         self.cfx.copy_text(self._cfx_command, "the reproduce command")
-
-    @on(DiffDone)
-    def _done(self, event: DiffDone) -> None:
-        r = event.result
-        self._cfx_command = r.command
-        self._cfx_last_diff = r
-        self._show_diff_table(r)
-        self.query_one("#chart-line").display = True
-        hist = r.outputs[0].histogram if r.outputs else []
-        self.query_one(Sparkline).data = [float(x) for x in hist]
-        if r.torch_error or r.onnx_error:
-            status = Text.assemble(("error ", "bold red"), r.torch_error or r.onnx_error or "")
-        else:
-            fed = ", ".join(r.onnx_fed) or "no knob"
-            vals = ", ".join(f"{k}={fmt_value(v)}" for k, v in r.knob_values.items())
-            torch_ms = "cached" if r.torch_ms == 0 else f"{r.torch_ms:.1f} ms"
-            status = Text.assemble(
-                ("PASS " if r.passed else "FAIL ", "bold green" if r.passed else "bold red"),
-                f"{r.exporter} seed {r.seed}",
-                (f" · {vals}" if vals else ""),
-                (f" · ONNX takes {fed}", "dim"),
-                (f" · torch {torch_ms}, ORT {r.onnx_ms:.1f} ms", "dim"),
-            )
-            if r.reference_used:
-                status.append(f", reference {r.reference_ms:.1f} ms", "dim")
-            if r.problem:
-                status.append(f"  {PROBLEM_TEXT[r.problem]}", "bold yellow")
-            exported = self.state.exports.get(r.exporter)
-            moved = [
-                k
-                for k, v in r.knob_values.items()
-                if exported is not None and exported.knob_values.get(k) != v and k not in r.onnx_fed
-            ]
-            if moved and not r.passed and exported is not None:
-                status.append(
-                    f"  ← {', '.join(moved)} is not an ONNX input: the export froze it "
-                    f"at {', '.join(fmt_value(exported.knob_values[k]) for k in moved)}",
-                    "yellow",
-                )
-        if self._cfx_hidden:
-            status.append(f"  (too narrow for {', '.join(self._cfx_hidden)})", "dim")
-        self._status(status)
-
-    @on(FileRunDone)
-    def _file_done(self, event: FileRunDone) -> None:
-        if self.state.onnx is None or self.state.onnx.path != event.path:
-            return  # another file (or a model) took its place meanwhile
-        r = event.result
-        self.state.feed_plans.setdefault(event.path, event.plan)
-        self._cfx_file_result = r
-        self._cfx_last_diff = None
-        self._cfx_command = r.command
-        fill_file_table(self._columns(FILE_COLUMNS), r)
-        hist = r.outputs[0].histogram if r.outputs else []
-        self.query_one(Sparkline).data = [float(x) for x in hist]
-        self.query_one("#chart-line").display = bool(hist)
-        self._status(file_status(r))
-        if event.saved:
-            self.notify(event.saved, severity="warning", timeout=6)
 
     # -- inputs -----------------------------------------------------------------------
 
@@ -713,25 +365,15 @@ class DiffScreen(CfxScreen):
         self.action_rerun()
 
     def _model_plan(self, plan: FeedPlan | None) -> None:
-        from dataclasses import replace
-
-        from cfexplore.target import inputstore
-
-        from .diff_inputs import model_specs, spec_text
-
         spec, info = self.state.spec, self.state.info
         if plan is None or not plan.inputs or spec is None or info is None:
             return
-        specs = model_specs(list(info.inputs), plan)
-        if spec.path:  # every input, so the next open gets them all
-            whole = FeedPlan({}, {s.name: spec_text(s) for s in specs})
-            try:
-                inputstore.remember(spec.path, whole)
-            except OSError as exc:
-                self.notify(f"inputs not remembered: {exc.strerror or exc}", severity="warning")
-        self.cfx.load_target(replace(spec, inputs=tuple(specs)))
+        target, warning = with_inputs(spec, list(info.inputs), plan)
+        if warning:
+            self.notify(warning, severity="warning")
+        self.cfx.load_target(target)
 
-    # -- sweep ------------------------------------------------------------------------
+    # -- sweep and report -------------------------------------------------------------
 
     def action_sweep(self) -> None:
         session = self.state.session
@@ -750,56 +392,20 @@ class DiffScreen(CfxScreen):
         )
         jobs.name(worker, f"sweep {self.state.exporter}")
 
-    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
-    def _sweep(
-        self,
-        session: Any,
-        exporter: str,
-        opset: int,
-        seed: int,
-        rtol: float,
-        atol: float,
-        cancel: threading.Event,
-    ) -> None:
-        report = session.check(
-            [exporter], opset, seed, rtol, atol, progress=jobs.progress, cancel=cancel
-        )
-        self.post_message(SweepDone(report))
-
-    @on(SweepDone)
-    def _swept(self, event: SweepDone) -> None:
-        from cfexplore.render.report import VERDICT_STYLE
-
-        grid = Table.grid(padding=(0, 0, 0, 2))
-        grid.add_column()
-        for res in event.report.results:
-            if not res.knobs and res.baseline is None:
-                grid.add_row(Text(f"{res.exporter}: {res.error or 'no knobs to sweep'}", "dim"))
-            for k in [*res.knobs, *([res.baseline] if res.baseline else [])]:
-                grid.add_row(
-                    Text.assemble(
-                        (k.name, "bold"),
-                        f" ({res.exporter}) ",
-                        (k.verdict, VERDICT_STYLE.get(k.verdict, "")),
-                        (f"  max abs {fmt_num(k.max_abs_diff)}", "dim"),
-                    )
-                )
-                # the explanation wraps with a hanging indent under the verdict line
-                grid.add_row(Padding(Text(k.explanation), (0, 0, 0, 2)))
-        self._frozen = {
-            k.name for r in event.report.results for k in r.knobs if k.verdict == "frozen"
-        }
-        for res in event.report.results:
-            if res.branch_trace:
-                grid.add_row(
-                    Text(f"branch trace ({res.exporter}; also on the Graph screen):", "bold")
-                )
-                for line in trace_lines(res.branch_trace):
-                    grid.add_row(line)
-                self.state.traces[res.exporter] = res.branch_trace
-                self.cfx.traces_changed.publish(res.exporter)
-        if event.report.no_knobs:
-            grid.add_row(Text(event.report.no_knobs, "yellow"))
-        grid.add_row(Text(f"reproduce: {event.report.command}", "dim"))
-        self._cfx_command = event.report.command
-        self.query_one("#verdict-view", Static).update(grid)
+    def action_write_report(self) -> None:
+        """Write the Markdown report (all exporters) for the loaded target, in a worker."""
+        session = self.state.session
+        if session is None or self.file_mode:
+            self.notify("a report needs a loaded variant or user model", severity="warning")
+            return
+        numbers = self._read_numbers()
+        if numbers is None:
+            return
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.spec.label)
+        try:  # the current folder may be read-only: say so before minutes of work
+            path = check_target(Path.cwd() / f"cfexplore-report-{safe[-60:]}.md")
+        except CfxError as exc:
+            self.notify(f"cannot write the report: {exc}", severity="error")
+            return
+        self.notify(f"writing the report to {path.name}…", timeout=3)
+        jobs.name(self._report(session, path, *numbers, self._cancel), "report")

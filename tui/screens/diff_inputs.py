@@ -1,25 +1,15 @@
-"""The Diff screen's inputs: the editor dialog's rows for a lone .onnx file or a Python
-model, the checks a plan must pass, and the table of a file run (ONNX Runtime vs the
-reference evaluator). Kept apart from diff.py, which drives the PyTorch side."""
+"""The Diff screen's inputs editor: the dialog's rows for a lone .onnx file or a Python
+model, the checks a plan must pass, and the model's target with the inputs applied."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.text import Text
-from textual.widgets import DataTable
-
 from cfexplore.errors import CfxError
-from cfexplore.render.report import diff_row
-from cfexplore.results import FileRunResult
-from cfexplore.spec import InputSpec
+from cfexplore.spec import InputSpec, TargetSpec
 from cfexplore.target.feeds import FeedPlan, GraphInput, resolve
 from cfexplore.termtext import safe_text
 
 from .inputs import InputRow, InputsScreen
 
-FILE_COLUMNS = ("output", "result", "ORT↔ref", "rel Δ", "outside", "type")
-"""Columns for an .onnx file run alone: ONNX Runtime against the reference evaluator."""
 FILE_HINT = (
     "A number: a constant (sr=16000). A shape: seeded values (1x512, 2x1x128:float32, "
     "1x8:int64:0..100). Empty: seeded, free dims 1. Remembered for this file."
@@ -88,54 +78,22 @@ def model_dialog(label: str, current: list[InputSpec]) -> InputsScreen:
     return InputsScreen(f"Inputs of {safe_text(label, 60)}", rows, {}, check, MODEL_HINT)
 
 
-def fill_file_table(table: DataTable[Any], result: FileRunResult) -> None:
-    """One row per output: ORT vs the reference, or ORT alone when the reference did not
-    run, then a row per backend error."""
-    for o in result.outputs:
-        cells = diff_row(o)
-        kind = f"{o.onnx_dtype}{o.onnx_shape}"
-        table.add_row(cells[0], cells[1], cells[2], cells[5], cells[6], kind)
-    if not result.outputs:
-        for name, shape in zip(result.names, result.ort_shapes, strict=False):
-            table.add_row(Text(safe_text(name, 80)), Text("ran", "green"), "-", "-", "-", shape)
-    for who, _error in _errors(result):
-        table.add_row(Text(who, "bold"), Text("failed (below)", "red"), "", "", "", "")
+def with_inputs(
+    spec: TargetSpec, current: list[InputSpec], plan: FeedPlan
+) -> tuple[TargetSpec, str]:
+    """The target `spec` with the plan's input shapes applied, remembered for its file
+    (every input, so the next open gets them all); and why they were not remembered, or
+    empty."""
+    from dataclasses import replace
 
+    from cfexplore.target import inputstore
 
-def _errors(result: FileRunResult) -> list[tuple[str, str]]:
-    """(backend, error) for each backend that failed (a reference not run is no error)."""
-    return [
-        (who, error)
-        for who, error in (
-            ("ONNX Runtime", result.ort_error),
-            ("reference", result.reference_error),
-        )
-        if error and not error.startswith("not run")
-    ]
-
-
-def file_status(result: FileRunResult) -> Text:
-    """PASS/FAIL, timings, and what was fed as 1 (with the key that changes it)."""
-    if result.plan_error:
-        return Text.assemble(("inputs ", "bold red"), safe_text(result.plan_error), "  e edits")
-    ok = result.passed and result.ort_error is None
-    ort = "ORT failed" if result.ort_error else f"ORT {result.ort_ms:.1f} ms"
-    status = Text.assemble(
-        ("PASS " if ok else "FAIL ", "bold green" if ok else "bold red"),
-        f"seed {result.seed} · {ort}",
-    )
-    if result.reference_error and result.reference_error.startswith("not run"):
-        status.append(f" · reference {safe_text(result.reference_error, 80)}", "dim")
-    elif not result.reference_error:
-        status.append(f", reference {result.reference_ms:.1f} ms", "dim")
-    if result.free_dims:
-        status.append(
-            f"  free dims fed as 1: {safe_text(', '.join(result.free_dims), 60)} — e edits",
-            "yellow",
-        )
-    else:
-        status.append("  e edits inputs", "dim")
-    for who, error in _errors(result):
-        status.append(f"\n{who}: ", "bold red")
-        status.append(safe_text(error, 140))
-    return status
+    specs = model_specs(current, plan)
+    warning = ""
+    if spec.path:
+        whole = FeedPlan({}, {s.name: spec_text(s) for s in specs})
+        try:
+            inputstore.remember(spec.path, whole)
+        except OSError as exc:
+            warning = f"inputs not remembered: {exc.strerror or exc}"
+    return replace(spec, inputs=tuple(specs)), warning

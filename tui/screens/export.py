@@ -91,7 +91,7 @@ class ExportScreen(CfxScreen):
 
     def on_mount(self) -> None:
         self.cfx.target_changed.subscribe(self, self._on_target)
-        self.cfx.exports_changed.subscribe(self, self._on_exported)
+        self.cfx.exports_changed.subscribe(self, self._export_recorded)
         self.query_one("#export-progress", ProgressBar).display = False
         self._on_target(self.state)
         self.set_interval(0.1, self._tick)
@@ -232,7 +232,7 @@ class ExportScreen(CfxScreen):
             status.update(Text("export failed", "bold red"))
         self.cfx.record_export(result, event.label)
 
-    def _on_exported(self, exporter: str) -> None:
+    def _export_recorded(self, exporter: str) -> None:
         """Any export (here, from Diff or Matrix) becomes the result on show."""
         if self.running:
             return

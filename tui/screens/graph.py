@@ -1,4 +1,9 @@
-"""Graph screen: the ONNX node tree (If/Loop/Scan bodies expand in place) and node details."""
+"""Graph screen: the ONNX node tree (If/Loop/Scan bodies expand in place) and node details.
+
+`GraphScreen` opens the model, audits it and validates an opened file in thread workers
+and shows what they report; its widgets and state are `graph_layout.GraphLayout`, its keys
+`graph_actions.GraphActions`.
+"""
 
 from __future__ import annotations
 
@@ -7,62 +12,26 @@ import threading
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual import on, work
 from textual.message import Message
-from textual.reactive import reactive
-from textual.timer import Timer
-from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from cfexplore.analysis.audit import kinds_text
 from cfexplore.errors import GraphError
-from cfexplore.graph.describe import path_to_str
-from cfexplore.graph.items import GraphItem, NodeItem
 from cfexplore.graph.tree import OnnxTree
-from cfexplore.graph.values import CONTROL_FLOW_OPS, ItemPath
+from cfexplore.graph.values import CONTROL_FLOW_OPS
 
 from ..messages import OnnxRef
-from ..widgets.badges import audit_badges, merge_badges, trace_badges
-from ..widgets.footer import CfxFooter
-from ..widgets.mode_bar import ModeBar
-from ..widgets.node_detail import NodeDetailView, Shown
+from ..widgets.node_detail import NodeDetailView
 from ..widgets.onnx_tree import OnnxTreeView
-from ..widgets.text_input import TextInput
-from .base import CfxScreen
+from .graph_actions import GraphActions
+from .graph_layout import DETAIL_DELAY, EMPTY_TEXT, fit_parts
 
-DETAIL_DELAY = 0.08
-"""Seconds the cursor must rest on a row before the detail pane renders it."""
-NARROW_WIDTH = 100
-"""Below this many columns the detail pane goes under the tree instead of beside it."""
-EMPTY_TEXT = (
-    "No model loaded.\n\n"
-    "Export a variant (2) or open an .onnx file from Variants (1).\n"
-    "The node tree of the model then shows here: If/Loop/Scan rows expand into their "
-    "then/else branches and loop bodies."
-)
+# DETAIL_DELAY and fit_parts: still importable from here (tests)
+__all__ = ["DETAIL_DELAY", "GraphScreen", "fit_parts"]
 
 
-def fit_parts(text: Text, width: int, sep: str = " · ") -> Text:
-    """`text` whole if it fits in `width` cells, else its leading `sep`-separated parts
-    that fit followed by `sep…` (a part is never cut; the first always shows, cut at the
-    width if it alone is too wide)."""
-    if text.cell_len <= width:
-        return text
-    parts = text.split(sep, allow_blank=True)
-    out = parts[0].copy()
-    for part in parts[1:]:
-        if out.cell_len + 2 * len(sep) + part.cell_len + 1 > width:
-            break
-        out.append(sep)
-        out.append_text(part)
-    out.append(f"{sep}…", "dim")
-    return out
-
-
-class GraphScreen(CfxScreen):
+class GraphScreen(GraphActions):
     """Browse an ONNX model: which ifs and loops became If/Loop/Scan, and what they contain."""
 
     AUTO_FOCUS = "#graph-tree"
@@ -73,94 +42,6 @@ class GraphScreen(CfxScreen):
         "to any depth; the side pane shows the selected node's typed inputs and outputs, "
         "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll."
     )
-    BINDINGS = [
-        Binding(
-            "y",
-            "copy_name",
-            "Copy name",
-            id="graph.copy",
-            show=False,
-            tooltip="Copy the name of the node under the cursor to the clipboard (OSC 52)",
-        ),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            id="graph.filter",
-            show=False,
-            tooltip="Filter nodes by op type or name",
-        ),
-        Binding(
-            "n",
-            "next_control_flow",
-            "Next If/Loop",
-            id="graph.next-cf",
-            tooltip="Jump to the next If/Loop/Scan node (with a filter: the next match)",
-        ),
-        Binding(
-            "N",
-            "previous_control_flow",
-            "Prev If/Loop",
-            id="graph.prev-cf",
-            show=False,
-            tooltip="Jump to the previous If/Loop/Scan node (with a filter: the previous match)",
-        ),
-        Binding(
-            "e",
-            "expand_control_flow",
-            "Expand all",
-            id="graph.expand-cf",
-            tooltip="Expand every If/Loop/Scan node, its bodies and the path to it",
-        ),
-        Binding(
-            "c",
-            "collapse_all",
-            "Collapse all",
-            id="graph.collapse",
-            show=False,
-            tooltip="Collapse every row",
-        ),
-        Binding(
-            "d",
-            "toggle_detail",
-            "Details",
-            id="graph.detail",
-            show=False,
-            tooltip="Show or hide the node detail pane",
-        ),
-        Binding(
-            "o",
-            "open_source",
-            "Source",
-            id="graph.source",
-            tooltip="Open the Python line this node came from (exporter records)",
-        ),
-        Binding(
-            "x",
-            "compare",
-            "Compare",
-            id="graph.compare",
-            tooltip="Compare this model with another export by control-flow skeleton",
-        ),
-        Binding(
-            "v",
-            "validation",
-            "Validation",
-            id="graph.validation",
-            show=False,
-            tooltip="onnx.checker, size estimate and ORT session of an opened file, in full",
-        ),
-        Binding(
-            "escape",
-            "clear_filter",
-            "Clear filter",
-            id="graph.clear-filter",
-            tooltip="Close the filter and show the whole model",
-        ),
-    ]
-
-    selected: reactive[Shown] = reactive(None)
-    """The item the detail pane shows (set after the cursor rests, see DETAIL_DELAY)."""
 
     class ModelOpened(Message):
         """The open worker parsed the file (and ran shape inference)."""
@@ -215,43 +96,13 @@ class GraphScreen(CfxScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.onnx_ref: OnnxRef | None = None
-        """The model asked for last (on show, or being opened)."""
-        self.model: OnnxTree | None = None
-        """The model on show."""
-        self.audit: Any = None
-        """cfexplore.analysis.audit.AuditReport of the model on show (flags badge the tree)."""
         self._token = 0
-        self._pending_path: ItemPath | None = None
-        self._pending_item: Shown = None
-        self._detail_timer: Timer | None = None
-        self.validation: Any = None
-        """cfexplore.results.ValidationResult of the opened file (None: not run or running)."""
-        self._validate_cancel: threading.Event | None = None
+        """Counts `load` calls: a worker's report for an older one is dropped."""
         self._validate_client: Any = None
+        """The file worker (audit, validation), started on first use."""
         self._cfx_client_lock = threading.Lock()
-        self._cfx_summary_full: Text | None = None
-        """The whole summary line (what is shown is cut to the width)."""
         self._cfx_analyse_cancel: threading.Event | None = None
         """Set to drop the audit of a model no longer shown."""
-        self._summary_text = Text()
-
-    def compose(self) -> ComposeResult:
-        yield ModeBar("graph")
-        yield Static(id="graph-summary", classes="status-line")
-        with Horizontal(id="graph-body"):
-            with Vertical(id="graph-left"):
-                with Horizontal(id="graph-filter-bar"):
-                    yield Static("/", id="graph-filter-prompt")
-                    yield TextInput(
-                        placeholder="op type or name — Enter applies, Esc clears",
-                        id="graph-filter",
-                        compact=True,
-                    )
-                yield OnnxTreeView(id="graph-tree")
-                yield Static(EMPTY_TEXT, id="graph-empty")
-            yield NodeDetailView(id="graph-detail").data_bind(item=GraphScreen.selected)
-        yield CfxFooter()
 
     def on_mount(self) -> None:
         self.cfx.onnx_changed.subscribe(self, self.load)
@@ -267,14 +118,6 @@ class GraphScreen(CfxScreen):
         onnx = self.state.onnx
         if onnx is not None and onnx != self.onnx_ref:
             self.load(onnx)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._set_narrow(event.size.width)
-
-    def _set_narrow(self, width: int) -> None:
-        self.set_class(width < NARROW_WIDTH, "-narrow")
-        if self._cfx_summary_full is not None:
-            self.call_after_refresh(self._summary, self._cfx_summary_full)
 
     # -- loading --------------------------------------------------------------------
 
@@ -465,30 +308,6 @@ class GraphScreen(CfxScreen):
         self._summary(Text.assemble(badge, self._summary_text))  # first: long lines get cut
         self.refresh_bindings()
 
-    def action_validation(self) -> None:
-        """v: the full validation report of the opened file."""
-        from .text import TextScreen
-
-        res = self.validation
-        if res is None:
-            running = self._validate_cancel is not None
-            self.notify("validation still running" if running else "nothing validated", timeout=2)
-            return
-        lines = [f"file: {res.path}", f"time: {res.seconds:.2f}s", ""]
-        how = "full check" if res.full_check else f"structure only: {res.check_note or 'too big'}"
-        lines += [f"onnx.checker ({how}): " + (res.checker_error or "ok")]
-        sized = f"ok · largest tensor {res.largest or '-'}" if res.full_check else "not estimated"
-        lines += ["size: " + (res.size_error or sized)]
-        session = res.session_error or ("skipped: cannot fit" if res.size_error else "ok")
-        lines += ["ONNX Runtime session: " + session]
-        if res.inputs or res.outputs:
-            lines += ["", "inputs:", *[f"  {i}" for i in res.inputs]]
-            lines += ["outputs:", *[f"  {o}" for o in res.outputs]]
-        for title, text in (("checker", res.checker_details), ("session", res.session_details)):
-            if text:
-                lines += ["", f"── {title} details ──", text]
-        self.app.push_screen(TextScreen(f"Validation · {res.path}", "\n".join(lines)))
-
     def worker_clients(self) -> list[tuple[str, Any]]:
         """The validation worker (for the app's worker log view)."""
         worker = self._validate_client
@@ -507,41 +326,7 @@ class GraphScreen(CfxScreen):
         if self._validate_client is not None:
             self._validate_client.close()
 
-    def action_compare(self) -> None:
-        """Open the Compare screen: this model vs another export of the same target."""
-        from .compare import CompareScreen, default_pair
-
-        ref = self.onnx_ref
-        a, b = default_pair(ref.path if ref else None, self.state.exports)
-        self.app.push_screen(CompareScreen(a, b))
-
-    def action_open_source(self) -> None:
-        """Open the Python source line recorded for the highlighted node."""
-        from cfexplore.graph.items import NodeItem
-        from cfexplore.graph.sourcemap import node_source
-
-        from .source import SourceScreen
-
-        item = self.query_one(OnnxTreeView).highlighted_item
-        if not isinstance(item, NodeItem):
-            self.notify("highlight a node first", timeout=2)
-            return
-        detail = item.detail()
-        loc = node_source(detail.doc_string, detail.metadata)
-        if loc is None:
-            self.notify("the exporter recorded no source line for this node", timeout=3)
-            return
-        self.app.push_screen(SourceScreen(loc.file, loc.line, f"{detail.op_type} {detail.name}"))
-
-    def _refresh_badges(self) -> None:
-        """Badge tree rows with the last sweep's branch trace for this export."""
-        ref = self.onnx_ref
-        if self.model is None or ref is None:
-            return
-        trace = self.state.traces.get(ref.exporter) if ref.exporter else None
-        self.query_one(OnnxTreeView).set_badges(
-            merge_badges(trace_badges(trace or {}), audit_badges(self.audit))
-        )
+    # -- failures -------------------------------------------------------------------
 
     @on(ModelFailed)
     def _model_failed(self, event: ModelFailed) -> None:
@@ -570,151 +355,3 @@ class GraphScreen(CfxScreen):
             message += "\n\nDetails:\n" + safe_text(details, 4000, multiline=True)
         self._show_empty(message, error=True)
         self.refresh_bindings()
-
-    def _show_empty(self, message: str, error: bool = False) -> None:
-        empty = self.query_one("#graph-empty", Static)
-        empty.update(Text(message))
-        empty.set_class(error, "error-text")
-        self._show_tree(False)
-        self._detail_message("Nothing to show." if not error else message, error=error)
-
-    def _detail_message(self, message: str, error: bool = False) -> None:
-        if self._detail_timer is not None:
-            self._detail_timer.stop()
-        self._pending_item = self.selected = None
-        self.query_one(NodeDetailView).show_message(message, error=error)
-
-    def _show_tree(self, show: bool) -> None:
-        """The tree and detail pane, or (no model, or an error) the empty-state text alone."""
-        self.query_one(OnnxTreeView).display = show
-        self.query_one("#graph-empty").display = not show
-        self.set_class(not show, "-empty")
-        self.refresh_bindings()
-
-    def _summary(self, text: Text) -> None:
-        """Show the summary line, cut between its ` · ` parts (never inside a word or a
-        number) to fit the width; the last parts give way first (refitted on resize)."""
-        self._cfx_summary_full = text
-        widget = self.query_one("#graph-summary", Static)
-        width = (widget.size.width or self.app.size.width) - 1
-        widget.update(fit_parts(text, width), layout=False)
-
-    # -- jump from other screens ----------------------------------------------------
-
-    def show_path(self, path: tuple[int | str, ...]) -> bool:
-        """Select and reveal the item at `path` (an `OnnxTree` item path), expanding ancestors.
-
-        While a model is still being opened, the jump happens once it is shown.
-        """
-        path = tuple(path)
-        tree_view = self.query_one(OnnxTreeView)
-        if self.model is None or tree_view.loading:
-            self._pending_path = path
-            return False
-        if tree_view.filter_text and not tree_view.reveal(path):
-            self._close_filter_input()
-            tree_view.apply_filter("")
-        if not tree_view.reveal(path):
-            self.notify(f"No node at {path_to_str(path)}.", severity="warning", timeout=4)
-            return False
-        tree_view.focus()
-        return True
-
-    # -- detail pane ----------------------------------------------------------------
-
-    @on(OnnxTreeView.ItemHighlighted)
-    def _item_highlighted(self, event: OnnxTreeView.ItemHighlighted) -> None:
-        """Debounced: holding a cursor key renders only where the cursor stops."""
-        self._pending_item = event.item
-        if self._detail_timer is not None:
-            self._detail_timer.stop()
-        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_pending)
-
-    def _show_pending(self) -> None:
-        self._detail_timer = None
-        self.selected = self._pending_item
-
-    # -- filter ---------------------------------------------------------------------
-
-    @on(Input.Submitted, "#graph-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        tree_view = self.query_one(OnnxTreeView)
-        text = event.value.strip()
-        if not text:
-            self._close_filter_input()
-        tree_view.apply_filter(text)
-        tree_view.focus()
-
-    @on(OnnxTreeView.FilterApplied)
-    def _filter_applied(self, event: OnnxTreeView.FilterApplied) -> None:
-        if event.text and not event.total:
-            self.notify(f"No node matches “{event.text}”.", severity="warning", timeout=3)
-        self.refresh_bindings()
-
-    def _close_filter_input(self) -> None:
-        filter_input = self.query_one("#graph-filter", Input)
-        filter_input.value = ""
-        self.query_one("#graph-filter-bar").remove_class("-open")
-        self.refresh_bindings()
-
-    # -- actions --------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out tree actions while no model is shown; Escape only while filtering."""
-        if action == "clear_filter":
-            tree_view = self.query_one(OnnxTreeView)
-            bar_open = self.query_one("#graph-filter-bar").has_class("-open")
-            return bool(tree_view.filter_text) or bar_open
-        if action == "validation":  # only for a file opened from elsewhere, once checked
-            return self.validation is not None
-        if action in (
-            "filter",
-            "next_control_flow",
-            "previous_control_flow",
-            "expand_control_flow",
-            "collapse_all",
-        ):
-            return True if self.model is not None else None
-        return True
-
-    def action_filter(self) -> None:
-        """Open (and focus) the filter input."""
-        self.query_one("#graph-filter-bar").add_class("-open")
-        filter_input = self.query_one("#graph-filter", Input)
-        filter_input.value = self.query_one(OnnxTreeView).filter_text
-        filter_input.focus()
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        """Close the filter input and show the whole model again."""
-        self._close_filter_input()
-        tree_view = self.query_one(OnnxTreeView)
-        tree_view.apply_filter("")
-        tree_view.focus()
-
-    def action_next_control_flow(self) -> None:
-        self.query_one(OnnxTreeView).goto_control_flow(forward=True)
-
-    def action_previous_control_flow(self) -> None:
-        self.query_one(OnnxTreeView).goto_control_flow(forward=False)
-
-    def action_expand_control_flow(self) -> None:
-        self.query_one(OnnxTreeView).expand_control_flow()
-
-    def action_collapse_all(self) -> None:
-        self.query_one(OnnxTreeView).collapse_everything()
-
-    def action_copy_name(self) -> None:
-        """y: the name of the node (or graph) under the cursor, to the clipboard."""
-        item = self.query_one(OnnxTreeView).highlighted_item
-        if isinstance(item, NodeItem):
-            self.cfx.copy_text(item.name or item.display_name, "the node name")
-        elif isinstance(item, GraphItem) and item.name:
-            self.cfx.copy_text(item.name, "the graph name")
-        else:
-            self.notify("no node under the cursor", timeout=2)
-
-    def action_toggle_detail(self) -> None:
-        """Hide or show the detail pane (more room for the tree on narrow terminals)."""
-        self.toggle_class("-no-detail")

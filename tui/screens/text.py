@@ -97,10 +97,9 @@ class TextScreen(ModalScreen[None]):
         self.query_one("#text-body", Static).update(Text(shown))
 
     def action_copy(self) -> None:
-        from ..app import CfxApp
-
-        if isinstance(self.app, CfxApp):
-            self.app.copy_text(self._text, "the text")
+        copy_text = getattr(self.app, "copy_text", None)  # the cfexplore app says what it copied
+        if callable(copy_text):
+            copy_text(self._text, "the text")
         else:
             self.app.copy_to_clipboard(self._text)
 

@@ -1,0 +1,60 @@
+"""What the CLI commands share: the progress line, the stdout console, opening a session,
+checked output paths and knob values from `--set`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def progress_for(enabled: bool) -> Iterator[Callable[[float | None, str], None]]:
+    """A spinner on stderr (only when it is a terminal) fed by core progress callbacks."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _f, _m: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting…") as status:
+
+        def update(frac: float | None, message: str) -> None:
+            pct = f"{frac * 100:3.0f}% " if frac is not None else ""
+            status.update(f"{pct}{message[:100]}")
+
+        yield update
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def open_session(args: argparse.Namespace, progress: Any, cancel: threading.Event) -> Any:
+    from cfexplore.engine.session import Session
+    from cfexplore.target.targets import parse_target
+
+    spec = parse_target(args.target, args.init, args.input, args.weights, args.values)
+    session = Session.open(spec, progress, cancel, timeout=args.timeout)
+    session.timeout = args.timeout
+    return session
+
+
+def output_path(text: str | None, what: str = "-o", extra_suffix: int = 0) -> Path | None:
+    """`-o FILE`, checked before any work (`outpath.check_target`): a regular file or
+    nothing yet, in a writable folder, with a name the file system takes."""
+    from cfexplore.outpath import check_target
+
+    return None if text is None else check_target(text, what, extra_suffix=extra_suffix)
+
+
+def knob_values(args: argparse.Namespace) -> dict[str, Any]:
+    from cfexplore.target.targets import parse_assignments
+
+    return parse_assignments(args.set, "--set")

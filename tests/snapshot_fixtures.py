@@ -20,7 +20,7 @@ from typing import Any
 import onnx
 from onnx import TensorProto, helper
 
-from cfexplore.analysis.verdicts import decide, failed_sentence
+from cfexplore.analysis.verdicts import KnobSweep, decide, failed_sentence
 from cfexplore.engine.commands import command_for
 from cfexplore.engine.session import COLUMNS, MatrixCell, MatrixReport
 from cfexplore.models import SEED_TABLE, VARIANTS
@@ -276,26 +276,8 @@ class FixedSession:
                             torch_changed=not same,
                         )
                     )
-                verdict, why = decide(
-                    knob.name,
-                    knob.where,
-                    knob.construct,
-                    exporter,
-                    base["export_value"],
-                    rows,
-                    kept,
-                    base["graph_has_construct"],
-                )
-                verdicts.append(
-                    KnobVerdict(
-                        **base,
-                        verdict=verdict,
-                        explanation=why,
-                        max_abs_diff=max(r.max_abs for r in rows if r.max_abs is not None),
-                        onnx_has_input=kept,
-                        rows=rows,
-                    )
-                )
+                sweep = KnobSweep(**base, exporter=exporter, rows=rows, onnx_has_input=kept)
+                verdicts.append(decide(sweep))
             results.append(
                 ExporterResult(
                     exporter=exporter,

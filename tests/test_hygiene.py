@@ -135,3 +135,12 @@ def test_no_app_class_assigns_a_name_textual_defines() -> None:
                     bad.append(f"{mod_name}.{cls.__name__}: self.{node.attr}")
     assert len(modules) > 10
     assert not bad, bad
+
+
+def test_the_version_is_the_one_in_pyproject() -> None:
+    import tomllib
+
+    from cfexplore.versions import VERSION
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == VERSION

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cfexplore.analysis.verdicts import decide
+from cfexplore.analysis.verdicts import KnobSweep, decide
 from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.render.report import matrix_markdown
 from cfexplore.results import SweepRow
@@ -126,29 +126,56 @@ def test_no_effect(check_variant) -> None:  # type: ignore[no-untyped-def]
     assert not report.bad
 
 
+def judge(
+    name: str,
+    where: str,
+    construct: str,
+    exporter: str,
+    export_value: object,
+    rows: list[SweepRow],
+    onnx_has_input: bool,
+    graph_has_construct: bool,
+) -> tuple[str, str]:
+    """`decide` on a hand-made sweep: (verdict, explanation)."""
+    sweep = KnobSweep(
+        name,
+        where,
+        construct,
+        [r.value for r in rows],
+        export_value,
+        exporter,
+        rows,
+        onnx_has_input,
+        graph_has_construct,
+    )
+    v = decide(sweep)
+    assert v.name == name and v.rows == rows and v.onnx_has_input == onnx_has_input
+    return v.verdict, v.explanation
+
+
 def row(value: object, passed: bool, changed: bool | None, max_abs: float = 0.0) -> SweepRow:
     return SweepRow(value, passed, max_abs, changed)
 
 
 def test_decide_mismatch_at_export_value() -> None:
     rows = [row(False, False, False, 0.5), row(True, True, True)]
-    verdict, why = decide("k", "forward-arg", "If", "script", False, rows, True, True)
+    verdict, why = judge("k", "forward-arg", "If", "script", False, rows, True, True)
     assert verdict == "mismatch"
     assert "export-time value k=false" in why
 
 
 def test_decide_frozen_preserved_no_effect() -> None:
     frozen = [row(False, True, False), row(True, False, True, 0.8)]
-    assert decide("k", "instance-attr", "If", "script", False, frozen, False, False)[0] == "frozen"
+    assert judge("k", "instance-attr", "If", "script", False, frozen, False, False)[0] == "frozen"
     kept = [row(False, True, False), row(True, True, True)]
-    assert decide("k", "forward-arg", "If", "script", False, kept, True, True)[0] == "preserved"
+    assert judge("k", "forward-arg", "If", "script", False, kept, True, True)[0] == "preserved"
     same = [row(False, True, False), row(True, False, False, 0.8)]
-    assert decide("k", "forward-arg", "If", "script", False, same, True, True)[0] == "no-effect"
+    assert judge("k", "forward-arg", "If", "script", False, same, True, True)[0] == "no-effect"
 
 
 def test_decide_skips_values_where_torch_raises() -> None:
     rows = [row(2, True, False), row(3, True, True), SweepRow(0, False, None, None, "boom")]
-    verdict, why = decide("n", "instance-attr", "Loop", "script", 2, rows, False, False)
+    verdict, why = judge("n", "instance-attr", "Loop", "script", 2, rows, False, False)
     assert verdict == "preserved"
     assert "skipped" in why
 

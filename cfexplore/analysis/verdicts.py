@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from cfexplore.results import SweepRow
+from cfexplore.results import KnobVerdict, SweepRow
 
 MADE = {"script": "scripted", "trace": "traced", "dynamo": "exported with torch.export"}
 
@@ -14,17 +15,53 @@ def _v(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def decide(
-    name: str,
-    where: str,
-    construct: str,
-    exporter: str,
-    export_value: Any,
-    rows: list[SweepRow],
-    onnx_has_input: bool,
-    graph_has_construct: bool,
-) -> tuple[str, str]:
-    """Return (verdict, explanation) for one knob under one exporter.
+@dataclass(frozen=True)
+class KnobSweep:
+    """One knob swept under one exporter: everything `decide` judges."""
+
+    name: str
+    where: str
+    construct: str
+    values: list[Any]
+    export_value: Any
+    exporter: str
+    rows: list[SweepRow]
+    onnx_has_input: bool
+    graph_has_construct: bool
+    command: str = ""
+    source_file: str | None = None
+    source_line: int | None = None
+
+
+def decide(sweep: KnobSweep) -> KnobVerdict:
+    """The verdict for one knob under one exporter, with its explanation (the verdict's
+    reason, where a runtime or export problem comes from, the frozen condition's line)."""
+    verdict, why = _judge(sweep)
+    problem = knob_problem(sweep.rows)
+    diffs = [r.max_abs for r in sweep.rows if r.max_abs is not None]
+    return KnobVerdict(
+        name=sweep.name,
+        where=sweep.where,
+        construct=sweep.construct,
+        values=list(sweep.values),
+        export_value=sweep.export_value,
+        verdict=verdict,
+        explanation=why
+        + problem_sentence(problem)
+        + where_sentence(verdict, sweep.source_file, sweep.source_line),
+        max_abs_diff=max(diffs) if diffs else None,
+        onnx_has_input=sweep.onnx_has_input,
+        graph_has_construct=sweep.graph_has_construct,
+        rows=sweep.rows,
+        command=sweep.command,
+        problem=problem,
+        source_file=sweep.source_file,
+        source_line=sweep.source_line,
+    )
+
+
+def _judge(sweep: KnobSweep) -> tuple[str, str]:
+    """(verdict, explanation) for one knob under one exporter.
 
     - mismatch: ONNX differs from PyTorch even at the export-time value;
     - no-effect: PyTorch's output is the same for every swept value;
@@ -32,6 +69,9 @@ def decide(
     - frozen: ONNX matches only at the export-time value.
     (`failed`, the export itself failing, is decided before any sweep.)
     """
+    name, construct, exporter = sweep.name, sweep.construct, sweep.exporter
+    export_value, rows, where = sweep.export_value, sweep.rows, sweep.where
+    onnx_has_input, graph_has_construct = sweep.onnx_has_input, sweep.graph_has_construct
     at_export = next((r for r in rows if r.value == export_value), None)
     if at_export is None or at_export.torch_error:
         why = at_export.torch_error if at_export else "export value not swept"

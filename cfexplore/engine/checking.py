@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from cfexplore.analysis.reference import merge_traces
 from cfexplore.analysis.verdicts import (
+    KnobSweep,
     decide,
     failed_sentence,
     knob_problem,
     problem_sentence,
-    where_sentence,
 )
 from cfexplore.engine.commands import command_for
 from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, WorkerError
@@ -242,18 +242,6 @@ class Checker:
             )
         for row in rows:
             merge_traces(trace, row.trace)
-        verdict, why = decide(
-            knob.name,
-            knob.where,
-            knob.construct,
-            exporter,
-            base["export_value"],
-            rows,
-            has_input,
-            base["graph_has_construct"],
-        )
-        diffs = [r.max_abs for r in rows if r.max_abs is not None]
-        problem = knob_problem(rows)
         failing = next((r for r in rows if not r.passed and not r.torch_error), None)
         if failing is not None and failing.value != base["export_value"]:
             # reproduce the first failing value: same export, knob changed at run time
@@ -268,17 +256,7 @@ class Checker:
                 ctx.values,
                 {knob.name: failing.value},
             )
-        return KnobVerdict(
-            **base,
-            verdict=verdict,
-            explanation=why
-            + problem_sentence(problem)
-            + where_sentence(verdict, base["source_file"], knob.line),
-            max_abs_diff=max(diffs) if diffs else None,
-            onnx_has_input=has_input,
-            rows=rows,
-            problem=problem,
-        )
+        return decide(KnobSweep(**base, exporter=exporter, rows=rows, onnx_has_input=has_input))
 
     def _sweep_call(
         self,

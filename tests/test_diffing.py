@@ -296,7 +296,7 @@ def test_input_hash_is_stable_across_calls_and_processes() -> None:
     assert first != input_hash(make_inputs(SPECS, 8))
     code = (
         "from cfexplore.analysis.diffing import input_hash\n"
-        "from cfexplore.worker.runtime import make_inputs\n"
+        "from cfexplore.target.inputs import make_inputs\n"
         "from cfexplore.spec import InputSpec\n"
         f"print(input_hash(make_inputs({SPECS!r}, 7)))\n"
     )

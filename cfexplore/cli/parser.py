@@ -175,6 +175,14 @@ def _tolerance_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _comparison_args(p: argparse.ArgumentParser) -> None:
+    """The options of every command that compares PyTorch with ONNX: tolerances, the
+    reference evaluator, reproducible sessions."""
+    _tolerance_args(p)
+    _reference_arg(p)
+    _reproducible_arg(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cfexplore",
@@ -272,25 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="knob value at run time only, after exporting with the --set values: how a "
         "frozen knob shows (repeatable)",
     )
-    _tolerance_args(p)
-    _reference_arg(p)
-    _reproducible_arg(p)
+    _comparison_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")
     _target_args(p)
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
-    _tolerance_args(p)
-    _reference_arg(p)
-    _reproducible_arg(p)
+    _comparison_args(p)
     p.add_argument("--json", action="store_true", help="print the JSON document")
 
     p = sub.add_parser("report", help="write a Markdown (or JSON) report for one target")
     _target_args(p)
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")
-    _tolerance_args(p)
-    _reference_arg(p)
-    _reproducible_arg(p)
+    _comparison_args(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomic); else stdout")
     p.add_argument("--json", action="store_true", help="JSON instead of Markdown")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -33,6 +33,9 @@ from .diff_results import (
     reset_table,
 )
 from .diff_verdicts import frozen_knobs, verdict_grid
+
+if TYPE_CHECKING:
+    from cfexplore.engine import Session
 
 STATUS_DELAY_S = 0.2
 """A run's "running…" status shows only if its result takes longer than this."""
@@ -139,7 +142,7 @@ class DiffRunsScreen(CfxScreen):
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _run(
         self,
-        session: Any,
+        session: Session,
         exporter: str,
         opset: int,
         seed: int,
@@ -167,6 +170,7 @@ class DiffRunsScreen(CfxScreen):
         rtol: float,
         atol: float,
         save: bool,
+        timeout: float | None,
         cancel: threading.Event,
     ) -> None:
         from cfexplore import inputstore
@@ -184,16 +188,14 @@ class DiffRunsScreen(CfxScreen):
                 inputstore.remember(path, plan)
             except OSError as exc:
                 saved = f"inputs not remembered: {exc.strerror or exc}"
-        result = run_file(
-            path, plan, seed, rtol, atol, None, self._file_client, cancel, self.state.timeout
-        )
+        result = run_file(path, plan, seed, rtol, atol, None, self._file_client, cancel, timeout)
         if not cancel.is_set():
             self.post_message(FileRunDone(result, path, plan, saved))
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(
         self,
-        session: Any,
+        session: Session,
         exporter: str,
         opset: int,
         seed: int,
@@ -208,7 +210,14 @@ class DiffRunsScreen(CfxScreen):
 
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def _report(
-        self, session: Any, path: Path, seed: int, rtol: float, atol: float, cancel: threading.Event
+        self,
+        session: Session,
+        path: Path,
+        opset: int,
+        seed: int,
+        rtol: float,
+        atol: float,
+        cancel: threading.Event,
     ) -> None:
         from cfexplore.fileio import atomic_write_bytes
         from cfexplore.reportdoc import build_report, report_markdown
@@ -216,7 +225,7 @@ class DiffRunsScreen(CfxScreen):
         rep = build_report(
             session,
             EXPORTERS,
-            self.state.opset,
+            opset,
             seed,
             rtol,
             atol,
@@ -246,7 +255,7 @@ class DiffRunsScreen(CfxScreen):
         self.query_one("#chart-line").display = True
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
-        self._status(diff_status(r, self.state.exports.get(r.exporter), self._cfx_hidden))
+        self._status(diff_status(r, self.cfx.exports.get(r.exporter), self._cfx_hidden))
 
     def _show_diff_table(self, result: DiffResult) -> None:
         table = self.query_one(DataTable)
@@ -257,10 +266,11 @@ class DiffRunsScreen(CfxScreen):
 
     @on(FileRunDone)
     def _file_done(self, event: FileRunDone) -> None:
-        if self.state.onnx is None or self.state.onnx.path != event.path:
+        onnx = self.cfx.onnx
+        if onnx is None or onnx.path != event.path:
             return  # another file (or a model) took its place meanwhile
         r = event.result
-        self.state.feed_plans.setdefault(event.path, event.plan)
+        self.cfx.feed_plans.setdefault(event.path, event.plan)
         self._cfx_file_result = r
         self._cfx_last_diff = None
         self._cfx_command = r.command
@@ -276,10 +286,9 @@ class DiffRunsScreen(CfxScreen):
     def _swept(self, event: SweepDone) -> None:
         grid = verdict_grid(event.report)
         self._frozen = frozen_knobs(event.report)
-        for res in event.report.results:
-            if res.branch_trace:
-                self.state.traces[res.exporter] = res.branch_trace
-                self.cfx.traces_changed.publish(res.exporter)
+        traces = {r.exporter: r.branch_trace for r in event.report.results if r.branch_trace}
+        if traces:
+            self.cfx.record_traces(traces)
         self._cfx_command = event.report.command
         self.query_one("#verdict-view", Static).update(grid)
 

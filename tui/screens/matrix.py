@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.worker import Worker
 
 from cfexplore.engine import COLUMNS, MatrixReport
 from cfexplore.errors import CfxError
@@ -157,17 +159,24 @@ class MatrixScreen(CfxScreen):
         bar.update(total=1.0, progress=0)
         bar.display = True
         self.refresh_bindings()
-        self._run(self.full_size, self._cancel)
+        app = self.cfx
+        self._run(self.full_size, app.opset, app.seed, app.rtol, app.atol, self._cancel)
 
     @work(thread=True, exclusive=True, group="matrix", exit_on_error=False)
-    def _run(self, full_size: bool, cancel: threading.Event) -> None:
+    def _run(
+        self,
+        full_size: bool,
+        opset: int,
+        seed: int,
+        rtol: float,
+        atol: float,
+        cancel: threading.Event,
+    ) -> None:
         from cfexplore.engine import matrix
 
         def progress(frac: float | None, text: str) -> None:
             jobs.progress(frac, text)
             self.post_message(Progressed("matrix", frac, text))
-
-        st = self.state
 
         def on_variant(partial: MatrixReport) -> None:
             self.post_message(MatrixDone(partial, final=False))
@@ -175,10 +184,10 @@ class MatrixScreen(CfxScreen):
         report = matrix(
             EXPORTERS,
             full_size,
-            st.opset,
-            st.seed,
-            st.rtol,
-            st.atol,
+            opset,
+            seed,
+            rtol,
+            atol,
             progress=progress,
             cancel=cancel,
             on_variant=on_variant,
@@ -211,7 +220,7 @@ class MatrixScreen(CfxScreen):
         self.query_one("#matrix-progress", ProgressBar).display = False
         self.refresh_bindings()
 
-    def worker_failed(self, worker: object) -> None:
+    def worker_failed(self, worker: Worker[Any]) -> None:
         self._stop()
         self.query_one("#matrix-status", Static).update(Text("matrix stopped", "yellow"))
 
@@ -289,7 +298,7 @@ class MatrixScreen(CfxScreen):
         if not entries:
             return
         variant = entries[-1][0]  # the Final one when the cell holds plain and Final
-        self.state.exporter = exporter
+        self.cfx.exporter = exporter
         self.cfx.open_variant(TargetSpec(variant=variant), exporter, mode)
 
     def action_markdown(self) -> None:

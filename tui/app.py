@@ -1,8 +1,9 @@
 """The cfexplore terminal app: five screens as modes, one worker process per target.
 
-The app's jobs live next to it: `opening` (what the Open box takes, consent to import),
-`target_loader` (the load jobs, the warm worker), `commands` (the palette), `app_modes`
-(the modes and their screens) and `signals_watch` (SIGTERM/SIGHUP).
+The app's jobs live next to it: `state` (what the screens share, as reactives),
+`opening` (what the Open box takes, consent to import), `target_loader` (the load jobs, the
+warm worker), `worker_errors` (every failed worker, shown), `commands` (the palette),
+`app_modes` (the modes and their screens) and `signals_watch` (SIGTERM/SIGHUP).
 """
 
 from __future__ import annotations
@@ -17,28 +18,30 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.signal import Signal
 
 from . import commands, jobs, preload, signals_watch
 from .app_modes import MODE_BINDINGS, MODE_KEYS, screen_factory
 from .css_refresh import CssRefreshMixin
-from .messages import Exported, OnnxRef, TargetFailed, TargetLoaded
+from .messages import Exported, TargetLoaded
 from .opening import Opener
 from .state import AppState
 from .target_loader import TargetLoader
+from .worker_errors import ShowsWorkerErrors
 
 if TYPE_CHECKING:
     from textual.widget import AwaitMount
 
-    from cfexplore.results import ExportResult
     from cfexplore.spec import TargetSpec
     from cfexplore.worker.client import WorkerClient
 
     from .screens.base import CfxScreen
 
 
-class CfxApp(CssRefreshMixin):
-    """Pick a variant, export it, browse the If/Loop tree, diff and sweep, see the matrix."""
+class CfxApp(ShowsWorkerErrors, CssRefreshMixin, AppState):
+    """Pick a variant, export it, browse the If/Loop tree, diff and sweep, see the matrix.
+
+    The state the screens share is `AppState`'s (reactives on the app); a failure of any
+    of the app's own workers (a load) shows through `ShowsWorkerErrors`."""
 
     TITLE = "cfexplore"
     SUB_TITLE = "did your ifs and loops survive the ONNX export?"
@@ -73,17 +76,8 @@ class CfxApp(CssRefreshMixin):
 
     def __init__(self, start: str | None = None) -> None:
         super().__init__()
-        self.state = AppState()
         self.last_error: tuple[str, str, str] | None = None
         """(title, one-line message, full details) of the last error shown (E)."""
-        self.target_changed: Signal[AppState] = Signal(self, "target-changed")
-        """Published when a target is loaded (or replaced)."""
-        self.onnx_changed: Signal[OnnxRef] = Signal(self, "onnx-changed")
-        """Published when the ONNX model on show changes."""
-        self.exports_changed: Signal[str] = Signal(self, "exports-changed")
-        """Published with the exporter name when an export finished."""
-        self.traces_changed: Signal[str] = Signal(self, "traces-changed")
-        """Published with the exporter name when a sweep recorded a new branch trace."""
         self._cfx_start = start
         self._cfx_opener = Opener(self)
         self._cfx_loader = TargetLoader(self)
@@ -179,10 +173,6 @@ class CfxApp(CssRefreshMixin):
     def _target_loaded(self, event: TargetLoaded) -> None:
         self._cfx_loader.adopt(event.session)
 
-    @on(TargetFailed)
-    def _target_failed(self, event: TargetFailed) -> None:
-        self.show_error(f"Cannot load {event.label}", event.error, event.details)
-
     @on(Exported)
     def _exported(self, event: Exported) -> None:
         self.record_export(event.result, event.label)
@@ -195,20 +185,6 @@ class CfxApp(CssRefreshMixin):
             )
         if event.mode:
             self.show_mode(event.mode)
-
-    def record_export(self, result: ExportResult, label: str) -> None:
-        """Remember an export; a successful one becomes the model on show."""
-        self.state.exports[result.exporter] = result
-        if result.ok and result.onnx_path:
-            self.set_onnx(
-                OnnxRef(result.onnx_path, f"{label} · {result.exporter}", result.exporter)
-            )
-        self.exports_changed.publish(result.exporter)
-
-    def set_onnx(self, ref: OnnxRef) -> None:
-        """Show `ref` in the Graph screen (and make it the Diff screen's ONNX-only model)."""
-        self.state.onnx = ref
-        self.onnx_changed.publish(ref)
 
     # -- errors, notifications, the clipboard ---------------------------------------
 
@@ -274,7 +250,7 @@ class CfxApp(CssRefreshMixin):
     def worker_logs(self) -> str:
         """Everything the live worker processes wrote to stdout/stderr (their log files)."""
         parts: list[tuple[str, WorkerClient]] = []
-        session = self.state.session
+        session = self.session
         if session is not None:
             parts.append((f"target worker · {session.spec.label}", session.client))
         warm = self._cfx_loader.warm
@@ -364,6 +340,6 @@ class CfxApp(CssRefreshMixin):
 def main(start: str | None = None, timeout: float | None = 600.0) -> int:
     """Run the app (the `cfexplore` command with no subcommand)."""
     app = CfxApp(start)
-    app.state.timeout = timeout
+    app.timeout = timeout
     app.run()
     return app.return_code or 0

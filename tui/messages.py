@@ -1,4 +1,5 @@
-"""App-wide messages: facts in the past tense, posted by thin workers.
+"""App-wide messages: facts in the past tense, posted by thin workers (a worker that fails
+raises instead, and `worker_errors` shows it).
 
 Each is a small dataclass (Textual's `Message.__post_init__` sets up the message when the
 dataclass `__init__` has filled in the fields, as textual's own `Input.Changed` does).
@@ -40,17 +41,6 @@ class TargetLoaded(Message):
 
 
 @dataclass(eq=False)
-class TargetFailed(Message):
-    """Loading a target failed; `details` holds the full text."""
-
-    label: str
-    error: str
-    """One line: what went wrong."""
-    details: str
-    """The full text: traceback, worker log."""
-
-
-@dataclass(eq=False)
 class Exported(Message):
     """An export finished (ok or failed); `mode` is the screen to show next, if any."""
 
@@ -76,7 +66,6 @@ class Progressed(Message):
 
 @dataclass(eq=False)
 class Saved(Message):
-    """A save finished: the files written, or the one-line reason it failed."""
+    """A save finished: the files written (a failed save raised: `worker_errors`)."""
 
     files: list[Path]
-    error: str | None = None

@@ -84,7 +84,7 @@ class Opener:
                 plan = plan_from_args(args.input, args.dim)
             except CfxError as exc:
                 return self._cannot_open(str(exc))
-            self._app.state.feed_plans[str(path.resolve())] = plan
+            self._app.feed_plans[str(path.resolve())] = plan
         self._app.set_onnx(OnnxRef(str(path.resolve()), path.name, None))
         self._app.show_mode("graph")
         return True

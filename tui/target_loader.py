@@ -1,5 +1,10 @@
 """Loading a target in its worker process, one load at a time (a newer load cancels the
-older), and the warm worker process every built-in variant shares."""
+older), and the warm worker process every built-in variant shares.
+
+A load that fails raises: the app's worker error handler (`worker_errors`) shows it under
+"Cannot load <target>". A cancelled or replaced load ends quietly: its Textual worker is
+cancelled with it, so its worker process's death is no error to show.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ import threading
 from functools import partial
 from typing import TYPE_CHECKING
 
-from cfexplore.errors import CfxError
-from cfexplore.errortext import full_text, short_error
+from cfexplore.settings import RunSettings
 
 from . import jobs
-from .messages import Exported, TargetFailed, TargetLoaded
+from .messages import Exported, TargetLoaded
+from .worker_errors import titled
 
 if TYPE_CHECKING:
     from cfexplore.engine.session import Session
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
 
 class TargetLoader:
     """Runs the app's "load" jobs: thread workers that open a `Session` and post
-    `TargetLoaded` (or `TargetFailed`), optionally exporting right after (`Exported`)."""
+    `TargetLoaded`, optionally exporting right after (`Exported`)."""
 
     def __init__(self, app: CfxApp) -> None:
         self._app = app
@@ -41,7 +46,7 @@ class TargetLoader:
         """See `CfxApp.load_target`."""
         cancel = self._restart()
         worker = self._app.run_worker(
-            partial(self._load, spec, cancel),
+            partial(self._load, spec, self._app.timeout, cancel),
             name="_load",
             group="load",
             exclusive=True,
@@ -49,12 +54,16 @@ class TargetLoader:
             thread=True,
         )
         jobs.name(worker, f"loading {spec.short_label}")
+        titled(worker, f"Cannot load {spec.label}")
 
     def load_and_export(self, spec: TargetSpec, exporter: str, mode: str) -> None:
         """See `CfxApp.open_variant`."""
         cancel = self._restart()
-        worker = self._app.run_worker(
-            partial(self._load_and_export, spec, exporter, mode, cancel),
+        app = self._app
+        worker = app.run_worker(
+            partial(
+                self._load_and_export, spec, exporter, app.run_settings(), app.timeout, mode, cancel
+            ),
             name="_open_and_export",
             group="load",
             exclusive=True,
@@ -62,46 +71,42 @@ class TargetLoader:
             thread=True,
         )
         jobs.name(worker, f"loading {spec.short_label}, then {exporter}")
+        titled(worker, f"Cannot load {spec.label}")
 
     def cancel(self) -> None:
-        """Cancel the running load, if any (its worker process is killed, not waited for)."""
+        """Cancel the running load, if any (its worker process is killed, not waited for):
+        as a newer load does, which cancels the older's Textual worker (`exclusive`)."""
         self._cancel.set()
+        self._app.workers.cancel_group(self._app, "load")
 
     def loading(self) -> bool:
         """Whether a "load" job (of the app or a screen) is running."""
         return any(w.is_running for w in self._app.workers if w.group == "load")
 
     def adopt(self, session: Session) -> None:
-        """A loaded target becomes the app's: the previous session is closed (in a
-        thread), its exports and traces forgotten, and `target_changed` published."""
-        state = self._app.state
-        old = state.session
-        state.session = session
-        state.spec = session.spec
-        state.exports = {}
-        state.traces = {}
-        if state.onnx is not None and state.onnx.exporter is None:
-            # a file opened alone stops being the Diff screen's subject once a target loads
-            # (the Graph keeps showing it until the next export)
-            state.onnx = None
+        """A loaded target becomes the app's (`AppState.new_target`, which its screens
+        follow); the previous session is closed in a thread."""
+        old = self._app.session
+        self._app.new_target(session)
         if old is not None:
-            self._app.run_worker(old.close, name="_close_session", group="close", thread=True)
+            self._app.run_worker(
+                old.close, name="_close_session", group="close", thread=True, exit_on_error=False
+            )
         self._app.notify(f"{session.spec.label} loaded", timeout=2)
-        self._app.target_changed.publish(state)
 
     def kill(self) -> None:
         """Quitting: cancel the load, kill the target's and the warm worker's processes."""
-        self._cancel.set()
-        if self._app.state.session is not None:
-            self._app.state.session.client.kill()
+        self.cancel()
+        if self._app.session is not None:
+            self._app.session.client.kill()
         if self._warm is not None:
             self._warm.kill()
 
     def close(self) -> None:
         """The app is gone: cancel the load, close the session and the warm worker."""
         self._cancel.set()  # a load still running kills its worker, not waits for it
-        if self._app.state.session is not None:
-            self._app.state.session.close()
+        if self._app.session is not None:
+            self._app.session.close()
         if self._warm is not None:
             self._warm.close()
 
@@ -123,51 +128,40 @@ class TargetLoader:
                 self._warm = WorkerClient()
             return self._warm
 
-    def _open_session(self, spec: TargetSpec, cancel: threading.Event) -> Session:
+    def _open_session(
+        self, spec: TargetSpec, timeout: float | None, cancel: threading.Event
+    ) -> Session:
         """Open `spec` in its worker (the shared one for built-in variants), progress to
         the job bar, the app's time limit on the load and on each export (worker thread)."""
         from cfexplore.engine.session import Session
 
         client = self._shared_worker(spec)
-        timeout = self._app.state.timeout
         session = Session.open(spec, jobs.progress, cancel, client, timeout)
         session.timeout = timeout
         return session
 
-    def _load(self, spec: TargetSpec, cancel: threading.Event) -> None:
-        """The load job's body (a worker thread): never raises."""
-        try:
-            session = self._open_session(spec, cancel)
-        except CfxError as exc:
-            if not cancel.is_set():
-                self._app.post_message(TargetFailed(spec.label, str(exc), exc.details))
-            return
-        except Exception as exc:  # a bug must not take the app down
-            self._app.post_message(TargetFailed(spec.label, short_error(exc), full_text(exc)))
-            return
-        if cancel.is_set():
+    def _load(self, spec: TargetSpec, timeout: float | None, cancel: threading.Event) -> None:
+        """The load job's body (a worker thread)."""
+        session = self._open_session(spec, timeout, cancel)
+        if cancel.is_set():  # cancelled or replaced as it finished
             session.close()
             return
         self._app.post_message(TargetLoaded(session))
 
     def _load_and_export(
-        self, spec: TargetSpec, exporter: str, mode: str, cancel: threading.Event
+        self,
+        spec: TargetSpec,
+        exporter: str,
+        settings: RunSettings,
+        timeout: float | None,
+        mode: str,
+        cancel: threading.Event,
     ) -> None:
-        """Load, then export with `exporter` (a worker thread): never raises."""
-        try:
-            session = self._open_session(spec, cancel)
-            if cancel.is_set():
-                session.close()
-                return
-            self._app.post_message(TargetLoaded(session))
-            result = session.export(
-                exporter, self._app.state.opset, progress=jobs.progress, cancel=cancel
-            )
-        except CfxError as exc:
-            if not cancel.is_set():
-                self._app.post_message(TargetFailed(spec.label, str(exc), exc.details))
+        """Load, then export with `exporter` (a worker thread)."""
+        session = self._open_session(spec, timeout, cancel)
+        if cancel.is_set():
+            session.close()
             return
-        except Exception as exc:  # a bug must not vanish: shown, and the app keeps running
-            self._app.post_message(TargetFailed(spec.label, short_error(exc), full_text(exc)))
-            return
+        self._app.post_message(TargetLoaded(session))
+        result = session.export(exporter, settings, progress=jobs.progress, cancel=cancel)
         self._app.post_message(Exported(result, spec.label, mode))

@@ -13,21 +13,24 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker
+
+from cfexplore.errors import CfxError
 
 from ..widgets.footer import CfxFooter
 from ..widgets.text_input import TextInput
+from ..worker_errors import ShowsWorkerErrors, titled
 
 
 class Compared(Message):
-    """The compare worker finished (report) or failed (error)."""
+    """The compare worker finished (a file it cannot open fails the worker instead)."""
 
-    def __init__(self, report: Any = None, error: str | None = None) -> None:
+    def __init__(self, report: Any) -> None:
         super().__init__()
         self.report = report
-        self.error = error
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(ShowsWorkerErrors, Screen[None]):
     """Pushed from the Graph screen: what one export keeps that the other folded or unrolled."""
 
     DEFAULT_CSS = """
@@ -95,31 +98,31 @@ class CompareScreen(Screen[None]):
             self.notify("give both files", severity="warning")
             return
         self.query_one("#compare-view", Static).update(Text("comparing…", "dim"))
-        self._compare(a, b)
+        titled(self._compare(a, b), "Cannot compare")
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _compare(self, a: str, b: str) -> None:
         from cfexplore.analysis.compare import compare_models
-        from cfexplore.errors import GraphError
         from cfexplore.graph.tree import OnnxTree
 
-        try:
-            report = compare_models(OnnxTree.open(a), OnnxTree.open(b))
-        except GraphError as exc:
-            self.post_message(Compared(error=str(exc)))
-            return
-        self.post_message(Compared(report))
+        self.post_message(Compared(compare_models(OnnxTree.open(a), OnnxTree.open(b))))
 
     @on(Compared)
     def _done(self, event: Compared) -> None:
-        view = self.query_one("#compare-view", Static)
-        if event.error:
-            view.update(Text(event.error, "red"))
-            self.notify(event.error, title="Cannot compare", severity="error")
-            return
         from cfexplore.render.compare_text import render_compare
 
-        view.update(render_compare(event.report))
+        self.query_one("#compare-view", Static).update(render_compare(event.report))
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """The notification says why; the view keeps the one line."""
+        error = worker.error
+        if isinstance(error, CfxError):
+            line = str(error)
+        else:
+            from cfexplore.errortext import short_error
+
+            line = short_error(error) if error is not None else "failed"
+        self.query_one("#compare-view", Static).update(Text(line, "red"))
 
 
 def default_pair(current: str | None, exports: dict[str, Any]) -> tuple[str, str]:

@@ -24,11 +24,11 @@ from cfexplore.errors import CfxError
 from cfexplore.outpath import check_target
 from cfexplore.render.report import DIFF_COLUMNS
 from cfexplore.results import EXPORTERS
+from cfexplore.settings import RunSettings
 from cfexplore.target.feeds import FeedPlan
 
 from .. import jobs
 from ..messages import OnnxRef
-from ..state import AppState
 from ..widgets.diff_knobs import KnobBar
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
@@ -91,11 +91,11 @@ class DiffScreen(DiffRunsScreen):
         yield ModeBar("diff")
         with Horizontal(id="diff-controls"):
             yield Label("seed")
-            yield TextInput(str(self.state.seed), id="seed", type="integer")
+            yield TextInput(str(self.cfx.seed), id="seed", type="integer")
             yield Label("rtol")
-            yield TextInput(f"{self.state.rtol:g}", id="rtol", type="number")
+            yield TextInput(f"{self.cfx.rtol:g}", id="rtol", type="number")
             yield Label("atol")
-            yield TextInput(f"{self.state.atol:g}", id="atol", type="number")
+            yield TextInput(f"{self.cfx.atol:g}", id="atol", type="number")
             yield Static(id="exporter-label")
         yield KnobBar(id="knobs")
         yield DataTable(id="diff-table", cursor_type="row")
@@ -112,9 +112,8 @@ class DiffScreen(DiffRunsScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         reset_table(table, DIFF_COLUMNS)
-        self.cfx.target_changed.subscribe(self, self._on_target)
-        self.cfx.onnx_changed.subscribe(self, self._on_onnx)
-        self._on_target(self.state)
+        self.watch(self.app, "session", self._target_changed)
+        self.watch(self.app, "onnx", self._onnx_changed, init=False)
         table.focus()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -127,7 +126,7 @@ class DiffScreen(DiffRunsScreen):
     @property
     def file_mode(self) -> bool:
         """An .onnx file opened on its own: ONNX Runtime only, no PyTorch side."""
-        onnx = self.state.onnx
+        onnx = self.cfx.onnx
         return onnx is not None and onnx.exporter is None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -136,54 +135,54 @@ class DiffScreen(DiffRunsScreen):
         if action in ("sweep", "next_exporter", "focus_knobs", "open_source", "write_report"):
             return not self.file_mode
         if action == "edit_inputs":
-            spec = self.state.spec
+            spec = self.cfx.spec
             return self.file_mode or (spec is not None and not spec.variant)
         return True
 
-    def _on_target(self, state: AppState) -> None:
+    def _target_changed(self) -> None:
         self.refresh_bindings()
         self._cfx_command = ""
         self._cfx_last_diff = None
         self._cfx_file_result = None
         if self.is_mounted:  # the previous target's results go at once, not at the next run
             self.query_one("#diff-table", DataTable).clear()
-            self._status(Text(f"{state.label}: starting…", "dim"))
+            self._status(Text(f"{self.cfx.label}: starting…", "dim"))
         self._build_knobs()
         self.query_one("#verdict-view", Static).update("")
         self._update_exporter_label()
         self._schedule()
 
-    def _on_onnx(self, ref: OnnxRef) -> None:
+    def _onnx_changed(self, ref: OnnxRef | None) -> None:
         self.refresh_bindings()
-        if ref.exporter is None:
+        if ref is not None and ref.exporter is None:
             self._build_knobs()
             self._update_exporter_label()
             self._schedule()
 
     def _update_exporter_label(self) -> None:
         label = self.query_one("#exporter-label", Static)
-        if self.file_mode and self.state.onnx:
+        if self.file_mode and self.cfx.onnx:
             # the mode bar names the file; this says what runs
             label.update(Text.assemble(("ORT", "bold"), (" vs ", "dim"), ("reference", "bold")))
-        elif self.state.session is not None:
+        elif self.cfx.session is not None:
             label.update(
-                Text.assemble(("exporter ", "dim"), (self.state.exporter, "bold"), (" (t)", "dim"))
+                Text.assemble(("exporter ", "dim"), (self.cfx.exporter, "bold"), (" (t)", "dim"))
             )
         else:
             label.update(Text("load a variant in 1 Variants", "dim"))
 
     def _build_knobs(self) -> None:
         """Rebuild the knob widgets for the loaded target (old ones removed first)."""
-        self.run_worker(self._rebuild_knobs(), group="knobs", exclusive=True)
+        self.run_worker(self._rebuild_knobs(), group="knobs", exclusive=True, exit_on_error=False)
 
     async def _rebuild_knobs(self) -> None:
         bar = self.query_one("#knobs", KnobBar)
-        info = self.state.info
+        info = self.cfx.info
         knobs = [] if self.file_mode or info is None else info.knobs
         await bar.show_knobs(knobs, info.label if info else "")
 
     def knob_values(self) -> dict[str, Any]:
-        info = self.state.info
+        info = self.cfx.info
         if info is None or self.file_mode:
             return {}
         return self.query_one("#knobs", KnobBar).values(info.knobs)
@@ -200,15 +199,15 @@ class DiffScreen(DiffRunsScreen):
     def _run_key(self) -> tuple[str, ...]:
         """Everything a diff depends on, as text (knobs not yet on screen at their
         export values)."""
-        info = self.state.info
+        info = self.cfx.info
         values = self.knob_values()
         knobs = (
             [] if info is None else [(k.name, values.get(k.name, k.default)) for k in info.knobs]
         )
         boxes = [self.query_one(f"#{i}", Input).value for i in ("seed", "rtol", "atol")]
         label = info.label if info is not None else ""
-        onnx = self.state.onnx.path if self.file_mode and self.state.onnx else ""
-        return (label, str(onnx), self.state.exporter, *boxes, repr(knobs))
+        onnx = self.cfx.onnx.path if self.file_mode and self.cfx.onnx else ""
+        return (label, str(onnx), self.cfx.exporter, *boxes, repr(knobs))
 
     def _schedule(self) -> None:
         if self._timer is not None:
@@ -230,7 +229,7 @@ class DiffScreen(DiffRunsScreen):
         try:
             seed = max(0, int(box.value) + step)
         except ValueError:
-            seed = self.state.seed
+            seed = self.cfx.seed
         with box.prevent(Input.Changed):
             box.value = str(seed)
         if self._timer is not None:
@@ -249,7 +248,7 @@ class DiffScreen(DiffRunsScreen):
         if not (math.isfinite(rtol) and math.isfinite(atol)) or min(rtol, atol, seed) < 0:
             self._status(Text("seed, rtol and atol must be finite and >= 0", "yellow"))
             return None
-        self.state.seed, self.state.rtol, self.state.atol = seed, rtol, atol
+        self.cfx.seed, self.cfx.rtol, self.cfx.atol = seed, rtol, atol
         return seed, rtol, atol
 
     def action_rerun(self) -> None:
@@ -260,30 +259,23 @@ class DiffScreen(DiffRunsScreen):
         self._cfx_last_run = self._run_key()
         self._cancel.set()
         self._cancel = threading.Event()
-        if self.file_mode and self.state.onnx is not None:
+        if self.file_mode and self.cfx.onnx is not None:
             self._status_later(Text("running ONNX Runtime…", "dim"))
             save, self._cfx_save_plan = self._cfx_save_plan, False
-            path = self.state.onnx.path
-            plan = self.state.feed_plans.get(path)
-            worker = self._run_file(path, plan, seed, rtol, atol, save, self._cancel)
-            jobs.name(worker, f"running {self.state.onnx.label}")
+            path = self.cfx.onnx.path
+            plan = self.cfx.feed_plans.get(path)
+            settings = RunSettings(seed=seed, rtol=rtol, atol=atol)
+            worker = self._run_file(path, plan, settings, save, self.cfx.timeout, self._cancel)
+            jobs.name(worker, f"running {self.cfx.onnx.label}")
             return
-        session = self.state.session
+        session = self.cfx.session
         if session is None:
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
-        self._status_later(Text(f"running {self.state.exporter}…", "dim"))
-        worker = self._run(
-            session,
-            self.state.exporter,
-            self.state.opset,
-            seed,
-            self.knob_values(),
-            rtol,
-            atol,
-            self._cancel,
-        )
-        jobs.name(worker, f"diff {self.state.exporter}")
+        self._status_later(Text(f"running {self.cfx.exporter}…", "dim"))
+        settings = self.cfx.run_settings(seed=seed, rtol=rtol, atol=atol, values=self.knob_values())
+        worker = self._run(session, self.cfx.exporter, settings, self._cancel)
+        jobs.name(worker, f"diff {self.cfx.exporter}")
 
     # -- keys -------------------------------------------------------------------------
 
@@ -299,13 +291,13 @@ class DiffScreen(DiffRunsScreen):
         """Open the condition line of the first frozen knob (else the first knob's line)."""
         from .source import SourceScreen
 
-        info = self.state.info
+        info = self.cfx.info
         if info is None or not info.source_file:
             self.notify("no Python source for this target", timeout=2)
             return
         knobs = [k for k in info.knobs if k.line]
         frozen = [k for k in knobs if k.name in self._frozen]
-        chosen = (frozen or knobs or [None])[0]
+        chosen = next(iter(frozen or knobs), None)
         line = chosen.line if chosen is not None else (info.control_lines or [1])[0]
         why = f"{chosen.name}: frozen" if chosen in frozen else (chosen.name if chosen else "")
         self.app.push_screen(SourceScreen(info.source_file, line or 1, why))
@@ -321,8 +313,8 @@ class DiffScreen(DiffRunsScreen):
             self.cancel_job()
 
     def action_next_exporter(self) -> None:
-        i = EXPORTERS.index(self.state.exporter)
-        self.state.exporter = EXPORTERS[(i + 1) % len(EXPORTERS)]
+        i = EXPORTERS.index(self.cfx.exporter)
+        self.cfx.exporter = EXPORTERS[(i + 1) % len(EXPORTERS)]
         self._update_exporter_label()
         self._schedule()
 
@@ -338,15 +330,15 @@ class DiffScreen(DiffRunsScreen):
     def action_edit_inputs(self) -> None:
         """e: edit the inputs of a file opened alone (values, shapes, symbolic dims), or
         the input shapes of a Python model (applied by reloading it)."""
-        if self.file_mode and self.state.onnx is not None:
-            ref, r = self.state.onnx, self._cfx_file_result
+        if self.file_mode and self.cfx.onnx is not None:
+            ref, r = self.cfx.onnx, self._cfx_file_result
             if r is None or not r.declared:
                 self.notify("the file's inputs are read on its first run: wait for it", timeout=3)
                 return
-            plan = self.state.feed_plans.get(ref.path) or FeedPlan()
+            plan = self.cfx.feed_plans.get(ref.path) or FeedPlan()
             self.app.push_screen(file_dialog(ref.label, r.declared, plan), self._file_plan)
             return
-        spec, info = self.state.spec, self.state.info
+        spec, info = self.cfx.spec, self.cfx.info
         if spec is None or info is None:
             self.notify("nothing loaded: pick a variant in 1 Variants", timeout=2)
         elif spec.variant:
@@ -358,14 +350,14 @@ class DiffScreen(DiffRunsScreen):
             self.app.push_screen(dialog, self._model_plan)
 
     def _file_plan(self, plan: FeedPlan | None) -> None:
-        if plan is None or self.state.onnx is None:
+        if plan is None or self.cfx.onnx is None:
             return
-        self.state.feed_plans[self.state.onnx.path] = plan
+        self.cfx.feed_plans[self.cfx.onnx.path] = plan
         self._cfx_save_plan = True
         self.action_rerun()
 
     def _model_plan(self, plan: FeedPlan | None) -> None:
-        spec, info = self.state.spec, self.state.info
+        spec, info = self.cfx.spec, self.cfx.info
         if plan is None or not plan.inputs or spec is None or info is None:
             return
         target, warning = with_inputs(spec, list(info.inputs), plan)
@@ -376,7 +368,7 @@ class DiffScreen(DiffRunsScreen):
     # -- sweep and report -------------------------------------------------------------
 
     def action_sweep(self) -> None:
-        session = self.state.session
+        session = self.cfx.session
         if session is None or self.file_mode:
             self.notify("a sweep needs a loaded variant or user model", severity="warning")
             return
@@ -385,16 +377,15 @@ class DiffScreen(DiffRunsScreen):
             return
         seed, rtol, atol = numbers
         self.query_one("#verdict-view", Static).update(
-            Text(f"sweeping every knob under {self.state.exporter}…", "dim")
+            Text(f"sweeping every knob under {self.cfx.exporter}…", "dim")
         )
-        worker = self._sweep(
-            session, self.state.exporter, self.state.opset, seed, rtol, atol, self._cancel
-        )
-        jobs.name(worker, f"sweep {self.state.exporter}")
+        settings = self.cfx.run_settings(seed=seed, rtol=rtol, atol=atol)
+        worker = self._sweep(session, self.cfx.exporter, settings, self._cancel)
+        jobs.name(worker, f"sweep {self.cfx.exporter}")
 
     def action_write_report(self) -> None:
         """Write the Markdown report (all exporters) for the loaded target, in a worker."""
-        session = self.state.session
+        session = self.cfx.session
         if session is None or self.file_mode:
             self.notify("a report needs a loaded variant or user model", severity="warning")
             return
@@ -408,4 +399,6 @@ class DiffScreen(DiffRunsScreen):
             self.notify(f"cannot write the report: {exc}", severity="error")
             return
         self.notify(f"writing the report to {path.name}…", timeout=3)
-        jobs.name(self._report(session, path, *numbers, self._cancel), "report")
+        seed, rtol, atol = numbers
+        settings = self.cfx.run_settings(seed=seed, rtol=rtol, atol=atol)
+        jobs.name(self._report(session, path, settings, self._cancel), "report")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +19,7 @@ from textual.worker import Worker
 
 from cfexplore.errors import Cancelled
 from cfexplore.results import EXPORTERS, CheckReport, DiffResult, FileRunResult
+from cfexplore.settings import RunSettings
 from cfexplore.target.feeds import FeedPlan
 
 from .. import jobs
@@ -33,6 +34,9 @@ from .diff_results import (
     reset_table,
 )
 from .diff_verdicts import frozen_knobs, verdict_grid
+
+if TYPE_CHECKING:
+    from cfexplore.engine.session import Session
 
 STATUS_DELAY_S = 0.2
 """A run's "running…" status shows only if its result takes longer than this."""
@@ -139,22 +143,18 @@ class DiffRunsScreen(CfxScreen):
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _run(
         self,
-        session: Any,
+        session: Session,
         exporter: str,
-        opset: int,
-        seed: int,
-        values: dict[str, Any],
-        rtol: float,
-        atol: float,
+        settings: RunSettings,
         cancel: threading.Event,
     ) -> None:
         if exporter not in session.exports:
-            exp = session.export(exporter, opset, progress=jobs.progress, cancel=cancel)
+            exp = session.export(exporter, settings, progress=jobs.progress, cancel=cancel)
             self.post_message(Exported(exp, session.spec.label))
             if not exp.ok:
                 return
         jobs.progress(None, f"diff {exporter}")
-        result = session.diff(exporter, seed, values, rtol, atol, cancel=cancel)
+        result = session.diff(exporter, settings, cancel=cancel)
         if not cancel.is_set():
             self.post_message(DiffDone(result))
 
@@ -163,14 +163,12 @@ class DiffRunsScreen(CfxScreen):
         self,
         path: str,
         plan: FeedPlan | None,
-        seed: int,
-        rtol: float,
-        atol: float,
+        settings: RunSettings,
         save: bool,
+        timeout: float | None,
         cancel: threading.Event,
     ) -> None:
         from cfexplore.engine.filerun import run_file
-        from cfexplore.settings import RunSettings
         from cfexplore.target import inputstore
         from cfexplore.worker.client import WorkerClient
         from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
@@ -186,30 +184,28 @@ class DiffRunsScreen(CfxScreen):
                 inputstore.remember(path, plan)
             except OSError as exc:
                 saved = f"inputs not remembered: {exc.strerror or exc}"
-        settings = RunSettings(seed=seed, rtol=rtol, atol=atol)
-        result = run_file(path, plan, settings, self._file_client, cancel, self.state.timeout)
+        result = run_file(path, plan, settings, self._file_client, cancel, timeout)
         if not cancel.is_set():
             self.post_message(FileRunDone(result, path, plan, saved))
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(
         self,
-        session: Any,
+        session: Session,
         exporter: str,
-        opset: int,
-        seed: int,
-        rtol: float,
-        atol: float,
+        settings: RunSettings,
         cancel: threading.Event,
     ) -> None:
-        report = session.check(
-            [exporter], opset, seed, rtol, atol, progress=jobs.progress, cancel=cancel
-        )
+        report = session.check([exporter], settings, progress=jobs.progress, cancel=cancel)
         self.post_message(SweepDone(report))
 
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def _report(
-        self, session: Any, path: Path, seed: int, rtol: float, atol: float, cancel: threading.Event
+        self,
+        session: Session,
+        path: Path,
+        settings: RunSettings,
+        cancel: threading.Event,
     ) -> None:
         from cfexplore.fileio import atomic_write_bytes
         from cfexplore.render.reportdoc import build_report, report_markdown
@@ -217,10 +213,7 @@ class DiffRunsScreen(CfxScreen):
         rep = build_report(
             session,
             EXPORTERS,
-            self.state.opset,
-            seed,
-            rtol,
-            atol,
+            settings,
             progress=jobs.progress,
             cancel=cancel,
         )
@@ -247,7 +240,7 @@ class DiffRunsScreen(CfxScreen):
         self.query_one("#chart-line").display = True
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
-        self._status(diff_status(r, self.state.exports.get(r.exporter), self._cfx_hidden))
+        self._status(diff_status(r, self.cfx.exports.get(r.exporter), self._cfx_hidden))
 
     def _show_diff_table(self, result: DiffResult) -> None:
         table = self.query_one(DataTable)
@@ -258,10 +251,11 @@ class DiffRunsScreen(CfxScreen):
 
     @on(FileRunDone)
     def _file_done(self, event: FileRunDone) -> None:
-        if self.state.onnx is None or self.state.onnx.path != event.path:
+        onnx = self.cfx.onnx
+        if onnx is None or onnx.path != event.path:
             return  # another file (or a model) took its place meanwhile
         r = event.result
-        self.state.feed_plans.setdefault(event.path, event.plan)
+        self.cfx.feed_plans.setdefault(event.path, event.plan)
         self._cfx_file_result = r
         self._cfx_last_diff = None
         self._cfx_command = r.command
@@ -277,10 +271,9 @@ class DiffRunsScreen(CfxScreen):
     def _swept(self, event: SweepDone) -> None:
         grid = verdict_grid(event.report)
         self._frozen = frozen_knobs(event.report)
-        for res in event.report.results:
-            if res.branch_trace:
-                self.state.traces[res.exporter] = res.branch_trace
-                self.cfx.traces_changed.publish(res.exporter)
+        traces = {r.exporter: r.branch_trace for r in event.report.results if r.branch_trace}
+        if traces:
+            self.cfx.record_traces(traces)
         self._cfx_command = event.report.command
         self.query_one("#verdict-view", Static).update(grid)
 

@@ -6,6 +6,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -21,19 +22,24 @@ from textual.widgets import (
     RadioSet,
     Static,
 )
+from textual.worker import Worker
 
 from cfexplore.errors import Cancelled, CfxError
 from cfexplore.fmt import fmt_value
 from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
 from cfexplore.results import EXPORTERS, ExportResult
+from cfexplore.settings import RunSettings
 
 from .. import jobs
 from ..messages import Exported, Progressed, Saved
-from ..state import AppState
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.text_input import TextInput
+from ..worker_errors import titled
 from .base import CfxScreen
+
+if TYPE_CHECKING:
+    from cfexplore.engine.session import Session
 
 
 class ExportScreen(CfxScreen):
@@ -74,9 +80,7 @@ class ExportScreen(CfxScreen):
                     yield RadioButton(name, value=name == "script", id=f"exp-{name}")
             with Vertical(id="export-options"):
                 yield Label("opset")
-                yield TextInput(
-                    str(self.state.opset), id="opset-input", type="integer", max_length=3
-                )
+                yield TextInput(str(self.cfx.opset), id="opset-input", type="integer", max_length=3)
                 yield Static(id="target-line")
         with Horizontal(id="run-line"):
             yield ProgressBar(id="export-progress", show_eta=False, show_percentage=False)
@@ -90,21 +94,20 @@ class ExportScreen(CfxScreen):
         yield CfxFooter()
 
     def on_mount(self) -> None:
-        self.cfx.target_changed.subscribe(self, self._on_target)
-        self.cfx.exports_changed.subscribe(self, self._export_recorded)
         self.query_one("#export-progress", ProgressBar).display = False
-        self._on_target(self.state)
+        self.watch(self.app, "session", self._target_changed)
+        self.watch(self.app, "exports", self._export_recorded, init=False)
         self.set_interval(0.1, self._tick)
         self.query_one(RadioSet).focus()
 
     # -- state ------------------------------------------------------------------------
 
-    def _on_target(self, state: AppState) -> None:
+    def _target_changed(self, session: Session | None) -> None:
         line = self.query_one("#target-line", Static)
-        if state.session is None:
+        if session is None:
             line.update(Text("no target — load a variant in 1 Variants", "dim"))
         else:
-            line.update(Text.assemble(("target ", "dim"), (state.session.info.label, "bold")))
+            line.update(Text.assemble(("target ", "dim"), (session.info.label, "bold")))
         self._result = None
         self._show_result()
 
@@ -114,7 +117,7 @@ class ExportScreen(CfxScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":
-            return None if self.running or self.state.session is None else True
+            return None if self.running or self.cfx.session is None else True
         if action == "cancel":  # also: Escape leaves a text box
             return True if self.running or isinstance(self.focused, Input) else None
         if action in ("details", "save"):
@@ -131,12 +134,12 @@ class ExportScreen(CfxScreen):
 
     @on(RadioSet.Changed)
     def _exporter_changed(self, event: RadioSet.Changed) -> None:
-        self.state.exporter = str(event.pressed.label)
+        self.cfx.exporter = str(event.pressed.label)
 
     # -- export -----------------------------------------------------------------------
 
     def action_export(self) -> None:
-        session = self.state.session
+        session = self.cfx.session
         if session is None:
             self.notify("load a variant first (1 Variants)", severity="warning")
             return
@@ -147,7 +150,7 @@ class ExportScreen(CfxScreen):
         if not 7 <= opset <= 25:
             self.notify("opset must be between 7 and 25", severity="error")
             return
-        self.state.opset = opset
+        self.cfx.opset = opset
         self._cancel = threading.Event()
         self._started = time.monotonic()
         self._last_progress = "starting"
@@ -156,17 +159,20 @@ class ExportScreen(CfxScreen):
         bar.display = True
         self.refresh_bindings()
         jobs.name(
-            self._export(session, self.exporter, opset, self._cancel), f"export {self.exporter}"
+            self._export(session, self.exporter, RunSettings(opset=opset), self._cancel),
+            f"export {self.exporter}",
         )
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export(self, session: object, exporter: str, opset: int, cancel: threading.Event) -> None:
+    def _export(
+        self, session: Session, exporter: str, settings: RunSettings, cancel: threading.Event
+    ) -> None:
         def progress(frac: float | None, text: str) -> None:
             jobs.progress(frac, text)
             self.post_message(Progressed("export", frac, text))
 
-        result = session.export(exporter, opset, progress=progress, cancel=cancel)  # type: ignore[attr-defined]
-        self.post_message(Exported(result, session.spec.label))  # type: ignore[attr-defined]
+        result = session.export(exporter, settings, progress=progress, cancel=cancel)
+        self.post_message(Exported(result, session.spec.label))
 
     def action_cancel(self) -> None:
         """Escape: leave a text box (letters and 1-5 are keys again), else cancel the job."""
@@ -206,11 +212,11 @@ class ExportScreen(CfxScreen):
         self.query_one("#export-progress", ProgressBar).display = False
         self.refresh_bindings()
 
-    def worker_failed(self, worker: object) -> None:
-        if getattr(worker, "group", "") == "save":
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        if worker.group == "save":
             return
         self._stop_running()
-        cancelled = isinstance(getattr(worker, "error", None), Cancelled)
+        cancelled = isinstance(worker.error, Cancelled)
         text = "export cancelled" if cancelled else "export stopped"
         self.query_one("#run-status", Static).update(Text(text, "yellow"))
 
@@ -232,11 +238,13 @@ class ExportScreen(CfxScreen):
             status.update(Text("export failed", "bold red"))
         self.cfx.record_export(result, event.label)
 
-    def _export_recorded(self, exporter: str) -> None:
-        """Any export (here, from Diff or Matrix) becomes the result on show."""
-        if self.running:
+    def _export_recorded(self, old: dict[str, ExportResult], new: dict[str, ExportResult]) -> None:
+        """Any export (here, from Diff or Matrix) becomes the result on show: the one
+        `new` holds that `old` did not (none when a new target's exports start empty)."""
+        recorded = [r for exporter, r in new.items() if old.get(exporter) is not r]
+        if self.running or not recorded:
             return
-        self._result = self.state.exports.get(exporter)
+        self._result = recorded[-1]
         self._show_details = False
         self._show_result()
         self.refresh_bindings()
@@ -299,31 +307,24 @@ class ExportScreen(CfxScreen):
             return
         dest = Path(target).expanduser()
         if dest.is_dir():
-            dest = dest / f"{self.state.label.replace('/', '_')}.{r.exporter}.onnx"
+            dest = dest / f"{self.cfx.label.replace('/', '_')}.{r.exporter}.onnx"
         external = self.query_one("#external-data", Checkbox).value
         try:  # a device, FIFO, link, missing or read-only folder: refused before writing
             dest = check_target(dest, extra_suffix=DATA_SUFFIX_BYTES * external)
         except CfxError as exc:
             self.notify(f"cannot save: {exc}", severity="error")
             return
-        self._save(r.onnx_path, dest, external)
+        titled(self._save(r.onnx_path, dest, external), f"Cannot save {dest}")
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def _save(self, src: str, dest: Path, external: bool) -> None:
         """Write the model (and its data file) off the UI thread: weights can be large."""
         from cfexplore.graph.save import save_onnx
 
-        try:
-            self.post_message(Saved(save_onnx(src, dest, external_data=external)))
-        except (OSError, CfxError) as exc:
-            why = str(exc) if isinstance(exc, CfxError) else f"{dest}: {exc.strerror or exc}"
-            self.post_message(Saved([], f"cannot save: {why}"))
+        self.post_message(Saved(save_onnx(src, dest, external_data=external)))
 
     @on(Saved)
     def _saved(self, event: Saved) -> None:
-        if event.error:
-            self.notify(event.error, severity="error")
-            return
         *data, model = event.files
         extra = f" + {data[0].name}" if data else ""
         self.notify(f"saved {model}{extra}", timeout=4)

@@ -105,19 +105,25 @@ class GraphScreen(GraphActions):
         """Set to drop the audit of a model no longer shown."""
 
     def on_mount(self) -> None:
-        self.cfx.onnx_changed.subscribe(self, self.load)
-        self.cfx.traces_changed.subscribe(self, lambda _exporter: self._refresh_badges())
+        self.watch(self.app, "onnx", self._onnx_changed, init=False)
+        self.watch(self.app, "traces", self._refresh_badges, init=False)
         self._set_narrow(self.app.size.width)
-        if self.state.onnx is not None:
-            self.load(self.state.onnx)
+        if self.cfx.onnx is not None:
+            self.load(self.cfx.onnx)
         else:
             self._show_empty(EMPTY_TEXT)
 
     def on_screen_resume(self) -> None:
         """Catch up with a model chosen while another screen was active."""
-        onnx = self.state.onnx
+        onnx = self.cfx.onnx
         if onnx is not None and onnx != self.onnx_ref:
             self.load(onnx)
+
+    def _onnx_changed(self, ref: OnnxRef | None) -> None:
+        """A new model to show; none (a target loaded after a file opened alone) keeps the
+        one on show until the next export."""
+        if ref is not None:
+            self.load(ref)
 
     # -- loading --------------------------------------------------------------------
 
@@ -127,6 +133,7 @@ class GraphScreen(GraphActions):
         self._token += 1
         if self._cfx_analyse_cancel is not None:  # the previous model's audit is not wanted
             self._cfx_analyse_cancel.set()
+        self._cfx_analyse_cancel = cancel = threading.Event()
         self._stop_validation()
         self.validation = None
         tree_view = self.query_one(OnnxTreeView)
@@ -134,10 +141,12 @@ class GraphScreen(GraphActions):
         tree_view.loading = True
         self._summary(Text.assemble(("opening ", "dim"), ref.label, ("…", "dim")))
         self._detail_message(f"Opening {ref.path}…")
-        self._open(ref, self._token)
+        self._open(ref, self._token, self.cfx.timeout, cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="graph-open")
-    def _open(self, ref: OnnxRef, token: int) -> None:
+    def _open(
+        self, ref: OnnxRef, token: int, timeout: float | None, cancel: threading.Event
+    ) -> None:
         """Parse in a thread and report at once (the tree shows); then walk the whole model
         for the summary counts and the audit, and report those. Never touches widgets."""
         from cfexplore.engine.filejobs import infer_file
@@ -150,11 +159,9 @@ class GraphScreen(GraphActions):
             self.post_message(self.ModelFailed(ref, str(exc), token, exc.details))
             return
         self.post_message(self.ModelOpened(ref, tree, "", token, None))
-        cancel = threading.Event()
-        self._cfx_analyse_cancel = cancel
         if tree.types_deferred:  # onnx's inference holds the GIL: never in this process
             try:
-                types = infer_file(ref.path, self._file_worker(), cancel, self.state.timeout)
+                types = infer_file(ref.path, self._file_worker(), cancel, timeout)
             except Cancelled:
                 return
             if types.error or types.note:

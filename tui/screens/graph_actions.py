@@ -231,7 +231,7 @@ class GraphActions(GraphLayout):
         from .compare import CompareScreen, default_pair
 
         ref = self.onnx_ref
-        a, b = default_pair(ref.path if ref else None, self.state.exports)
+        a, b = default_pair(ref.path if ref else None, self.cfx.exports)
         self.app.push_screen(CompareScreen(a, b))
 
     def action_validation(self) -> None:

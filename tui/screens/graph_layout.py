@@ -114,7 +114,7 @@ class GraphLayout(CfxScreen):
         ref = self.onnx_ref
         if self.model is None or ref is None:
             return
-        trace = self.state.traces.get(ref.exporter) if ref.exporter else None
+        trace = self.cfx.traces.get(ref.exporter) if ref.exporter else None
         self.query_one(OnnxTreeView).set_badges(
             merge_badges(trace_badges(trace or {}), audit_badges(self.audit))
         )

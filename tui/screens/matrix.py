@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -11,12 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.worker import Worker
 
 from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.errors import CfxError
 from cfexplore.outpath import check_target
 from cfexplore.render.report import COLUMN_TITLE, VERDICT_STYLE
 from cfexplore.results import EXPORTERS
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 
 from .. import jobs
@@ -157,17 +160,21 @@ class MatrixScreen(CfxScreen):
         bar.update(total=1.0, progress=0)
         bar.display = True
         self.refresh_bindings()
-        self._run(self.full_size, self._cancel)
+        app = self.cfx
+        self._run(self.full_size, app.run_settings(), self._cancel)
 
     @work(thread=True, exclusive=True, group="matrix", exit_on_error=False)
-    def _run(self, full_size: bool, cancel: threading.Event) -> None:
+    def _run(
+        self,
+        full_size: bool,
+        settings: RunSettings,
+        cancel: threading.Event,
+    ) -> None:
         from cfexplore.engine.session import matrix
 
         def progress(frac: float | None, text: str) -> None:
             jobs.progress(frac, text)
             self.post_message(Progressed("matrix", frac, text))
-
-        st = self.state
 
         def on_variant(partial: MatrixReport) -> None:
             self.post_message(MatrixDone(partial, final=False))
@@ -175,10 +182,7 @@ class MatrixScreen(CfxScreen):
         report = matrix(
             EXPORTERS,
             full_size,
-            st.opset,
-            st.seed,
-            st.rtol,
-            st.atol,
+            settings,
             progress=progress,
             cancel=cancel,
             on_variant=on_variant,
@@ -211,7 +215,7 @@ class MatrixScreen(CfxScreen):
         self.query_one("#matrix-progress", ProgressBar).display = False
         self.refresh_bindings()
 
-    def worker_failed(self, worker: object) -> None:
+    def worker_failed(self, worker: Worker[Any]) -> None:
         self._stop()
         self.query_one("#matrix-status", Static).update(Text("matrix stopped", "yellow"))
 
@@ -289,7 +293,7 @@ class MatrixScreen(CfxScreen):
         if not entries:
             return
         variant = entries[-1][0]  # the Final one when the cell holds plain and Final
-        self.state.exporter = exporter
+        self.cfx.exporter = exporter
         self.cfx.open_variant(TargetSpec(variant=variant), exporter, mode)
 
     def action_markdown(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.syntax import Syntax
@@ -18,11 +19,13 @@ from cfexplore.models import VARIANTS
 from cfexplore.spec import WHERE_LABEL, InputSpec, Knob, VariantSpec
 
 from ..source_view import ClassSource, class_source, module_path
-from ..state import AppState
 from ..widgets.footer import CfxFooter
 from ..widgets.mode_bar import ModeBar
 from ..widgets.text_input import TextInput
 from .base import CfxScreen
+
+if TYPE_CHECKING:
+    from cfexplore.engine.session import Session
 
 
 class VariantsScreen(CfxScreen):
@@ -70,9 +73,8 @@ class VariantsScreen(CfxScreen):
         table = self.query_one(DataTable)
         table.add_columns("variant", "flow", "where")
         self._fill()
-        self.cfx.target_changed.subscribe(self, self._on_target)
         table.focus()
-        self._on_target(self.state)
+        self.watch(self.app, "session", self._target_changed)
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -182,20 +184,20 @@ class VariantsScreen(CfxScreen):
             scroll.scroll_to, y=max(0, first - src.start - 2) + 1, animate=False
         )
 
-    def _on_target(self, state: AppState) -> None:
+    def _target_changed(self, session: Session | None) -> None:
         if self._cfx_opening:
             self._cfx_opening = False
             if isinstance(self.focused, Input):
                 self.query_one(DataTable).focus()
         line = self.query_one("#loaded-line", Static)
-        if state.session is None:
+        if session is None:
             line.update(Text("nothing loaded — Enter loads the highlighted variant", "dim"))
             return
-        info = state.session.info
+        info = session.info
         line.update(
             Text.assemble(("loaded ", "dim"), (info.label, "bold green"), ("  → 2 Export", "dim"))
         )
-        if state.spec and not state.spec.variant and info.source_file:
+        if not session.spec.variant and info.source_file:
             self._shown = info.label
             src = class_source(info.source_file, info.class_name)
             self._show_source(info.label, info.description, None, src, info.knobs, info.inputs)

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..jobs import Job, fmt_elapsed, running
+from ..state import AppState
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -38,12 +39,13 @@ class ModeBar(Static):
         self._cfx_had_jobs = False
 
     def on_mount(self) -> None:
-        app = self.app
-        for signal in ("target_changed", "onnx_changed"):
-            if hasattr(app, signal):
-                getattr(app, signal).subscribe(self, lambda _data: self.refresh_bar())
+        for name in ("session", "onnx"):  # the target's label, or the file's
+            self.watch(self.app, name, self._label_changed, init=False)
         self.refresh_bar()
         self.set_interval(0.1, self._tick)
+
+    def _label_changed(self) -> None:
+        self.refresh_bar()
 
     def _tick(self) -> None:
         """Redraw while a job runs (spinner, elapsed time), and once when the last ends."""
@@ -105,8 +107,8 @@ class ModeBar(Static):
                 text.append_text(self._job_text(jobs, room))
             self.update(text, layout=False)  # one line, always: no layout pass per tick
             return
-        state = getattr(self.app, "state", None)
-        label = state.label if state is not None else ""
+        app = self.app
+        label = app.label if isinstance(app, AppState) else ""
         room = width - text.cell_len - 2
         if label and room > 6:
             if len(label) > room:

@@ -28,13 +28,15 @@ from cfexplore.graph.tree import OnnxTree
 from cfexplore.graph.values import ItemPath
 from cfexplore.render.labels import item_label
 
+from ..worker_errors import ShowsWorkerErrors
 from .onnx_tree_rows import CHUNK, EAGER_ROWS, Gap, Item, Row, highlight, order_key
 
 
-class LazyOnnxTree(Tree[Row]):
+class LazyOnnxTree(ShowsWorkerErrors, Tree[Row]):
     """The rows of an ONNX model, built when their parent opens or the cursor reaches them.
 
-    Posts `ItemHighlighted` with the model item under the cursor.
+    Posts `ItemHighlighted` with the model item under the cursor. A failed worker of the
+    tree's (building rows, filtering, expanding) shows in the app (`ShowsWorkerErrors`).
     """
 
     class ItemHighlighted(Message, namespace="onnx_tree_view"):
@@ -186,7 +188,9 @@ class LazyOnnxTree(Tree[Row]):
         self._queue.append((self._generation, gap_node, budget))
         if not self._pump_running:
             self._pump_running = True
-            self.run_worker(self._pump(), name="build rows", group="onnx-tree-rows")
+            self.run_worker(
+                self._pump(), name="build rows", group="onnx-tree-rows", exit_on_error=False
+            )
 
     async def _pump(self) -> None:
         """Fill queued gaps a chunk at a time, yielding to the event loop in between."""

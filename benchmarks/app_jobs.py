@@ -46,6 +46,7 @@ async def _loaded_diff_screen(app: Any, pilot: Any) -> Any:
 async def _diff_seed(repeats: int) -> dict[str, Any]:
     from textual.widgets import Input, Static
 
+    from cfexplore.settings import RunSettings
     from cfexplore.tui.app import CfxApp
     from cfexplore.tui.screens.diff import DEBOUNCE
 
@@ -58,7 +59,7 @@ async def _diff_seed(repeats: int) -> dict[str, Any]:
         status = screen.query_one("#diff-status", Static)
         seed_box = screen.query_one("#seed", Input)
         for i in range(WARMUP):  # the first torch forwards of a process are slow
-            session.diff(exporter, 1000 + i, screen.knob_values())
+            session.diff(exporter, RunSettings(seed=1000 + i, values=screen.knob_values()))
         before = session.stats()
         samples = []
         seed_box.value = "100"
@@ -80,7 +81,7 @@ async def _diff_seed(repeats: int) -> dict[str, Any]:
         parts: dict[str, list[float]] = {"torch_ms": [], "onnx_ms": [], "reference_ms": []}
         for i in range(repeats):
             start = time.perf_counter()
-            res = session.diff(exporter, 201 + i, screen.knob_values())
+            res = session.diff(exporter, RunSettings(seed=201 + i, values=screen.knob_values()))
             engine.append(time.perf_counter() - start)
             for key, values in parts.items():
                 values.append(float(getattr(res, key) or 0.0))

@@ -32,7 +32,7 @@ def sweep(repeats: int) -> dict[str, Any]:
         knob = session.info.knobs[0]
         assert session.export("script").ok
         for i in range(WARMUP_DIFFS):
-            session.diff("script", 1000 + i)
+            session.diff("script", RunSettings(seed=1000 + i))
         swept, singles = [], []
         for r in range(repeats):
             # fresh seeds on both sides: neither finds the torch outputs cached
@@ -42,7 +42,7 @@ def sweep(repeats: int) -> dict[str, Any]:
             swept.append(time.perf_counter() - start)
             start = time.perf_counter()
             for value in knob.values:
-                session.diff("script", 3000 + r, {knob.name: value})
+                session.diff("script", RunSettings(seed=3000 + r, values={knob.name: value}))
             singles.append(time.perf_counter() - start)
         return {
             "variant": SWEEP_VARIANT,

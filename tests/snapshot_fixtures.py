@@ -25,10 +25,6 @@ from cfexplore.engine.commands import command_for
 from cfexplore.engine.session import COLUMNS, MatrixCell, MatrixReport
 from cfexplore.models import SEED_TABLE, VARIANTS
 from cfexplore.results import (
-    DEFAULT_ATOL,
-    DEFAULT_OPSET,
-    DEFAULT_RTOL,
-    DEFAULT_SEED,
     EXPORTERS,
     CheckReport,
     DiffResult,
@@ -39,6 +35,7 @@ from cfexplore.results import (
     TargetInfo,
     TensorDiff,
 )
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 
 from .builders import tv
@@ -107,13 +104,14 @@ class FixedSession:
     def export(
         self,
         exporter: str,
-        opset: int = DEFAULT_OPSET,
-        values: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> ExportResult:
         """The fixed export: ok, or the short TorchScript error for a plain class attribute."""
-        knob_values = {k.name: k.default for k in self.info.knobs} | dict(values or {})
+        settings = settings or RunSettings()
+        opset = settings.opset
+        knob_values = {k.name: k.default for k in self.info.knobs} | dict(settings.values or {})
         name = self.spec.variant or ""
         if exporter == "script" and name in SCRIPT_LINE:
             knob = self.info.knobs[0].name
@@ -155,19 +153,16 @@ class FixedSession:
     def diff(
         self,
         exporter: str,
-        seed: int = DEFAULT_SEED,
-        values: dict[str, Any] | None = None,
-        rtol: float = DEFAULT_RTOL,
-        atol: float = DEFAULT_ATOL,
+        settings: RunSettings | None = None,
         cancel: threading.Event | None = None,
-        reference: bool | None = None,
     ) -> DiffResult:
         """PASS unless a knob moved away from its export value and the export froze it.
 
         The reference evaluator agrees with ONNX Runtime (a frozen knob: export problem)."""
+        settings = settings or RunSettings()
         exported = self.exports[exporter]
         values = {k.name: exported.knob_values[k.name] for k in self.info.knobs} | dict(
-            values or {}
+            settings.values or {}
         )
         kept = self._knob_survives(exporter)
         moved = any(values[k] != exported.knob_values.get(k) for k in values)
@@ -191,9 +186,9 @@ class FixedSession:
             target=self.spec.label,
             exporter=exporter,
             opset=exported.opset,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
+            seed=settings.seed,
+            rtol=settings.rtol,
+            atol=settings.atol,
             knob_values=values,
             outputs=[output],
             passed=passed,
@@ -204,7 +199,7 @@ class FixedSession:
             onnx_ms=0.4,
             versions=dict(VERSIONS),
             command=command_for(
-                self.spec, "diff", exporter, exported.opset, seed, rtol, atol, values
+                self.spec, "diff", exporter, replace(settings, opset=exported.opset, values=values)
             ),
             reference_used=True,
             reference=[replace(output)],
@@ -218,19 +213,16 @@ class FixedSession:
     def check(
         self,
         exporters: Iterable[str] = EXPORTERS,
-        opset: int = DEFAULT_OPSET,
-        seed: int = DEFAULT_SEED,
-        rtol: float = DEFAULT_RTOL,
-        atol: float = DEFAULT_ATOL,
-        values: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> CheckReport:
         """Verdicts from the real `decide()` over fixed sweep rows."""
+        settings = settings or RunSettings()
         exporters = list(exporters)
         results = []
         for exporter in exporters:
-            exp = self.export(exporter, opset, values)
+            exp = self.export(exporter, settings)
             kept = self._knob_survives(exporter)
             verdicts = []
             for knob in self.info.knobs:
@@ -245,11 +237,7 @@ class FixedSession:
                         self.spec,
                         "diff",
                         exporter,
-                        opset,
-                        seed,
-                        rtol,
-                        atol,
-                        {knob.name: exp.knob_values[knob.name]},
+                        settings.with_values({knob.name: exp.knob_values[knob.name]}),
                     ),
                 )
                 if not exp.ok:
@@ -293,13 +281,13 @@ class FixedSession:
         only = exporters[0] if len(exporters) == 1 else "all"
         return CheckReport(
             target=self.spec.label,
-            opset=opset,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
+            opset=settings.opset,
+            seed=settings.seed,
+            rtol=settings.rtol,
+            atol=settings.atol,
             results=results,
             versions=dict(VERSIONS),
-            command=command_for(self.spec, "check", only, opset, seed, rtol, atol, values),
+            command=command_for(self.spec, "check", only, settings),
         )
 
 

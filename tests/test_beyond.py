@@ -16,6 +16,7 @@ from cfexplore.engine.session import Session
 from cfexplore.graph.sourcemap import node_source
 from cfexplore.render.reportdoc import build_report, report_markdown
 from cfexplore.results import DiffResult, TensorDiff
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.worker.outputs import classify
 
@@ -31,11 +32,11 @@ def test_three_way_agreement_and_export_problem(shared_client) -> None:  # type:
     assert ok.reference_used and ok.problem is None
     assert len(ok.reference) == len(ok.ort_vs_reference) == len(ok.outputs) == 1
     assert ok.reference[0].passed and ok.ort_vs_reference[0].passed
-    frozen = s.diff("script", values={"branch_testing": True})
+    frozen = s.diff("script", RunSettings(values={"branch_testing": True}))
     assert not frozen.passed
     assert frozen.problem == "export"  # PyTorch differs from both ONNX backends
     assert frozen.ort_vs_reference[0].passed
-    forced_off = s.diff("script", reference=False)
+    forced_off = s.diff("script", RunSettings(reference=False))
     assert not forced_off.reference_used and forced_off.problem is None
 
 

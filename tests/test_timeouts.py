@@ -9,6 +9,7 @@ import sys
 
 from cfexplore.engine.session import Session
 from cfexplore.phases import PHASE_ORT, PHASE_TORCH, stalled
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 
 HANG = 10**9
@@ -32,14 +33,14 @@ def test_diff_past_the_timeout_fails_naming_the_value_and_the_worker_is_replaced
         assert session.export("script").ok
         pid = session.client.pid
         session.timeout = LIMIT
-        hung = session.diff("script", values={"n_loops": HANG})
+        hung = session.diff("script", RunSettings(values={"n_loops": HANG}))
         assert not hung.passed and hung.onnx_error is None
         assert hung.torch_error is not None
         assert hung.torch_error.startswith(f"timed out: PyTorch did not finish within {LIMIT} s")
         assert f"n_loops={HANG}" in hung.torch_error
         assert session.export("script").ok  # the target reloaded in a new worker
         assert session.client.pid != pid
-        assert session.diff("script", values={"n_loops": 2}).passed
+        assert session.diff("script", RunSettings(values={"n_loops": 2})).passed
 
 
 def test_sweep_value_past_the_timeout_is_skipped_and_named() -> None:

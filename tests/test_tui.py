@@ -9,6 +9,7 @@ from pathlib import Path
 import onnx
 from textual.widgets import Checkbox, DataTable, Input, Switch
 
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.target.targets import parse_target
 from cfexplore.tui.app import CfxApp
@@ -283,7 +284,7 @@ async def test_audit_badge_and_compare_screen(tmp_path: Path) -> None:
         await pilot.press("2", "x")
         await settle(pilot, lambda: "script" in app.state.exports)
         session = app.state.session
-        traced = session.export("trace", values={"n_loops": 3})
+        traced = session.export("trace", RunSettings(values={"n_loops": 3}))
         app.record_export(traced, "loop-forward-arg")
         await pilot.press("3")
         await settle(

@@ -18,6 +18,7 @@ from onnx import helper
 
 from cfexplore.engine.session import Session, run_onnx_file, validate_onnx_file
 from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
+from cfexplore.settings import RunSettings
 from cfexplore.target.targets import parse_target
 from cfexplore.worker import client as worker_mod
 from cfexplore.worker.client import WorkerClient
@@ -136,14 +137,14 @@ def test_ten_megabytes_of_prints_stay_in_the_worker_log() -> None:
 
 def test_raise_in_forward_is_a_one_line_finding() -> None:
     with Session.open(parse_target(f"{DATA / 'raises_in_forward.py'}:Net")) as session:
-        assert session.export("trace", values={"flag": False}).ok
-        d = session.diff("trace", values={"flag": True})
+        assert session.export("trace", RunSettings(values={"flag": False})).ok
+        d = session.diff("trace", RunSettings(values={"flag": True}))
         assert d.torch_error is not None and "boom in forward" in d.torch_error
         one_line(d.torch_error)
         assert not d.passed
-        ok = session.diff("trace", values={"flag": False})
+        ok = session.diff("trace", RunSettings(values={"flag": False}))
         assert ok.passed  # the session survives and the other path still works
-        exp = session.export("trace", values={"flag": True})
+        exp = session.export("trace", RunSettings(values={"flag": True}))
         assert not exp.ok and exp.error is not None and "boom in forward" in exp.error
         one_line(exp.error)
 

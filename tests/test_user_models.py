@@ -31,6 +31,7 @@ import torch
 from cfexplore import check
 from cfexplore.errors import CfxError
 from cfexplore.results import CheckReport, DiffResult
+from cfexplore.settings import RunSettings
 
 from .conftest import DATA
 
@@ -293,7 +294,7 @@ def diff_in_process(
         runtime.loaded = loaded
         session = Session(client, loaded.spec, loaded.info())
         assert session.export(exporter).ok
-        return session.diff(exporter, values=run)
+        return session.diff(exporter, RunSettings(values=run))
     finally:
         client.close()
 

@@ -8,6 +8,7 @@ from cfexplore.analysis.verdicts import KnobSweep, decide
 from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.render.report import matrix_markdown
 from cfexplore.results import SweepRow
+from cfexplore.settings import RunSettings
 
 from .conftest import verdicts
 
@@ -192,5 +193,5 @@ def test_full_size_seed_model(shared_client) -> None:  # type: ignore[no-untyped
         report = session.check(["script"])
         got[name] = report.results[0].knobs[0].verdict
     assert got == {"seed-if-forward-arg": "preserved", "seed-if-instance-attr": "frozen"}
-    diff = session.diff("script", seed=5)
+    diff = session.diff("script", RunSettings(seed=5))
     assert diff.outputs[0].torch_shape == [1, 1024]

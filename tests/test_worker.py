@@ -13,6 +13,7 @@ import pytest
 
 from cfexplore.engine.session import Session
 from cfexplore.errors import Cancelled, CfxError, WorkerCrashed
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.target.targets import parse_target
 from cfexplore.worker.client import WorkerClient
@@ -108,9 +109,9 @@ def test_timeout_stops_a_hanging_import() -> None:
 def test_second_diff_reuses_module_and_session() -> None:
     with Session.open(TargetSpec(variant="if-forward-arg")) as session:
         assert session.export("script").ok
-        first = session.diff("script", seed=1)
+        first = session.diff("script", RunSettings(seed=1))
         before = session.stats()
-        second = session.diff("script", seed=2, values={"branch_testing": True})
+        second = session.diff("script", RunSettings(seed=2, values={"branch_testing": True}))
         after = session.stats()
         assert before["module_builds"] == after["module_builds"] == 1
         assert before["sessions"] == after["sessions"] == 1
@@ -124,7 +125,7 @@ def test_second_diff_reuses_module_and_session() -> None:
 
 def test_export_file_is_written_atomically_in_worker_folder() -> None:
     with Session.open(TargetSpec(variant="loop-forward-arg")) as session:
-        result = session.export("script", opset=17)
+        result = session.export("script", RunSettings(opset=17))
         assert result.ok and result.opset == 17
         assert os.path.isfile(result.onnx_path)
         folder = os.path.dirname(result.onnx_path)
@@ -237,7 +238,7 @@ def test_sessions_sharing_a_worker_each_run_their_own_target() -> None:
         with pytest.raises(CfxError, match="export with script first"):
             a.diff("script")
         assert a.export("script").ok
-        diff = a.diff("script", values={"branch_testing": True})
+        diff = a.diff("script", RunSettings(values={"branch_testing": True}))
         assert diff.passed and diff.knob_values == {"branch_testing": True}
         assert client.pid == pid
         assert a.stats()["loads"] == 3

@@ -1,5 +1,5 @@
 """What the CLI commands share: the progress line, the stdout console, opening a session,
-checked output paths and knob values from `--set`."""
+checked output paths, knob values from `--set` and the `RunSettings` of a command line."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED
+from cfexplore.settings import RunSettings
 
 
 @contextmanager
@@ -57,4 +60,21 @@ def output_path(text: str | None, what: str = "-o", extra_suffix: int = 0) -> Pa
 def knob_values(args: argparse.Namespace) -> dict[str, Any]:
     from cfexplore.target.targets import parse_assignments
 
-    return parse_assignments(args.set, "--set")
+    return parse_assignments(getattr(args, "set", None), "--set")
+
+
+def settings_from_args(args: argparse.Namespace) -> RunSettings:
+    """The one `RunSettings` of a command line: `--opset`, `--seed`, `--rtol`, `--atol`,
+    `--equal-nan`, `--reference`, `--reproducible`, `--timeout` (0: None, no limit) and the
+    `--set` knob values (a command without an option gets its default)."""
+    return RunSettings(
+        opset=getattr(args, "opset", DEFAULT_OPSET),
+        seed=getattr(args, "seed", DEFAULT_SEED),
+        rtol=getattr(args, "rtol", DEFAULT_RTOL),
+        atol=getattr(args, "atol", DEFAULT_ATOL),
+        equal_nan=getattr(args, "equal_nan", False),
+        reference=getattr(args, "reference", None),
+        reproducible=getattr(args, "reproducible", False),
+        timeout=getattr(args, "timeout", None) or None,
+        values=knob_values(args),
+    )

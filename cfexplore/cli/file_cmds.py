@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cfexplore.cli.common import (
-    stdout_console,
-)
+from cfexplore.cli.common import settings_from_args, stdout_console
 from cfexplore.errors import EXIT_FINDINGS, EXIT_OK, CfxError
 from cfexplore.termtext import safe_text
 
@@ -121,7 +119,6 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.engine.filerun import run_file
     from cfexplore.graph.safeload import stat_regular
     from cfexplore.render.report import file_run_table
-    from cfexplore.settings import RunSettings
     from cfexplore.target.feeds import plan_from_args
     from cfexplore.termtext import safe_text
 
@@ -130,7 +127,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
             raise CfxError(f"--{option} does not apply to an .onnx file (it has no PyTorch side)")
     stat_regular(args.target)  # a FIFO would block the worker's open()
     plan = plan_from_args(args.input, args.dim)
-    settings = RunSettings(seed=args.seed, rtol=args.rtol, atol=args.atol, reference=args.reference)
+    settings = settings_from_args(args)
     result = run_file(args.target, plan, settings, cancel=cancel, timeout=args.timeout)
     if result.plan_error:
         raise CfxError(result.plan_error)

@@ -8,10 +8,10 @@ import sys
 import threading
 
 from cfexplore.cli.common import (
-    knob_values,
     open_session,
     output_path,
     progress_for,
+    settings_from_args,
     stdout_console,
 )
 from cfexplore.cli.file_cmds import cmd_diff_file, is_onnx_file
@@ -68,10 +68,10 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.outpath import DATA_SUFFIX_BYTES
     from cfexplore.render.report import export_summary
 
-    values = knob_values(args)
+    settings = settings_from_args(args)
     out_path = output_path(args.output, extra_suffix=DATA_SUFFIX_BYTES * args.external_data)
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
-        result = session.export(args.exporter, args.opset, values, progress, cancel)
+        result = session.export(args.exporter, settings, progress, cancel)
         saved = None
         if result.ok and out_path is not None and result.onnx_path:
             save_onnx(result.onnx_path, out_path, external_data=args.external_data)
@@ -100,23 +100,14 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
         raise CfxError("--dim applies to an .onnx file; for a model give --input NAME=SHAPE")
     if not args.exporter:
         raise CfxError("diff: --exporter is required for a model (script, trace or dynamo)")
-    values = knob_values(args)
-    run = {**values, **parse_assignments(args.run, "--run")}
+    settings = settings_from_args(args)
+    run = {**(settings.values or {}), **parse_assignments(args.run, "--run")}
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
         session.check_values(run)
-        exp = session.export(args.exporter, args.opset, values, progress, cancel)
+        exp = session.export(args.exporter, settings, progress, cancel)
         if not exp.ok:
             raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
-        result = session.diff(
-            args.exporter,
-            args.seed,
-            run,
-            args.rtol,
-            args.atol,
-            cancel,
-            args.reference,
-            equal_nan=args.equal_nan,
-        )
+        result = session.diff(args.exporter, settings.with_values(run), cancel)
     if args.json:
         data = result.to_dict()
         data["max_abs"] = result.max_abs
@@ -137,21 +128,10 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
 def cmd_check(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.render.report import check_table
 
-    values = knob_values(args)
+    settings = settings_from_args(args)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
-        report = session.check(
-            exporters,
-            args.opset,
-            args.seed,
-            args.rtol,
-            args.atol,
-            values,
-            progress,
-            cancel,
-            args.reference,
-            equal_nan=args.equal_nan,
-        )
+        report = session.check(exporters, settings, progress, cancel)
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2, default=str))
     else:
@@ -164,23 +144,11 @@ def cmd_report(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.fileio import atomic_write_bytes
     from cfexplore.render.reportdoc import build_report, report_markdown
 
-    values = knob_values(args)
+    settings = settings_from_args(args)
     out_path = output_path(args.output)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
-        rep = build_report(
-            session,
-            exporters,
-            args.opset,
-            args.seed,
-            args.rtol,
-            args.atol,
-            values,
-            args.reference,
-            progress,
-            cancel,
-            args.equal_nan,
-        )
+        rep = build_report(session, exporters, settings, progress, cancel)
     text = (
         json.dumps(rep.to_json_dict(), indent=2, default=str) if args.json else report_markdown(rep)
     )
@@ -197,20 +165,11 @@ def cmd_matrix(args: argparse.Namespace, cancel: threading.Event) -> int:
     from cfexplore.fileio import atomic_write_bytes
     from cfexplore.render.report import matrix_markdown, matrix_tables
 
+    settings = settings_from_args(args)
     exporters = EXPORTERS if args.exporter == "all" else (args.exporter,)
     md_path = output_path(args.markdown, "--markdown")
     with progress_for(True) as progress:
-        m = matrix(
-            exporters,
-            args.full_size,
-            args.opset,
-            args.seed,
-            args.rtol,
-            args.atol,
-            progress,
-            cancel,
-            args.equal_nan,
-        )
+        m = matrix(exporters, args.full_size, settings, progress, cancel)
     if md_path is not None:
         atomic_write_bytes(md_path, matrix_markdown(m).encode())
     if args.json:

@@ -25,6 +25,7 @@ from cfexplore.results import (
     EXPORTERS,
     CheckReport,
 )
+from cfexplore.settings import RunSettings
 from cfexplore.worker.protocol import Ping, Request
 
 R = TypeVar("R")
@@ -121,17 +122,9 @@ def check(
         runtime.loaded = loaded
         # a duck-typed stand-in: a check only calls call/start/close and reads last_progress
         session = Session(cast("WorkerClient", client), loaded.spec, loaded.info())
-        return session.check(
-            exporters,
-            opset,
-            seed,
-            rtol,
-            atol,
-            None,
-            progress,
-            cancel,
-            reference,
-            equal_nan,
+        settings = RunSettings(
+            opset=opset, seed=seed, rtol=rtol, atol=atol, equal_nan=equal_nan, reference=reference
         )
+        return session.check(exporters, settings, progress, cancel)
     finally:
         client.close()

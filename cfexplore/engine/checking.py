@@ -26,6 +26,7 @@ from cfexplore.errors import Cancelled, CfxError, TimedOut, WorkerCrashed, Worke
 from cfexplore.phases import Stalled, stalled
 from cfexplore.results import (
     CheckReport,
+    DiffResult,
     ExporterResult,
     ExportResult,
     KnobVerdict,
@@ -55,11 +56,15 @@ class Checker:
         self.info = session.info
         self.client = session.client
 
-    def export(self, *args: Any, **kwargs: Any) -> ExportResult:
-        return self.session.export(*args, **kwargs)
+    def export(
+        self, exporter: str, settings: RunSettings, cancel: threading.Event | None
+    ) -> ExportResult:
+        return self.session.export(exporter, settings, cancel=cancel)
 
-    def diff(self, *args: Any, **kwargs: Any) -> Any:
-        return self.session.diff(*args, **kwargs)
+    def diff(
+        self, exporter: str, settings: RunSettings, cancel: threading.Event | None
+    ) -> DiffResult:
+        return self.session.diff(exporter, settings, cancel)
 
     def check_values(self, values: dict[str, Any] | None) -> dict[str, Any]:
         return self.session.check_values(values)
@@ -67,17 +72,12 @@ class Checker:
     def run(
         self,
         exporters: Iterable[str],
-        opset: int,
-        seed: int,
-        rtol: float,
-        atol: float,
-        values: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
-        reference: bool | None = None,
-        equal_nan: bool = False,
     ) -> CheckReport:
-        """Export with each exporter and sweep every knob: the verdict table.
+        """Export with each exporter at `settings` (None: `RunSettings()`) and sweep every
+        knob: the verdict table.
 
         Each exporter gets its own answer: an export that fails, that ONNX Runtime cannot
         load, or that crashes the worker makes that exporter `failed` with a short reason,
@@ -86,20 +86,12 @@ class Checker:
         """
         progress = progress or _quiet
         exporters = list(exporters)
-        values = self.check_values(values)
+        settings = settings or RunSettings()
+        ctx = settings.with_values(self.check_values(settings.values))
         knobs = self.info.knobs
         steps = max(1, len(exporters) * (1 + max(1, len(knobs))))
         done = 0
         results: list[ExporterResult] = []
-        ctx = RunSettings(
-            opset=opset,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
-            equal_nan=equal_nan,
-            reference=reference,
-            values=values,
-        )
         for exporter in exporters:
             progress(done / steps, f"{self.spec.label}: exporting with {exporter}")
             exp = self._export_for_check(exporter, ctx, cancel)
@@ -152,17 +144,17 @@ class Checker:
         if not knobs:
             where = self.info.searched or "searched the target's knobs"
             no_knobs = f"no knobs found ({where}); compared outputs at seeds " + ", ".join(
-                str(s) for s in _baseline_seeds(seed)
+                str(s) for s in _baseline_seeds(ctx.seed)
             )
         return CheckReport(
             target=self.spec.label,
-            opset=opset,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
+            opset=ctx.opset,
+            seed=ctx.seed,
+            rtol=ctx.rtol,
+            atol=ctx.atol,
             results=results,
             versions=versions(),
-            command=command_for(self.spec, "check", only or "all", opset, seed, rtol, atol, values),
+            command=command_for(self.spec, "check", only or "all", ctx),
             no_knobs=no_knobs,
         )
 
@@ -171,7 +163,7 @@ class Checker:
     ) -> ExportResult:
         """Export; a worker that dies while exporting makes a failed result, not an abort."""
         try:
-            return self.export(exporter, ctx.opset, ctx.values, cancel=cancel)
+            return self.export(exporter, ctx, cancel)
         except Cancelled:
             raise
         except (WorkerCrashed, WorkerError) as exc:
@@ -211,9 +203,7 @@ class Checker:
             values=list(knob.values),
             export_value=exp.knob_values.get(knob.name, knob.default),
             graph_has_construct=exp.control_flow.get(knob.construct, 0) > 0,
-            command=command_for(
-                self.spec, "diff", exporter, ctx.opset, ctx.seed, ctx.rtol, ctx.atol, ctx.values
-            ),
+            command=command_for(self.spec, "diff", exporter, ctx),
             source_file=(knob.file or self.info.source_file) if knob.line else None,
             source_line=knob.line,
         )
@@ -246,15 +236,7 @@ class Checker:
         if failing is not None and failing.value != base["export_value"]:
             # reproduce the first failing value: same export, knob changed at run time
             base["command"] = command_for(
-                self.spec,
-                "diff",
-                exporter,
-                ctx.opset,
-                ctx.seed,
-                ctx.rtol,
-                ctx.atol,
-                ctx.values,
-                {knob.name: failing.value},
+                self.spec, "diff", exporter, ctx, {knob.name: failing.value}
             )
         return decide(KnobSweep(**base, exporter=exporter, rows=rows, onnx_has_input=has_input))
 
@@ -268,7 +250,7 @@ class Checker:
     ) -> tuple[list[SweepRow], bool]:
         self.session._ensure_loaded(cancel)
         if exporter not in self.session.exports:  # the worker restarted: export again
-            exp = self.export(exporter, ctx.opset, ctx.values, cancel=cancel)
+            exp = self.export(exporter, ctx, cancel)
             if not exp.ok:
                 raise CfxError(f"the {exporter} export failed on a restarted worker: {exp.error}")
         result = self.client.call(
@@ -344,9 +326,7 @@ class Checker:
         """No knobs: diff at the export inputs and two more seeds, as one verdict."""
         rows: list[SweepRow] = []
         for s in _baseline_seeds(ctx.seed):
-            d = self.diff(
-                exporter, s, ctx.values, ctx.rtol, ctx.atol, cancel, ctx.reference, ctx.equal_nan
-            )
+            d = self.diff(exporter, ctx.with_seed(s), cancel)
             rows.append(
                 SweepRow(
                     s,
@@ -387,9 +367,7 @@ class Checker:
             onnx_has_input=False,
             graph_has_construct=False,
             rows=rows,
-            command=command_for(
-                self.spec, "diff", exporter, ctx.opset, ctx.seed, ctx.rtol, ctx.atol, ctx.values
-            ),
+            command=command_for(self.spec, "diff", exporter, ctx),
             problem=knob_problem(rows),
         )
 

@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from cfexplore.fmt import fmt_value
+from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 
 
@@ -13,18 +14,16 @@ def command_for(
     spec: TargetSpec,
     verb: str,
     exporter: str | None = None,
-    opset: int | None = None,
-    seed: int | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    values: dict[str, Any] | None = None,
-    run: dict[str, Any] | None = None,
+    settings: RunSettings | None = None,
+    changed: dict[str, Any] | None = None,
 ) -> str:
     """The one-line `cfexplore` command that re-runs a result.
 
-    `values` are knob values at export time (`--set`), `run` those changed after the
-    export, at run time only (`--run`: how a frozen knob's failure is reproduced).
+    From `settings`: `--opset`, `--seed`, `--rtol`, `--atol`, and its `values` — knob
+    values at export time (`--set`); `changed` are those changed after the export, at run
+    time only (`--run`: how a frozen knob's failure is reproduced). `None`: `RunSettings()`.
     """
+    settings = settings or RunSettings()
     parts = ["cfexplore", verb]
     if spec.variant:
         parts.append(spec.variant)
@@ -41,14 +40,8 @@ def command_for(
         parts.append(f"--weights={spec.weights}")
     if exporter:
         parts += ["--exporter", exporter]
-    if opset is not None:
-        parts += ["--opset", str(opset)]
-    if seed is not None:
-        parts += ["--seed", str(seed)]
-    parts += [f"--set={k}={fmt_value(v)}" for k, v in (values or {}).items()]
-    parts += [f"--run={k}={fmt_value(v)}" for k, v in (run or {}).items()]
-    if rtol is not None:
-        parts += ["--rtol", f"{rtol:g}"]
-    if atol is not None:
-        parts += ["--atol", f"{atol:g}"]
+    parts += ["--opset", str(settings.opset), "--seed", str(settings.seed)]
+    parts += [f"--set={k}={fmt_value(v)}" for k, v in (settings.values or {}).items()]
+    parts += [f"--run={k}={fmt_value(v)}" for k, v in (changed or {}).items()]
+    parts += ["--rtol", f"{settings.rtol:g}", "--atol", f"{settings.atol:g}"]
     return shlex.join(parts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,7 @@ from cfexplore.errors import CfxError, TimedOut
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
 from cfexplore.phases import Stalled
 from cfexplore.results import (
-    DEFAULT_ATOL,
     DEFAULT_OPSET,
-    DEFAULT_RTOL,
     DEFAULT_SEED,
     EXPORTERS,
     CheckReport,
@@ -119,23 +117,24 @@ class Session:
     def export(
         self,
         exporter: str,
-        opset: int = DEFAULT_OPSET,
-        values: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> ExportResult:
-        """Export the target; failures come back as a result with a short error."""
+        """Export the target at `settings.opset` and `settings.values` (None:
+        `RunSettings()`); failures come back as a result with a short error."""
+        settings = settings or RunSettings()
         if exporter not in EXPORTERS:
             raise CfxError(f"unknown exporter {exporter!r} (one of {', '.join(EXPORTERS)})")
         self._ensure_loaded(cancel)
         try:
-            settings = RunSettings(opset=opset, values=self.check_values(values))
+            settings = settings.with_values(self.check_values(settings.values))
             result = self.client.call(Export(exporter, settings), progress, cancel, self.timeout)
         except TimedOut as exc:
             # the worker was killed; the next request reloads the target
             result = ExportResult(
                 exporter,
-                opset,
+                settings.opset,
                 False,
                 self.timeout or 0.0,
                 error=f"TimedOut: {exc}",
@@ -150,59 +149,51 @@ class Session:
     def diff(
         self,
         exporter: str,
-        seed: int = DEFAULT_SEED,
-        values: dict[str, Any] | None = None,
-        rtol: float = DEFAULT_RTOL,
-        atol: float = DEFAULT_ATOL,
+        settings: RunSettings | None = None,
         cancel: threading.Event | None = None,
-        reference: bool | None = None,
-        equal_nan: bool = False,
     ) -> DiffResult:
-        """Seeded PyTorch vs ONNX Runtime (vs the reference evaluator) on the current export.
+        """Seeded PyTorch vs ONNX Runtime (vs the reference evaluator) on the current export,
+        at `settings.values` (None: `RunSettings()`; the export's opset is the one used).
 
-        `reference`: True/False forces the third backend on/off; None decides by model size.
+        `settings.reference`: True/False forces the third backend on/off; None decides by
+        model size.
         """
+        settings = settings or RunSettings()
         self._ensure_loaded(cancel)
         if exporter not in self.exports:
             raise CfxError(f"export with {exporter} first")
-        values = self.check_values(values)
+        values = self.check_values(settings.values)
+        settings = settings.with_values(values)
         try:
-            settings = RunSettings(
-                seed=seed,
-                rtol=rtol,
-                atol=atol,
-                equal_nan=equal_nan,
-                reference=reference,
-                values=values,
-            )
             result = self.client.call(Diff(exporter, settings), None, cancel, self.timeout)
         except TimedOut:
-            result = self._timed_out_diff(exporter, seed, values, rtol, atol)
+            result = self._timed_out_diff(exporter, settings)
         result.versions = versions()
         exported = self.exports[exporter].knob_values
         defaults = {k.name: k.default for k in self.info.knobs}
+        # reproduced as: export at the non-default export values, then run at the changed ones
+        shown = replace(
+            settings,
+            opset=result.opset,
+            values={k: v for k, v in exported.items() if defaults.get(k) != v},
+        )
         result.command = command_for(
             self.spec,
             "diff",
             exporter,
-            result.opset,
-            seed,
-            rtol,
-            atol,
-            {k: v for k, v in exported.items() if defaults.get(k) != v},
+            shown,
             {k: v for k, v in values.items() if exported.get(k) != v},
         )
-        if equal_nan:
+        if settings.equal_nan:
             result.command += " --equal-nan"
         return result
 
-    def _timed_out_diff(
-        self, exporter: str, seed: int, values: dict[str, Any], rtol: float, atol: float
-    ) -> DiffResult:
+    def _timed_out_diff(self, exporter: str, settings: RunSettings) -> DiffResult:
         """The failed result of a diff that outlived `timeout`: which side never finished,
         at which knob values (the worker is gone; the next call reloads the target)."""
         from cfexplore.phases import stalled
 
+        values = settings.values or {}
         where = stalled(self.client.last_progress)
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
         text = Stalled(where.side, shown).message(self.timeout)
@@ -211,9 +202,9 @@ class Session:
             target=self.spec.label,
             exporter=exporter,
             opset=exp.opset if exp else DEFAULT_OPSET,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
+            seed=settings.seed,
+            rtol=settings.rtol,
+            atol=settings.atol,
             knob_values=dict(values),
             outputs=[],
             passed=False,
@@ -228,23 +219,15 @@ class Session:
     def check(
         self,
         exporters: Iterable[str] = EXPORTERS,
-        opset: int = DEFAULT_OPSET,
-        seed: int = DEFAULT_SEED,
-        rtol: float = DEFAULT_RTOL,
-        atol: float = DEFAULT_ATOL,
-        values: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
-        reference: bool | None = None,
-        equal_nan: bool = False,
     ) -> CheckReport:
-        """Export with each exporter and sweep every knob: the verdict table (see
-        `cfexplore.engine.checking`)."""
+        """Export with each exporter at `settings` (None: `RunSettings()`) and sweep every
+        knob: the verdict table (see `cfexplore.engine.checking`)."""
         from cfexplore.engine.checking import Checker
 
-        return Checker(self).run(
-            exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan
-        )
+        return Checker(self).run(exporters, settings, progress, cancel)
 
 
 def run_onnx_file(
@@ -325,16 +308,13 @@ class MatrixReport:
 def matrix(
     exporters: Iterable[str] = EXPORTERS,
     full_size: bool = False,
-    opset: int = DEFAULT_OPSET,
-    seed: int = DEFAULT_SEED,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
+    settings: RunSettings | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    equal_nan: bool = False,
     on_variant: Callable[[MatrixReport], None] | None = None,
 ) -> MatrixReport:
-    """Run `check` over the seed-table variants in one worker and fill the table.
+    """Run `check` at `settings` (None: `RunSettings()`) over the seed-table variants in
+    one worker and fill the table.
 
     `on_variant` gets the table so far (a copy) after each variant, so a caller can show
     cells as they finish.
@@ -354,16 +334,7 @@ def matrix(
                 progress((i + (frac or 0.0)) / len(names), msg)
 
             session = Session.open(TargetSpec(variant=name), sub, cancel, client=client)
-            report = session.check(
-                exporters,
-                opset,
-                seed,
-                rtol,
-                atol,
-                progress=sub,
-                cancel=cancel,
-                equal_nan=equal_nan,
-            )
+            report = session.check(exporters, settings, sub, cancel)
             reports.append(report)
             for res in report.results:
                 knob = res.knobs[0]

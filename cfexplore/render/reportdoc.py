@@ -15,15 +15,8 @@ from typing import Any
 
 from cfexplore.fmt import fmt_num, fmt_value
 from cfexplore.render.report import COLUMN_TITLE
-from cfexplore.results import (
-    DEFAULT_ATOL,
-    DEFAULT_OPSET,
-    DEFAULT_RTOL,
-    DEFAULT_SEED,
-    EXPORTERS,
-    CheckReport,
-    DiffResult,
-)
+from cfexplore.results import EXPORTERS, CheckReport, DiffResult
+from cfexplore.settings import RunSettings
 
 Progress = Callable[[float | None, str], None]
 
@@ -54,32 +47,24 @@ class TargetReport:
 def build_report(
     session: Any,
     exporters: Iterable[str] = EXPORTERS,
-    opset: int = DEFAULT_OPSET,
-    seed: int = DEFAULT_SEED,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
-    values: dict[str, Any] | None = None,
-    reference: bool | None = None,
+    settings: RunSettings | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    equal_nan: bool = False,
 ) -> TargetReport:
-    """Check the target, then diff and audit each successful export."""
+    """Check the target at `settings` (None: `RunSettings()`), then diff and audit each
+    successful export at the same settings."""
     import onnx
 
     from cfexplore.analysis.audit import audit_model
 
-    check = session.check(
-        exporters, opset, seed, rtol, atol, values, progress, cancel, reference, equal_nan
-    )
+    settings = settings or RunSettings()
+    check = session.check(exporters, settings, progress, cancel)
     rep = TargetReport(check)
     for res in check.results:
         exp = session.exports.get(res.exporter)
         if res.status != "ok" or exp is None or not exp.onnx_path:
             continue
-        rep.diffs[res.exporter] = session.diff(
-            res.exporter, seed, values, rtol, atol, cancel, reference, equal_nan
-        )
+        rep.diffs[res.exporter] = session.diff(res.exporter, settings, cancel)
         rep.audits[res.exporter] = audit_model(onnx.load(exp.onnx_path, load_external_data=False))
         if exp.unoptimized_control_flow is not None:
             rep.unoptimized[res.exporter] = exp.unoptimized_control_flow

@@ -1,8 +1,10 @@
 """`RunSettings`: everything that decides one comparison, passed whole.
 
-Opset, seed, tolerances, the NaN rule, whether the reference evaluator runs, knob values
-and limits travel together from the CLI or the app through the engine to the worker, so
-no layer re-orders positional arguments and a new setting is one field here.
+Opset, seed, tolerances, the NaN rule, whether the reference evaluator runs, ONNX
+Runtime's session options and the knob values travel together from the CLI or the app
+through the engine to the worker, so no layer re-orders positional arguments and a new
+setting is one field here. The time limit is not one of them: it belongs to the session
+(`Session.timeout`), since it bounds loads and reloads too, which compare nothing.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ class RunSettings:
     """Run onnx's reference evaluator too: None = for models up to its size limit."""
     reproducible: bool = False
     """Single-threaded, sequential ONNX Runtime sessions (bit-identical reruns)."""
-    timeout: float | None = None
-    """Seconds one worker request may take (None: no limit)."""
     values: dict[str, Any] | None = field(default=None, hash=False)
     """Knob values for the export and the run (None: the target's defaults)."""
 

@@ -65,7 +65,7 @@ def knob_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def settings_from_args(args: argparse.Namespace) -> RunSettings:
     """The one `RunSettings` of a command line: `--opset`, `--seed`, `--rtol`, `--atol`,
-    `--equal-nan`, `--reference`, `--reproducible`, `--timeout` (0: None, no limit) and the
+    `--equal-nan`, `--reference`, `--reproducible` and the
     `--set` knob values (a command without an option gets its default)."""
     return RunSettings(
         opset=getattr(args, "opset", DEFAULT_OPSET),
@@ -75,6 +75,5 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         equal_nan=getattr(args, "equal_nan", False),
         reference=getattr(args, "reference", None),
         reproducible=getattr(args, "reproducible", False),
-        timeout=getattr(args, "timeout", None) or None,
         values=knob_values(args),
     )

@@ -8,7 +8,6 @@ Results go to stdout, diagnostics to stderr. Exit codes live in `cfexplore.error
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -49,8 +48,6 @@ def run(argv: list[str]) -> int:
     }
     if args.command is None:
         return _launch_app(parser, args.open, args.timeout or None)
-    if getattr(args, "reproducible", False):
-        os.environ["CFEXPLORE_REPRODUCIBLE"] = "1"  # the worker process inherits it
     from cfexplore.cli import signals
     from cfexplore.worker.client import destroy_all, live_clients
 

@@ -78,7 +78,9 @@ def run_in_worker(
     announce = progress or (lambda frac, message: None)
     announce(None, PHASE_ORT)
     try:
-        session = ort.InferenceSession(path, session_options(), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            path, session_options(settings.reproducible), providers=["CPUExecutionProvider"]
+        )
         runtime.stats["sessions"] += 1
         result.names = [o.name for o in session.get_outputs()]
         start = time.perf_counter()

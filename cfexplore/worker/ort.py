@@ -3,7 +3,6 @@ inputs for a bare model, the ORT-type-to-numpy map, and the stop a cancel causes
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,6 @@ class RunTerminated(BaseException):  # noqa: N818 - not an error: a requested st
     """
 
 
-REPRODUCIBLE_ENV = "CFEXPLORE_REPRODUCIBLE"
-"""Set to 1 to run every ONNX Runtime session with `reproducible_session_options()`."""
-
-
 def reproducible_session_options() -> Any:
     """ORT SessionOptions for bit-identical reruns: one intra- and one inter-op thread,
     sequential execution (no run-to-run variation from parallel reductions)."""
@@ -39,11 +34,12 @@ def reproducible_session_options() -> Any:
     return opts
 
 
-def session_options() -> Any:
-    """The SessionOptions every session here uses: reproducible when REPRODUCIBLE_ENV=1."""
+def session_options(reproducible: bool = False) -> Any:
+    """The SessionOptions every session here uses (`RunSettings.reproducible`: one thread,
+    sequential, bit-identical reruns)."""
     import onnxruntime as ort
 
-    if os.environ.get(REPRODUCIBLE_ENV, "") not in ("", "0"):
+    if reproducible:
         return reproducible_session_options()
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

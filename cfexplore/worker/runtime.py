@@ -59,6 +59,8 @@ class ExportState:
     reference: Any = None
     """TracingReference, built on first use."""
     input_types: dict[str, str] = field(default_factory=dict)
+    reproducible: bool = False
+    """Whether `session` was built with the reproducible options."""
 
 
 class _LineWriter(io.TextIOBase):
@@ -206,14 +208,19 @@ class Runtime:
         finally:
             tgt.module.eval()  # an exporter that leaves a mode behind must not change eager
 
-    def session_for(self, exporter: str) -> ExportState:
+    def session_for(self, exporter: str, reproducible: bool = False) -> ExportState:
+        """The export's ONNX Runtime session, built on first use (again when the run asks
+        for other session options: `reproducible`)."""
         state = self.exports.get(exporter)
         if state is None:
             raise CfxError(f"no successful {exporter} export to run")
+        if state.session is not None and state.reproducible != reproducible:
+            state.session = None
         if state.session is None:
             import onnxruntime as ort
 
-            opts = session_options()
+            opts = session_options(reproducible)
+            state.reproducible = reproducible
             path = state.result.onnx_path or ""
             try:
                 state.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
@@ -298,7 +305,7 @@ class Runtime:
         equal_nan = settings.equal_nan
         tgt = self.need()
         vals = tgt.resolve(settings.values)
-        state = self.session_for(exporter)
+        state = self.session_for(exporter, settings.reproducible)
         result = DiffResult(
             target=tgt.spec.label,
             exporter=exporter,

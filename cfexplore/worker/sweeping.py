@@ -32,7 +32,7 @@ def sweep(
     """
     tgt = rt.need()
     seed, rtol, atol = settings.seed, settings.rtol, settings.atol
-    state = rt.session_for(exporter)
+    state = rt.session_for(exporter, settings.reproducible)
     k = tgt.knob(knob)
     base = dict(state.result.knob_values)
     export_value = base[knob]

@@ -14,6 +14,8 @@ from cfexplore.spec import TargetSpec
 from cfexplore.worker.client import WorkerClient
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root (tests/ is one level down, whichever subfolder a test lives in)."""
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -61,32 +63,17 @@ def verdicts(report: CheckReport) -> dict[tuple[str, str], str]:
     return {(r.exporter, k.name): k.verdict for r in report.results for k in r.knobs}
 
 
-SYSTEM_TESTS = frozenset(
-    {
-        "test_atomic_save",
-        "test_backend_models",
-        "test_benchmarks",
-        "test_beyond",
-        "test_cli",
-        "test_corpus",
-        "test_fuzz",
-        "test_pty",
-        "test_reliability",
-        "test_signals",
-        "test_timeouts",
-        "test_tui",
-        "test_tui_open",
-        "test_tui_safety",
-        "test_user_code",
-    }
-)
-"""Test modules that drive whole processes or whole app sessions (the CLI in subprocesses,
-end-to-end app flows, signals, time limits, corpora, key fuzz, a pty, hostile user code):
-marked `slow`, so the everyday tier
-(`pytest -m "not slow"`) leaves them to CI, which runs everything."""
+SYSTEM_TESTS = Path(__file__).parent / "system"
+"""Whole-process tests (the CLI in subprocesses, signals, time limits, corpora, key fuzz, a
+pty): all marked `slow`, so the everyday tier (`pytest -m "not slow"`) leaves them to CI,
+which runs everything."""
+
+SLOW_ELSEWHERE = frozenset({"test_tui", "test_tui_open", "test_tui_safety", "test_user_code"})
+"""Modules outside `system/` that are `slow` as a whole: end-to-end app flows (`tui/`) and
+hostile user code (`worker/`)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.stem in SYSTEM_TESTS:
+        if item.path.is_relative_to(SYSTEM_TESTS) or item.path.stem in SLOW_ELSEWHERE:
             item.add_marker(pytest.mark.slow)

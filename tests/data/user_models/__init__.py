@@ -1,1 +1,1 @@
-"""User model files for tests/test_user_models.py (importable as tests.data.user_models)."""
+"""User model files for tests/worker/test_user_models.py (importable as tests.data.user_models)."""

@@ -3,7 +3,7 @@
 State goes in through the app's own API (a posted TargetLoaded, set_onnx, a posted MatrixDone,
 key presses) with a `FixedSession` from `snapshot_fixtures` answering the screens' own export,
 diff and sweep workers: no worker process, no timings, no absolute paths, no toasts. Update
-with `pytest tests/test_snapshots.py --snapshot-update` and look at the SVGs before committing.
+with `pytest tests/tui/test_snapshots.py --snapshot-update` and look at the SVGs before committing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from cfexplore.tui.screens.diff import DEBOUNCE
 from cfexplore.tui.screens.graph import DETAIL_DELAY
 from cfexplore.tui.screens.matrix import MatrixDone
 from cfexplore.tui.widgets.node_detail import NodeDetailView
-
-from .snapshot_fixtures import FixedSession, fixed_matrix, write_model
-from .tui_helpers import settle, text_of
+from tests.snapshot_fixtures import FixedSession, fixed_matrix, write_model
+from tests.tui_helpers import settle, text_of
 
 SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot], Awaitable[None]]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import random
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -24,8 +22,8 @@ from cfexplore.graph.tree import OnnxTree
 from cfexplore.graph.values import CONTROL_FLOW_OPS, FUNCTION_STEP, ValueInfo
 from cfexplore.render.graph_text import render_tree
 from cfexplore.render.labels import item_label
-
-from .builders import tv
+from tests.backend_cases import all_cases
+from tests.builders import tv
 
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT
@@ -579,12 +577,7 @@ def test_dynamo_torch_cond_export(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def backend_cases() -> dict[str, onnx.ModelProto]:
-    from onnx.backend.test.case.node import collect_testcases
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")  # the case generators compute overflowing references
-        cases = collect_testcases(None)
-    return {case.name: case.model for case in cases if case.model is not None}
+    return {name: case.model for name, case in all_cases().items() if case.model is not None}
 
 
 EXPECTED = {

@@ -30,12 +30,11 @@ from cfexplore.graph.tree import OnnxTree
 from cfexplore.render.graph_text import render_tree
 from cfexplore.render.labels import item_label
 from cfexplore.termtext import safe_tail, safe_text
-
-from .builders import tv
+from tests.builders import tv
+from tests.conftest import ROOT
 
 F = TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]
-ROOT = Path(__file__).resolve().parents[1]
 RAW_BAD = ("\x1b", "\x07", "\u202e")
 
 

@@ -217,8 +217,7 @@ async def test_inputs_editor_runs_and_remembers_a_lone_file(gated: Path) -> None
     from textual.widgets import DataTable, Input
 
     from cfexplore.tui.app import CfxApp
-
-    from .tui_helpers import settle, text_of
+    from tests.tui_helpers import settle, text_of
 
     def status(app: CfxApp) -> str:
         return text_of(app, "#diff-status")

@@ -11,10 +11,9 @@ from cfexplore.engine.session import Session
 from cfexplore.target.targets import parse_target
 from cfexplore.tui.app import CfxApp
 from cfexplore.tui.screens.diff import DEBOUNCE
-
-from .conftest import DATA
-from .test_user_code import alive, expand_model, rss_mb
-from .tui_helpers import settle, text_of
+from tests.conftest import DATA
+from tests.tui_helpers import settle, text_of
+from tests.worker.test_user_code import alive, expand_model, rss_mb
 
 SIZE = (100, 30)
 

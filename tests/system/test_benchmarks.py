@@ -9,8 +9,7 @@ from pathlib import Path
 
 from benchmarks.__main__ import ITEMS
 from benchmarks.genmodel import count_nodes, layout, make_model
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def test_generated_model_has_the_fixed_structure() -> None:
@@ -27,7 +26,7 @@ def test_quick_run_prints_every_row(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
-        cwd=REPO,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from . import hostile
-from .tui_helpers import settle, text_of
+from tests import hostile
+from tests.tui_helpers import settle, text_of
 
 BOUND = 150
 """Seconds any one CLI run may take (each of these used to run for ever or crash)."""
@@ -173,8 +173,7 @@ async def test_app_lone_file_run_is_bounded_by_the_timeout(tmp_path: Path) -> No
 def test_deferred_types_merge_into_an_open_tree(tmp_path: Path) -> None:
     from cfexplore.graph.tree import OnnxTree
     from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES, InferredTypes, infer_types
-
-    from .test_tui_graph import flat_model, save
+    from tests.tui.test_tui_graph import flat_model, save
 
     path = save(flat_model(IN_PROCESS_MAX_NODES + 1), tmp_path / "wide.onnx")
     tree = OnnxTree.open(path, infer_here_max=IN_PROCESS_MAX_NODES)
@@ -204,8 +203,7 @@ async def test_app_infers_a_big_model_in_the_file_worker(tmp_path: Path, monkeyp
     from cfexplore.graph.typeinfer import IN_PROCESS_MAX_NODES
     from cfexplore.tui.app import CfxApp
     from cfexplore.tui.widgets.node_detail import NodeDetailView
-
-    from .test_tui_graph import flat_model, save
+    from tests.tui.test_tui_graph import flat_model, save
 
     def trap(*args: object, **kwargs: object) -> None:
         raise AssertionError("shape inference ran in the app's process")

@@ -23,8 +23,7 @@ from cfexplore.target.targets import parse_target
 from cfexplore.worker import client as worker_mod
 from cfexplore.worker.client import WorkerClient
 from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 
 def one_line(text: str) -> None:

@@ -13,8 +13,7 @@ import pytest
 
 from cfexplore.spec import TargetSpec
 from cfexplore.tui.app import CfxApp
-
-from .tui_helpers import settle
+from tests.tui_helpers import settle
 
 FULL = os.environ.get("CFEXPLORE_FUZZ") == "full"
 SEQUENCES, KEYS = (200, 100) if FULL else (12, 50)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_pty import _alive, _children
+from tests.system.test_pty import _alive, _children
 
 LONG_DIFF = ["diff", "loop-forward-arg", "--exporter", "script", "--run", "n_loops=1000000000"]
 
@@ -109,7 +109,7 @@ def test_sigkill_leaves_no_worker_and_the_next_run_removes_its_folder(tmp_path: 
 def test_signal_stops_the_app_and_its_workers(tmp_path: Path, sig: signal.Signals) -> None:
     """The SSH session goes (SIGHUP) or the app is killed politely: a sweep running in its
     warm worker is stopped, the worker killed and its folder deleted, the app exits."""
-    from .test_pty import Terminal
+    from tests.system.test_pty import Terminal
 
     env = {
         key: value

@@ -15,8 +15,7 @@ from cfexplore.analysis.compare import CompareReport, build_skeleton, compare_mo
 from cfexplore.cli.compare_cmd import cmd_compare
 from cfexplore.graph.tree import OnnxTree
 from cfexplore.render.compare_text import render_compare
-
-from .builders import tv
+from tests.builders import tv
 
 F = TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]

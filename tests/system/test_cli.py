@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from .conftest import DATA
+from tests.conftest import DATA
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,9 +6,8 @@ import pkgutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def core_modules() -> list[str]:

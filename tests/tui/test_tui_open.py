@@ -10,8 +10,7 @@ from textual.widgets import Input
 from cfexplore.errors import CfxError
 from cfexplore.tui.app import CfxApp
 from cfexplore.tui.open_args import parse_open
-
-from .tui_helpers import settle
+from tests.tui_helpers import settle
 
 SIZE = (100, 30)
 
@@ -211,8 +210,7 @@ async def test_diff_screen_edits_dotted_optional_and_drive_knobs(
     from textual.widgets import Select, Switch
 
     from cfexplore.tui.screens import diff
-
-    from .tui_helpers import text_of
+    from tests.tui_helpers import text_of
 
     # no typing pause: the first diff starts before the knob widgets mount (as on a loaded
     # machine), and their Changed on mount must not start the same diff again
@@ -278,8 +276,7 @@ async def test_an_open_that_fails_later_keeps_focus_and_text_in_the_box(tmp_path
 async def test_inputs_editor_reloads_a_python_model_and_remembers(tmp_path: Path) -> None:
     from cfexplore.target import inputstore
     from cfexplore.target.feeds import FeedPlan
-
-    from .tui_helpers import text_of
+    from tests.tui_helpers import text_of
 
     src = tmp_path / "model.py"
     src.write_text(DICT_INPUTS)

@@ -32,10 +32,8 @@ from cfexplore import check
 from cfexplore.errors import CfxError
 from cfexplore.results import CheckReport, DiffResult
 from cfexplore.settings import RunSettings
+from tests.conftest import DATA, ROOT
 
-from .conftest import DATA
-
-ROOT = Path(__file__).resolve().parent.parent
 MODELS = DATA / "user_models"
 PKG = "tests.data.user_models"
 RTOL, ATOL = 1e-3, 1e-5
@@ -695,7 +693,7 @@ from pathlib import Path
 sys.path.insert(0, {models!r})
 import torch
 import custom_symbolic as mod  # registers the custom symbolic in this process only
-from tests.test_user_models import built, example, oracle_verdict
+from tests.worker.test_user_models import built, example, oracle_verdict
 out = {{}}
 for exporter in ("script", "trace", "dynamo"):
     errors = []

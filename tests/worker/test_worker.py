@@ -17,8 +17,7 @@ from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.target.targets import parse_target
 from cfexplore.worker.client import WorkerClient
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 
 def spec_of(name: str) -> TargetSpec:
@@ -65,7 +64,7 @@ class Net:
 
 
 def test_cancel_kills_the_process_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from .test_user_code import alive
+    from tests.worker.test_user_code import alive
 
     src = tmp_path / "hangs.py"
     src.write_text(HANGS_WITH_A_CHILD)

@@ -34,7 +34,8 @@ import onnx
 import pytest
 from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, helper
 
-from .builders import tv
+from tests.backend_cases import all_cases
+from tests.builders import tv
 
 CORPUS_SIZE = int(os.environ.get("CFEXPLORE_CORPUS", "3000"))
 SEED = 20_240_607
@@ -172,12 +173,10 @@ def function_model() -> ModelProto:
 
 def base_models() -> dict[str, ModelProto]:
     """onnx's backend control-flow test models plus the two built here."""
-    from onnx.backend.test.case.node import collect_testcases
-
     models = {
-        case.name: case.model
-        for case in collect_testcases(None)
-        if case.name.startswith(CONTROL_FLOW_CASES) and isinstance(case.model, ModelProto)
+        name: case.model
+        for name, case in all_cases().items()
+        if name.startswith(CONTROL_FLOW_CASES) and isinstance(case.model, ModelProto)
     }
     models["if_in_loop"] = if_in_loop_model()
     models["function_if"] = function_model()

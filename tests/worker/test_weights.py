@@ -15,8 +15,7 @@ from cfexplore.errors import CfxError
 from cfexplore.target.targets import parse_target
 from cfexplore.worker.runtime import Loaded
 from cfexplore.worker.weights import load_weights
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 USER = f"{DATA / 'user_model.py'}:UserNet"
 

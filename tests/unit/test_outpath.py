@@ -17,8 +17,7 @@ from cfexplore.errors import CfxError
 from cfexplore.graph.safeload import load_model_safely
 from cfexplore.graph.save import save_onnx
 from cfexplore.outpath import DATA_SUFFIX_BYTES, check_target
-
-from .test_atomic_save import model_file
+from tests.builders import model_file
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,7 @@ from cfexplore.engine.session import COLUMNS, MatrixReport
 from cfexplore.render.report import matrix_markdown
 from cfexplore.results import SweepRow
 from cfexplore.settings import RunSettings
-
-from .conftest import verdicts
+from tests.conftest import verdicts
 
 
 def cell(m: MatrixReport, exporter: str, construct: str, column: str) -> dict[str, str]:

@@ -13,9 +13,9 @@ from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
 from cfexplore.target.targets import parse_target
 from cfexplore.tui.app import CfxApp
-
-from .conftest import DATA
-from .tui_helpers import settle, text_of
+from tests.backend_cases import case as backend_case
+from tests.conftest import DATA
+from tests.tui_helpers import settle, text_of
 
 SIZE = (100, 30)
 
@@ -229,9 +229,7 @@ async def test_open_bad_input_keeps_running() -> None:
 
 
 async def test_open_onnx_file_runs_in_ort(tmp_path: Path) -> None:
-    from onnx.backend.test.case.node import collect_testcases
-
-    case = next(c for c in collect_testcases(None) if c.name == "test_scan9_sum")
+    case = backend_case("test_scan9_sum")
     path = tmp_path / "scan.onnx"
     onnx.save(case.model, str(path))
     app = CfxApp()
@@ -318,9 +316,7 @@ async def test_report_key_writes_markdown(tmp_path: Path, monkeypatch) -> None: 
 
 
 async def test_loading_a_target_after_a_file_leaves_file_mode(tmp_path: Path) -> None:
-    from onnx.backend.test.case.node import collect_testcases
-
-    case = next(c for c in collect_testcases(None) if c.name == "test_scan9_sum")
+    case = backend_case("test_scan9_sum")
     path = tmp_path / "scan.onnx"
     onnx.save(case.model, str(path))
     app = CfxApp()

@@ -15,8 +15,7 @@ import pytest
 from cfexplore.graph.budget import MAX_CALL_DEPTH, footprint
 from cfexplore.graph.items import NodeItem
 from cfexplore.graph.tree import OnnxTree
-
-from .hostile import chain, fanout
+from tests.hostile import chain, fanout
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

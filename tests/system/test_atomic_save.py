@@ -13,51 +13,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-from onnx import TensorProto as T
-from onnx import helper
 
 from cfexplore.graph.safeload import load_model_safely
 from cfexplore.graph.save import clean_leftovers, save_onnx
+from tests.builders import model_file
+from tests.conftest import DATA
 
 X = np.linspace(-1, 1, 512, dtype=np.float32).reshape(1, 512)
-
-
-def model_file(path: Path, seed: int) -> Path:
-    """MatMul by a 512x512 weight (1 MiB) plus a bias inside an If branch (a subgraph
-    initializer), so both graph levels carry external data."""
-    rng = np.random.default_rng(seed)
-    w = onnx.numpy_helper.from_array(rng.standard_normal((512, 512)).astype(np.float32), "W")
-    b = onnx.numpy_helper.from_array(rng.standard_normal(512).astype(np.float32), "b")
-    then = helper.make_graph(
-        [helper.make_node("Add", ["h", "b"], ["t"])],
-        "then",
-        [],
-        [helper.make_tensor_value_info("t", T.FLOAT, [1, 512])],
-        [b],
-    )
-    other = helper.make_graph(
-        [helper.make_node("Identity", ["h"], ["e"])],
-        "else",
-        [],
-        [helper.make_tensor_value_info("e", T.FLOAT, [1, 512])],
-    )
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "W"], ["h"]),
-            helper.make_node("If", ["flag"], ["y"], then_branch=then, else_branch=other),
-        ],
-        "saved",
-        [
-            helper.make_tensor_value_info("x", T.FLOAT, [1, 512]),
-            helper.make_tensor_value_info("flag", T.BOOL, []),
-        ],
-        [helper.make_tensor_value_info("y", T.FLOAT, [1, 512])],
-        [w],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
-    return path
 
 
 def outputs(path: Path) -> np.ndarray:
@@ -191,7 +154,7 @@ def test_interrupted_cli_export_leaves_the_destination_untouched(tmp_path: Path)
             "-m",
             "cfexplore",
             "export",
-            str(Path(__file__).parent / "data" / "hangs_on_import.py") + ":Net",
+            str(DATA / "hangs_on_import.py") + ":Net",
             "--exporter",
             "script",
             "-o",

@@ -15,8 +15,7 @@ from cfexplore.tui.messages import OnnxRef
 from cfexplore.tui.screens.graph import GraphScreen
 from cfexplore.tui.widgets.node_detail import NodeDetailView
 from cfexplore.tui.widgets.onnx_tree import CHUNK, Gap, OnnxTreeView, find_matches
-
-from .builders import tv
+from tests.builders import tv
 
 OPSET = [helper.make_opsetid("", 18)]
 F = TensorProto.FLOAT

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx.backend.test.case.node import collect_testcases
 
 from cfexplore.engine.session import run_onnx_file
 from cfexplore.graph.tree import OnnxTree
 from cfexplore.worker.client import WorkerClient
+from tests.backend_cases import all_cases
 
 NAMES = [
     "test_if",
@@ -22,7 +22,7 @@ NAMES = [
     "test_loop13_seq",
     "test_sequence_map_identity_1_sequence",
 ]
-CASES = {c.name: c for c in collect_testcases(None) if c.name in NAMES}
+CASES = {name: c for name, c in all_cases().items() if name in NAMES}
 
 
 def _close(expected: object, got: object, rtol: float, atol: float) -> None:

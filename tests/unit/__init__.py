@@ -1,0 +1,1 @@
+"""Pure-core tests: no worker process, no app."""

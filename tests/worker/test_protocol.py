@@ -59,3 +59,22 @@ def test_a_real_worker_answers_typed_replies() -> None:
         with pytest.raises(CfxError, match="no target loaded"):
             client.call(Diff("script"))
         assert client.call(Ping()) == pid  # a user error leaves the worker running
+
+
+def test_reproducible_settings_reach_the_onnx_runtime_session(tmp_path: Any) -> None:
+    from cfexplore.spec import TargetSpec
+
+    rt = Runtime(str(tmp_path))
+    rt.load(TargetSpec(variant="if-forward-arg"))
+    assert rt.export("script", RunSettings()).ok
+    plain = rt.diff("script", RunSettings())
+    assert plain.passed and rt.exports["script"].reproducible is False
+    same = rt.diff("script", RunSettings(reproducible=True))
+    state = rt.exports["script"]
+    assert state.reproducible is True
+    opts = state.session.get_session_options()
+    assert opts.intra_op_num_threads == 1 and opts.inter_op_num_threads == 1
+    assert same.passed
+    assert rt.stats["sessions"] == 2  # rebuilt once for the other options, not per run
+    rt.diff("script", RunSettings(reproducible=True))
+    assert rt.stats["sessions"] == 2

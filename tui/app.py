@@ -147,7 +147,7 @@ class CfxApp(ShowsWorkerErrors, CssRefreshMixin, AppState):
         seen = [s for _, stack in self._cfx_stacks() for s in stack]
         return [s for s in seen if isinstance(s, CfxScreen)]
 
-    _mode_screens = mode_screens  # the name tests/test_fuzz.py uses
+    _mode_screens = mode_screens  # the name tests/system/test_fuzz.py uses
 
     # -- targets --------------------------------------------------------------------
 

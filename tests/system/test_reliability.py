@@ -122,7 +122,7 @@ def _workers_of_this_process() -> set[int]:
         except OSError:
             continue
         ppid = int(stat.rpartition(")")[2].split()[1])
-        if ppid == os.getpid() and b"cfexplore.worker.client" in cmd:
+        if ppid == os.getpid() and b"cfexplore.worker.server" in cmd:
             found.add(int(entry.name))
     return found
 

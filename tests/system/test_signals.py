@@ -24,7 +24,7 @@ def _workers(pid: int) -> set[int]:
             cmd = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"cfexplore.worker.client" in cmd:
+        if b"cfexplore.worker.server" in cmd:
             found.add(child)
     return found
 

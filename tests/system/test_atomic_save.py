@@ -33,7 +33,7 @@ def outputs(path: Path) -> np.ndarray:
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from cfexplore.fileio import save_onnx
+    from cfexplore.graph.save import save_onnx
 
     src, dest, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     steps = []

@@ -135,7 +135,7 @@ def _raw_floor(onnx_path: str, repeats: int) -> tuple[float, float | None]:
 
     from cfexplore.models import VARIANTS
     from cfexplore.target.inputs import make_inputs
-    from cfexplore.worker.runtime import MODEL_SEED
+    from cfexplore.worker.loading import MODEL_SEED
 
     variant = VARIANTS[VARIANT]
     mod_name, _, attr = variant.factory.partition(":")

@@ -63,7 +63,7 @@ def _module_and_args(variant: str) -> tuple[Any, tuple[Any, ...], list[str]]:
 
     from cfexplore.models import VARIANTS
     from cfexplore.target.inputs import make_inputs
-    from cfexplore.worker.runtime import MODEL_SEED
+    from cfexplore.worker.loading import MODEL_SEED
 
     spec = VARIANTS[variant]
     mod_name, _, attr = spec.factory.partition(":")

@@ -26,7 +26,7 @@ from cfexplore.results import (
     CheckReport,
 )
 from cfexplore.settings import RunSettings
-from cfexplore.worker.protocol import Ping, Request
+from cfexplore.worker.protocol import Request
 
 R = TypeVar("R")
 
@@ -60,10 +60,6 @@ class InProcessClient:
 
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"{request.op} cancelled")
-        if isinstance(request, Ping):
-            import os
-
-            return cast(R, os.getpid())
         return cast(R, handle(self.runtime, request, progress or (lambda _f, _m: None)))
 
     def close(self) -> None:

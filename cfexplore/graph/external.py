@@ -18,9 +18,6 @@ _NAME_IN_MESSAGE = 48
 """Characters of a tensor name or location quoted in a message."""
 
 
-_fail = graph_error
-
-
 # --------------------------------------------------------------------------- external data
 
 
@@ -37,7 +34,7 @@ def _bad_ref(model_path: Path, t: TensorProto, location: str, why: str) -> Graph
         f"location: {location!r}\nreason: {why}\n"
         f"entries: {_external_fields(t)!r}"
     )
-    return _fail(model_path, msg, details, verb="cannot open")
+    return graph_error(model_path, msg, details, verb="cannot open")
 
 
 def _parse_int(value: str | None) -> int | None:

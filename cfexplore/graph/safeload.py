@@ -36,9 +36,6 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 # --------------------------------------------------------------------------- loading
 
 
-_fail = graph_error
-
-
 def _too_big(path: Path, size: int, max_bytes: int) -> GraphError:
     what = f"{format_size(size)}: over the {format_size(max_bytes)} limit"
     msg = _with_path(path, "", what, sep=" is ")
@@ -50,7 +47,9 @@ def stat_regular(path: str | os.PathLike[str]) -> os.stat_result:
     with a GraphError without being opened."""
     st, why = regular_stat(path)
     if st is None or why:
-        raise _fail(path, why or "not a regular file", verb="cannot read" if why == DENIED else "")
+        raise graph_error(
+            path, why or "not a regular file", verb="cannot read" if why == DENIED else ""
+        )
     return st
 
 
@@ -60,13 +59,13 @@ def _read_regular(path: Path, size: int) -> bytes:
     try:
         fd = os.open(path, flags)
     except PermissionError:
-        raise _fail(path, "permission denied", verb="cannot read") from None
+        raise graph_error(path, "permission denied", verb="cannot read") from None
     except OSError as exc:
-        raise _fail(path, f"{exc.strerror or exc}", verb="cannot read") from None
+        raise graph_error(path, f"{exc.strerror or exc}", verb="cannot read") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise _fail(path, "not a regular file")
+            raise graph_error(path, "not a regular file")
         chunks: list[bytes] = []
         remaining = max(st.st_size, size) + 1
         while remaining > 0:
@@ -101,7 +100,7 @@ def load_model_safely(
     if st.st_size > max_bytes:
         raise _too_big(p, st.st_size, max_bytes)
     if st.st_size == 0:
-        raise _fail(p, "empty file: 0 bytes, not an ONNX model", verb="cannot parse")
+        raise graph_error(p, "empty file: 0 bytes, not an ONNX model", verb="cannot parse")
     data = _read_regular(p, st.st_size)
     if len(data) > max_bytes:  # it grew while being read
         raise _too_big(p, len(data), max_bytes)
@@ -130,7 +129,7 @@ def _parse(p: Path, data: bytes, notes: list[str]) -> ModelProto:
             notes.append(f"{safe_text(p.name, 60)} holds a binary ONNX model: opened as binary")
         return model
     if error is not None and ("MaxDepth" in str(error) or "recursion" in str(error).lower()):
-        raise _fail(
+        raise graph_error(
             p,
             "nested too deeply (protobuf's limit is 100 levels, about 32 nested If/Loop bodies)",
             str(error),
@@ -142,7 +141,7 @@ def _parse(p: Path, data: bytes, notes: list[str]) -> ModelProto:
             try:
                 parsed = onnx.load_model_from_string(data, format="json")
             except Exception as exc:
-                raise _fail(
+                raise graph_error(
                     p,
                     f"JSON text, not an ONNX model ({one_line(str(exc), 60)})",
                     verb="cannot parse",
@@ -150,20 +149,22 @@ def _parse(p: Path, data: bytes, notes: list[str]) -> ModelProto:
             if parsed.HasField("graph"):
                 notes.append("JSON-format ONNX model (read with onnx's JSON reader)")
                 return parsed
-            raise _fail(p, "JSON text without a graph, not an ONNX model", verb="cannot parse")
+            raise graph_error(
+                p, "JSON text without a graph, not an ONNX model", verb="cannot parse"
+            )
         head = safe_text(text.lstrip()[:40], 30)
-        raise _fail(
+        raise graph_error(
             p, f"a text file, not a binary ONNX model (starts “{head}”)", verb="cannot parse"
         )
     reason = _wire_diagnosis(data)
     if reason:
-        raise _fail(p, f"{reason}", f"{p}: {reason}\n{error or ''}", verb="cannot parse")
+        raise graph_error(p, f"{reason}", f"{p}: {reason}\n{error or ''}", verb="cannot parse")
     if error is not None:
         detail = one_line(str(error), 80)
-        raise _fail(
+        raise graph_error(
             p, f"corrupt protobuf inside the model: {detail}", str(error), verb="cannot parse"
         )
-    raise _fail(p, "no graph in file (not an ONNX model?)", verb="cannot parse")
+    raise graph_error(p, "no graph in file (not an ONNX model?)", verb="cannot parse")
 
 
 def _as_text(data: bytes) -> str | None:

@@ -7,6 +7,7 @@ is refused before any user code runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ def _eager(rt: Runtime, req: p.Eager, progress: Progress) -> Any:
 
 
 HANDLERS: dict[type[p.Request[Any]], Callable[[Runtime, Any, Progress], Any]] = {
+    p.Ping: lambda rt, req, progress: os.getpid(),
     p.Stats: lambda rt, req, progress: dict(rt.stats),
     p.Load: lambda rt, req, progress: rt.load(req.spec, progress),
     p.Export: lambda rt, req, progress: rt.export(req.exporter, req.settings, progress),

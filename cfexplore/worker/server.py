@@ -22,7 +22,7 @@ from cfexplore.errortext import full_text, short_error
 from cfexplore.worker.handlers import handle
 from cfexplore.worker.limits import memory_error
 from cfexplore.worker.ort import RunTerminated
-from cfexplore.worker.protocol import Ping, Request, Shutdown
+from cfexplore.worker.protocol import Request, Shutdown
 from cfexplore.worker.runtime import Runtime
 
 
@@ -58,7 +58,7 @@ def _serve(recv: Connection, send: Connection, cancel_fd: int, workdir: str) -> 
         if isinstance(req, Shutdown) or not isinstance(req, Request):
             return
         try:
-            value = os.getpid() if isinstance(req, Ping) else handle(runtime, req, progress)
+            value = handle(runtime, req, progress)
             reply({"type": "result", "value": value})
         except RunTerminated:
             reply({"type": "error", "cancelled": True, "message": "cancelled", "details": ""})

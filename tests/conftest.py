@@ -68,9 +68,12 @@ SYSTEM_TESTS = Path(__file__).parent / "system"
 pty): all marked `slow`, so the everyday tier (`pytest -m "not slow"`) leaves them to CI,
 which runs everything."""
 
-SLOW_ELSEWHERE = frozenset({"test_tui", "test_tui_open", "test_tui_safety", "test_user_code"})
-"""Modules outside `system/` that are `slow` as a whole: end-to-end app flows (`tui/`) and
-hostile user code (`worker/`)."""
+SLOW_ELSEWHERE = frozenset(
+    {"test_tui", "test_tui_open", "test_tui_safety", "test_user_code", "test_budget"}
+)
+"""Modules outside `system/` that are `slow` as a whole: end-to-end app flows (`tui/`),
+hostile user code and the size-budget stress models (`worker/`). Single stress, crash and
+process-lifecycle tests elsewhere carry `@pytest.mark.slow` themselves."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import onnx
+import pytest
 from onnx import TensorProto, helper
 
 from cfexplore.graph.items import NodeItem
@@ -268,6 +269,7 @@ async def test_thirty_nested_ifs(tmp_path: Path) -> None:
         assert cursor_item(view).name == "leaf"
 
 
+@pytest.mark.slow
 async def test_wide_graph_is_built_in_chunks(tmp_path: Path) -> None:
     path = save(flat_model(20_000, loop_at=15_000), tmp_path / "wide.onnx")
     app = CfxApp()
@@ -307,6 +309,7 @@ async def test_wide_graph_is_built_in_chunks(tmp_path: Path) -> None:
         assert cursor_item(view).path == (CHUNK * 2 + 50,)
 
 
+@pytest.mark.slow
 async def test_home_end_g_reach_the_first_and_last_row_of_a_wide_graph(tmp_path: Path) -> None:
     """End / G land on the graph's last node although its rows are built lazily (it used
     to stop at the last built chunk); Home / g go back to the first row."""

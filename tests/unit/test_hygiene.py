@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pkgutil
 import subprocess
 import sys
@@ -64,30 +65,37 @@ def _textual_names(cls: type) -> set[str]:
     """Every attribute Textual's own classes in `cls`'s MRO define: class attributes and
     the `self.X = ...` assignments in their source (instance state such as `_running`).
     Reactives are left out: assigning them is their API."""
+    names: set[str] = set()
+    for base in cls.__mro__:
+        if base.__module__.startswith("textual"):
+            names |= _names_one_textual_class(base)
+    return names
+
+
+@functools.cache
+def _names_one_textual_class(base: type) -> frozenset[str]:
+    """The names one Textual class defines, parsed once per class (Widget's source is
+    shared by every widget in the app)."""
     import ast
     import inspect
     import textwrap
 
     from textual.reactive import Reactive
 
-    names: set[str] = set()
-    for base in cls.__mro__:
-        if not base.__module__.startswith("textual"):
-            continue
-        names |= {n for n, v in vars(base).items() if not isinstance(v, Reactive)}
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(base)))
-        except (OSError, TypeError, SyntaxError):
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.ctx, ast.Store)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
-            ):
-                names.add(node.attr)
-    return names
+    names = {n for n, v in vars(base).items() if not isinstance(v, Reactive)}
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(base)))
+    except (OSError, TypeError, SyntaxError):
+        return frozenset(names)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            names.add(node.attr)
+    return frozenset(names)
 
 
 def _reactives(cls: type) -> set[str]:

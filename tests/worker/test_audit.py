@@ -638,6 +638,7 @@ def test_dynamo_unrolls_a_python_for_before_and_after_optimize() -> None:
     assert (flag.details["ops"], flag.details["repeats"]) == (["Add"], 3)
 
 
+@pytest.mark.slow
 def test_twenty_thousand_sibling_ifs_lint_and_audit_finish(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Linting copied the enclosing scope into every subgraph and the unrolled-loop search
     rescanned the sequence from every position: 20,000 sibling Ifs hung `audit` and the

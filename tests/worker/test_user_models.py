@@ -241,11 +241,44 @@ def run_cli(
     )
 
 
-def check_json(*args: str, **kw: Any) -> tuple[int, dict[str, Any]]:
-    """`cfexplore check ARGS --json`: (exit code, the JSON document)."""
+def check_json_cli(*args: str, **kw: Any) -> tuple[int, dict[str, Any]]:
+    """`cfexplore check ARGS --json` in a subprocess: (exit code, the JSON document)."""
     res = run_cli("check", *args, "--json", **kw)
     assert res.returncode in (0, 1), res.stderr
     return res.returncode, json.loads(res.stdout)
+
+
+CheckJson = Callable[..., tuple[int, dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def check_json() -> Iterator[CheckJson]:
+    """`cfexplore check ARGS --json` without the process start: the real parser, settings
+    and JSON document of `cmd_check`, on one worker shared by this module's tests (each
+    loads its own target), so torch is imported once rather than once per test."""
+    from cfexplore.cli.common import settings_from_args
+    from cfexplore.cli.parser import build_parser
+    from cfexplore.engine.session import Session
+    from cfexplore.results import EXPORTERS
+    from cfexplore.target.targets import parse_target
+    from cfexplore.worker.client import WorkerClient
+
+    client = WorkerClient()
+
+    def run(*args: str) -> tuple[int, dict[str, Any]]:
+        ns = build_parser().parse_args(["check", *args, "--json"])
+        spec = parse_target(ns.target, ns.init, ns.input, ns.weights, ns.values)
+        exporters = EXPORTERS if ns.exporter == "all" else (ns.exporter,)
+        session = Session.open(spec, client=client, timeout=ns.timeout)
+        try:
+            report = session.check(exporters, settings_from_args(ns))
+        finally:
+            session.close()
+        doc = json.loads(json.dumps(report.to_json_dict(), default=str))
+        return (1 if report.bad else 0), doc
+
+    yield run
+    client.close()
 
 
 def knob_json(doc: dict[str, Any], exporter: str, name: str) -> dict[str, Any]:
@@ -320,7 +353,9 @@ def x24(seed: int = 0) -> torch.Tensor:
         ("ex_args_kwargs", True),  # ((x,), {"flag": True})
     ],
 )
-def test_example_inputs_forms(name: str, export_value: bool, tmp_path: Path) -> None:
+def test_example_inputs_forms(
+    check_json: CheckJson, name: str, export_value: bool, tmp_path: Path
+) -> None:
     rc, doc = check_json(f"{MODELS / name}.py:Net", "--exporter", "script")
     knob = knob_json(doc, "script", "flag")
     assert knob["where"] == "forward-arg"
@@ -361,7 +396,7 @@ def test_example_dict_with_unknown_key_is_refused_before_any_export() -> None:
 
 
 @pytest.mark.slow
-def test_defaulted_parameter_not_given(tmp_path: Path) -> None:
+def test_defaulted_parameter_not_given(check_json: CheckJson, tmp_path: Path) -> None:
     """forward(x, mask=None, flag=False) with example_inputs() -> (x,): mask keeps its
     default; script fails as plain script export does (no args may be None)."""
     rc, doc = check_json(f"{MODELS / 'ex_defaulted.py'}:Net", "--exporter", "all")
@@ -409,7 +444,7 @@ def test_submodule_knob_is_named_by_its_path(tmp_path: Path) -> None:
 
 
 def test_knobs_inherited_from_a_base_class_in_another_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    check_json: CheckJson, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rc, doc = check_json(f"{MODELS / 'knob_inherit.py'}:Net", "--exporter", "trace")
     gate = knob_json(doc, "trace", "use_gate")
@@ -459,7 +494,7 @@ def test_optional_bool_parameters(tmp_path: Path) -> None:
         only_b.verdict("a")
 
 
-def test_int_knob_values_on_the_command_line(tmp_path: Path) -> None:
+def test_int_knob_values_on_the_command_line(check_json: CheckJson, tmp_path: Path) -> None:
     rc, doc = check_json(
         f"{MODELS / 'knob_int.py'}:Net", "--exporter", "script", "--values", "n=1,3"
     )
@@ -640,7 +675,9 @@ def test_non_tensor_output_is_reported_not_dropped(tmp_path: Path) -> None:
 # ----------------------------------------------------------- 4. no silent pass
 
 
-def test_zero_knob_model_with_a_hidden_branch_is_a_mismatch(tmp_path: Path) -> None:
+def test_zero_knob_model_with_a_hidden_branch_is_a_mismatch(
+    check_json: CheckJson, tmp_path: Path
+) -> None:
     rc, doc = check_json(f"{MODELS / 'hidden_branch.py'}:Net", "--exporter", "trace")
     assert doc["no_knobs"] and doc["no_knobs"].startswith("no knobs found")
     res = doc["results"][0]
@@ -705,7 +742,9 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow
-def test_one_exporter_failing_does_not_lose_the_others(tmp_path: Path) -> None:
+def test_one_exporter_failing_does_not_lose_the_others(
+    check_json: CheckJson, tmp_path: Path
+) -> None:
     rc, doc = check_json(f"{MODELS / 'custom_symbolic.py'}:Net", "--exporter", "all")
     # the oracle imports the user file too, so it runs in a process of its own
     code = ORACLE_IN_A_SUBPROCESS.format(models=str(MODELS), tmp=str(tmp_path))
@@ -774,8 +813,11 @@ def test_python_api_check_and_verdict_lookup(tmp_path: Path) -> None:
 # ----------------------------------------------------------- 7. module targets
 
 
+@pytest.mark.slow
 def test_module_target_class(tmp_path: Path) -> None:
-    rc, doc = check_json("user_models.ex_tuple_bool:Net", "--exporter", "script", pythonpath=DATA)
+    rc, doc = check_json_cli(
+        "user_models.ex_tuple_bool:Net", "--exporter", "script", pythonpath=DATA
+    )
     assert doc["target"] == "user_models.ex_tuple_bool:Net"
     knob = knob_json(doc, "script", "flag")
     assert knob["export_value"] is True
@@ -788,6 +830,7 @@ def test_module_target_class(tmp_path: Path) -> None:
     assert rc == 0
 
 
+@pytest.mark.slow
 def test_module_target_through_a_namespace_package() -> None:
     """`tests.data.user_models.plain_net:Net` imports in Python (tests.data is a namespace
     package), so cfexplore resolves it too: exit 0, not 'internal error: KeyError'."""
@@ -803,7 +846,7 @@ def test_factory_with_init_and_ranged_int_input(tmp_path: Path) -> None:
     # the assert in forward() raises for ids outside [5, 10): the default ints [0, 4) fail
     with pytest.raises(AssertionError, match="out of range"):
         mod.make_net(vocab=10, width=4, scale=0.5)(torch.zeros(1, 8, dtype=torch.int64))
-    rc, doc = check_json(
+    rc, doc = check_json_cli(
         "user_models.factory:make_net",
         "--init",
         "vocab=10,width=4,scale=0.5",
@@ -885,7 +928,9 @@ def test_none_kept_by_a_script_export_is_matched_not_counted(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_a_value_that_crashes_pytorch_costs_that_value_only(tmp_path: Path) -> None:
+def test_a_value_that_crashes_pytorch_costs_that_value_only(
+    check_json: CheckJson, tmp_path: Path
+) -> None:
     """num_heads=0 kills the worker (SIGFPE in eager attention): that value is a row
     saying PyTorch crashed, skipped as a value PyTorch cannot run at; every other knob and
     value still gets its verdict."""

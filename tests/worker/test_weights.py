@@ -43,6 +43,7 @@ def test_state_dict_is_loaded(tmp_path: Path) -> None:
     assert torch.equal(loaded.module.fc.bias, torch.full((4,), 0.25))
 
 
+@pytest.mark.slow
 def test_pickled_code_is_refused_and_never_runs(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"

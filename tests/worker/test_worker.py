@@ -24,11 +24,13 @@ def spec_of(name: str) -> TargetSpec:
     return parse_target(str(DATA / name))
 
 
+@pytest.mark.slow
 def test_sys_exit_on_import_is_an_error_not_an_exit() -> None:
     with pytest.raises(CfxError, match=r"sys.exit\(3\)"):
         Session.open(spec_of("exits_on_import.py:Net"))
 
 
+@pytest.mark.slow
 def test_raise_on_import_gives_short_error_and_details() -> None:
     with pytest.raises(CfxError) as info:
         Session.open(spec_of("raises_on_import.py:Net"))
@@ -36,6 +38,7 @@ def test_raise_on_import_gives_short_error_and_details() -> None:
     assert "Traceback" in info.value.details
 
 
+@pytest.mark.slow
 def test_segfault_leaves_caller_alive_and_worker_restartable() -> None:
     client = WorkerClient()
     try:
@@ -63,6 +66,7 @@ class Net:
 """
 
 
+@pytest.mark.slow
 def test_cancel_kills_the_process_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.worker.test_user_code import alive
 
@@ -100,6 +104,7 @@ def test_cancel_kills_the_process_group(tmp_path) -> None:  # type: ignore[no-un
         client.close()
 
 
+@pytest.mark.slow
 def test_timeout_stops_a_hanging_import() -> None:
     with pytest.raises(CfxError, match="longer than"):
         Session.open(spec_of("hangs_on_import.py:Net"), timeout=2)
@@ -199,6 +204,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
 def test_worker_dies_with_its_parent(sig: signal.Signals) -> None:
     """The CLI or app killed (SSH hang-up, kill -9): its worker, which lives in its own

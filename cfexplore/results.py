@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cfexplore.errstats_types import ErrorStats
 from cfexplore.spec import InputSpec, Knob
 
 EXPORTERS = ("script", "trace", "dynamo")
@@ -121,6 +122,11 @@ class TensorDiff:
     elements: list[TensorDiff] = field(default_factory=list)
     """For a sequence (or map) output: one TensorDiff per element; the fields above then
     summarise them (dtype "seq(<element dtype>)", shape [length]). Empty for tensors."""
+    stats: ErrorStats | None = None
+    """Error statistics (numeric tensors of equal shape; None otherwise)."""
+    rtol: float | None = None
+    atol: float | None = None
+    """The tolerances this output was checked with (per-output ones included)."""
 
 
 @dataclass

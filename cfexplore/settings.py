@@ -14,6 +14,21 @@ from typing import Any
 
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED
 
+CHECK_MODES = ("allclose", "polygraphy")
+"""How an element passes: `allclose` |got - ref| <= atol + rtol*|ref| (the default);
+`polygraphy` Polygraphy's elemwise rule, failing only outside both tolerances."""
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """`--save-inputs/--load-inputs/--save-outputs/--load-outputs` (absolute paths, `.json`
+    in Polygraphy's format or `.npz`); only a diff reads or writes them, never a sweep."""
+
+    save_inputs: str | None = None
+    load_inputs: str | None = None
+    save_outputs: str | None = None
+    load_outputs: str | None = None
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -24,13 +39,21 @@ class RunSettings:
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
     equal_nan: bool = False
-    """NaN equals NaN (as Polygraphy's `--check-error-stat` option does)."""
+    """NaN equals NaN (allclose mode only: Polygraphy's rule fails every NaN)."""
+    check_mode: str = "allclose"
+    """One of CHECK_MODES."""
+    output_rtol: dict[str, float] | None = field(default=None, hash=False)
+    """Per-output rtol by output name (`--rtol NAME=R`); others use `rtol`."""
+    output_atol: dict[str, float] | None = field(default=None, hash=False)
+    """Per-output atol by output name (`--atol NAME=A`); others use `atol`."""
     reference: bool | None = None
     """Run onnx's reference evaluator too: None = for models up to its size limit."""
     reproducible: bool = False
     """Single-threaded, sequential ONNX Runtime sessions (bit-identical reruns)."""
     values: dict[str, Any] | None = field(default=None, hash=False)
     """Knob values for the export and the run (None: the target's defaults)."""
+    files: DataFiles = field(default_factory=DataFiles)
+    """Input/output files a diff saves or loads."""
 
     def with_values(self, values: dict[str, Any] | None) -> RunSettings:
         """The same settings at other knob values."""

@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from cfexplore.analysis.elementwise import float_close, int_absdiff, rel_error
+from cfexplore.analysis.errstats import allclose_min_atol, error_stats
+from cfexplore.analysis.tolerance import apply_polygraphy
 from cfexplore.results import TensorDiff
 
 HIST_EDGES = [10.0**e for e in range(-9, 1)]
 """Decade edges of the |diff| histogram: 1e-9 ... 1e0 (11 bins)."""
 
 _BINS = [0.0, *HIST_EDGES, np.inf]
-_TINY = np.finfo(np.float64).tiny
 
 
 class _Missing:
@@ -42,6 +44,7 @@ def compare(
     rtol: float,
     atol: float,
     equal_nan: bool = False,
+    mode: str = "allclose",
 ) -> TensorDiff:
     """Diff `got` (ONNX) against `ref` (PyTorch): max abs/rel, count outside tolerance.
 
@@ -56,9 +59,10 @@ def compare(
     "sequence of 3: all equal" or "element 1: shape differs [2] vs [3]"); dtype is
     "seq(<element dtype>)" and shape [length]. Dicts (maps) likewise. `None` vs `None` is
     equal; `MISSING` (see `worker.outputs.compare_all`) is a side with no output at all.
+    `mode="polygraphy"` decides numeric tensors by Polygraphy's rule (`analysis.tolerance`).
     """
     try:
-        return _compare_any(index, name, ref, got, rtol, atol, equal_nan)
+        return _compare_any(index, name, ref, got, rtol, atol, equal_nan, mode)
     except Exception as exc:  # a diff must never take the run down with it
         return _unmatched(
             index, name, ref, got, 0, f"not comparable: {type(exc).__name__}: {exc}"[:200]
@@ -66,8 +70,16 @@ def compare(
 
 
 def _compare_any(
-    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
+    index: int,
+    name: str,
+    ref: Any,
+    got: Any,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
+    mode: str = "allclose",
 ) -> TensorDiff:
+    tol = (rtol, atol, equal_nan, mode)
     if ref is MISSING or got is MISSING:
         side = "PyTorch" if ref is MISSING else "ONNX"
         return _unmatched(index, name, ref, got, _size(ref), f"no {side} output")
@@ -79,10 +91,19 @@ def _compare_any(
         side = "PyTorch" if ref is None else "ONNX"
         return _unmatched(index, name, ref, got, _size(ref), f"no {side} output (None)")
     if isinstance(ref, (list, tuple)) or isinstance(got, (list, tuple)):
-        return _compare_seq(index, name, ref, got, rtol, atol, equal_nan)
+        return _compare_seq(index, name, ref, got, *tol)
     if isinstance(ref, dict) or isinstance(got, dict):
-        return _compare_map(index, name, ref, got, rtol, atol, equal_nan)
-    return _compare_tensor(index, name, np.asarray(ref), np.asarray(got), rtol, atol, equal_nan)
+        return _compare_map(index, name, ref, got, *tol)
+    r, g = np.asarray(ref), np.asarray(got)
+    diff = _compare_tensor(index, name, r, g, rtol, atol, equal_nan)
+    diff.rtol, diff.atol = rtol, atol
+    if (
+        mode == "polygraphy"
+        and diff.stats is not None
+        and "o" not in (_kind(r.dtype), _kind(g.dtype))
+    ):
+        return apply_polygraphy(diff, r, g, rtol, atol)
+    return diff
 
 
 def _size(x: Any) -> int:
@@ -164,14 +185,13 @@ def _first_failure(parts: list[TensorDiff], label: str) -> str:
     return f"{label} {first.index}: {detail}{more}"
 
 
-def _compare_seq(
-    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
-) -> TensorDiff:
+def _compare_seq(index: int, name: str, ref: Any, got: Any, *tol: Any) -> TensorDiff:
+    """`tol`: compare()'s rtol, atol, equal_nan and mode, passed on to each element."""
     if not isinstance(ref, (list, tuple)) or not isinstance(got, (list, tuple)):
         what = "sequence vs tensor" if isinstance(ref, (list, tuple)) else "tensor vs sequence"
         return _unmatched(index, name, ref, got, _size(ref), f"not comparable: {what}")
     parts = [
-        compare(i, f"{name}[{i}]", r, g, rtol, atol, equal_nan)
+        compare(i, f"{name}[{i}]", r, g, *tol)
         for i, (r, g) in enumerate(zip(ref, got, strict=False))
     ]
     if len(ref) != len(got):
@@ -183,19 +203,15 @@ def _compare_seq(
     return _merge(index, name, ref, got, parts, _first_failure(parts, "element"), False)
 
 
-def _compare_map(
-    index: int, name: str, ref: Any, got: Any, rtol: float, atol: float, equal_nan: bool
-) -> TensorDiff:
+def _compare_map(index: int, name: str, ref: Any, got: Any, *tol: Any) -> TensorDiff:
+    """`tol`: compare()'s rtol, atol, equal_nan and mode, passed on to each element."""
     if not isinstance(ref, dict) or not isinstance(got, dict):
         return _unmatched(index, name, ref, got, _size(ref), "not comparable: map vs non-map")
     if set(ref) != set(got):
         only = sorted(map(str, set(ref) ^ set(got)))[:3]
         return _unmatched(index, name, ref, got, len(ref), f"map keys differ: {only}")
     keys = sorted(ref, key=str)
-    parts = [
-        compare(i, f"{name}[{k!r}]", ref[k], got[k], rtol, atol, equal_nan)
-        for i, k in enumerate(keys)
-    ]
+    parts = [compare(i, f"{name}[{k!r}]", ref[k], got[k], *tol) for i, k in enumerate(keys)]
     if all(p.passed for p in parts):
         return _merge(index, name, ref, got, parts, f"map of {len(keys)}: all equal", True)
     return _merge(index, name, ref, got, parts, _first_failure(parts, "entry"), False)
@@ -247,12 +263,22 @@ def _compare_tensor(
         )
     notes = [] if rdt == gdt else [f"dtype {rdt} vs {gdt}"]
 
-    def result(diff: np.ndarray | None, rel: np.ndarray | None, close: np.ndarray) -> TensorDiff:
+    def result(
+        diff: np.ndarray | None,
+        rel: np.ndarray | None,
+        close: np.ndarray,
+        mag: np.ndarray | None = None,
+    ) -> TensorDiff:
         mism = int(close.size - np.count_nonzero(close))
+        stats = None
         if diff is None or rel is None:
             max_abs = max_rel = None
             hist: list[int] = []
         else:
+            min_atol = allclose_min_atol(
+                diff, mag if mag is not None else diff, rtol, mag is not None
+            )
+            stats = error_stats(diff, rel, min_atol)
             max_abs = float(diff.max()) if diff.size else 0.0
             max_rel = float(rel.max()) if rel.size else 0.0
             hist = np.histogram(np.clip(diff.ravel(), 0, 1e30), bins=_BINS)[0].tolist()
@@ -271,10 +297,11 @@ def _compare_tensor(
             mism == 0,
             note="; ".join(notes),
             histogram=hist,
+            stats=stats,
         )
 
     if ref.size == 0:
-        return result(np.zeros(0), np.zeros(0), np.ones(0, dtype=bool))
+        return result(np.zeros(0), np.zeros(0), np.ones(0, dtype=bool), np.zeros(0))
     rk, gk = _kind(ref.dtype), _kind(got.dtype)
     if rk == "o" or gk == "o":
         if rk != gk:
@@ -292,84 +319,17 @@ def _compare_tensor(
         diff = (~close).astype(np.float64)
         return result(diff, diff, close)
     if rk in "bi" and gk in "bi":
-        eq, diff = _int_absdiff(ref, got)
+        eq, diff = int_absdiff(ref, got)
         mag = np.abs(ref.astype(np.float64))
         close = eq | (diff <= atol + rtol * mag)
-        return result(diff, _rel(diff, mag), close)
+        return result(diff, rel_error(diff, mag), close, mag)
     dtype = np.complex128 if "c" in (rk, gk) else np.float64
     a, b = ref.astype(dtype), got.astype(dtype)
-    close, diff, counts = _float_close(a, b, rtol, atol, equal_nan)
+    close, diff, counts = float_close(a, b, rtol, atol, equal_nan)
     for what, n in counts.items():
         if n:
             notes.append(f"{what} at {n} element{'s' if n > 1 else ''}")
-    return result(diff, _rel(diff, np.abs(a)), close)
-
-
-def _rel(diff: np.ndarray, mag: np.ndarray) -> np.ndarray:
-    """|diff| / |ref| (|ref| floored at the smallest normal float64); 0 where diff is 0."""
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        rel = diff / np.maximum(mag, _TINY)
-    rel = np.where(np.isnan(rel), np.inf, rel)
-    return np.where(diff == 0, 0.0, rel)
-
-
-def _int_absdiff(ref: np.ndarray, got: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact equality and |got - ref| as float64 for any two integer/bool arrays.
-
-    No wrap-around: int64 pairs are subtracted in uint64 (exact modulo 2**64, and the true
-    distance fits), uint64 against a signed value goes through float64 where it is negative.
-    """
-    u64 = np.uint64
-
-    def dist_u(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.where(x >= y, x - y, y - x).astype(np.float64)
-        return out
-
-    def is_u64(x: np.ndarray) -> bool:
-        return x.dtype.kind == "u" and x.dtype.itemsize == 8
-
-    if not is_u64(ref) and not is_u64(got):
-        a, b = ref.astype(np.int64), got.astype(np.int64)
-        d = np.where(a >= b, a.view(u64) - b.view(u64), b.view(u64) - a.view(u64))
-        return a == b, d.astype(np.float64)
-    if ref.dtype.kind in "ub" and got.dtype.kind in "ub":
-        a, b = ref.astype(u64), got.astype(u64)
-        return a == b, dist_u(a, b)
-    s, u = (got, ref) if is_u64(ref) else (ref, got)
-    s = s.astype(np.int64)
-    nonneg = s >= 0
-    su = np.where(nonneg, s, 0).astype(u64)
-    eq = nonneg & (su == u)
-    with np.errstate(over="ignore"):
-        far = u.astype(np.float64) - s.astype(np.float64)
-    return eq, np.where(nonneg, dist_u(su, u), far)
-
-
-def _float_close(
-    a: np.ndarray, b: np.ndarray, rtol: float, atol: float, equal_nan: bool
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Per element: within tolerance, |b - a| (inf where not comparable), and NaN/Inf counts."""
-    a_nan, b_nan = np.isnan(a), np.isnan(b)
-    a_inf, b_inf = np.isinf(a), np.isinf(b)
-    finite = ~(a_nan | b_nan | a_inf | b_inf)
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(finite, np.abs(b - a), 0.0).real.astype(np.float64)
-        close = finite & (diff <= atol + rtol * np.abs(a))
-    both_nan = a_nan & b_nan
-    nan_bad = (a_nan | b_nan) & ~(both_nan & equal_nan)
-    # an infinity equals only itself (same sign; for complex: the same value)
-    inf_any = (a_inf | b_inf) & ~(a_nan | b_nan)
-    with np.errstate(invalid="ignore"):
-        inf_same = inf_any & (a == b)
-    inf_bad = inf_any & ~inf_same
-    close = close | (both_nan & equal_nan) | inf_same
-    diff = np.where(nan_bad | inf_bad | (finite & np.isnan(diff)), np.inf, diff)
-    counts = {
-        "NaN vs NaN": int(np.count_nonzero(both_nan & ~close)),
-        "NaN vs number": int(np.count_nonzero(a_nan ^ b_nan)),
-        "Inf mismatch": int(np.count_nonzero(inf_bad)),
-    }
-    return close, diff, counts
+    return result(diff, rel_error(diff, np.abs(a)), close, np.abs(a).real.astype(np.float64))
 
 
 def same(a: list[Any], b: list[Any], rtol: float, atol: float) -> bool:

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cfexplore.errors import CfxError
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED
-from cfexplore.settings import RunSettings
+from cfexplore.settings import DataFiles, RunSettings
 
 
 @contextmanager
@@ -63,16 +64,65 @@ def knob_values(args: argparse.Namespace) -> dict[str, Any]:
     return parse_assignments(getattr(args, "set", None), "--set")
 
 
+def _tolerances(
+    given: list[tuple[str | None, float]] | float | None, default: float
+) -> tuple[float, dict[str, float]]:
+    """`--atol 1e-3 --atol y=1e-2` as (global value, {output name: value})."""
+    if given is None:
+        return default, {}
+    if isinstance(given, (int, float)):
+        return float(given), {}
+    value, named = default, {}
+    for name, v in given:
+        if name is None:
+            value = v
+        else:
+            named[name] = v
+    return value, named
+
+
+def data_files(args: argparse.Namespace) -> DataFiles:
+    """`--save-*/--load-*` as absolute paths; a save target checked before any work, a file
+    to load checked to exist."""
+    paths: dict[str, str | None] = {}
+    for key in ("save_inputs", "load_inputs", "save_outputs", "load_outputs"):
+        text = getattr(args, key, None)
+        flag = "--" + key.replace("_", "-")
+        if text is None:
+            paths[key] = None
+        elif key.startswith("save"):
+            checked = output_path(text, flag)
+            paths[key] = str(Path(str(checked)).resolve())
+        else:
+            if not Path(text).is_file():
+                raise CfxError(f"{flag} {text}: no such file")
+            paths[key] = str(Path(text).resolve())
+    for key in paths:
+        if paths[key] and Path(str(paths[key])).suffix.lower() not in (".json", ".npz"):
+            raise CfxError(f"--{key.replace('_', '-')}: the file must end in .json or .npz")
+    return DataFiles(**paths)
+
+
 def settings_from_args(args: argparse.Namespace) -> RunSettings:
     """The one `RunSettings` of a command line: `--opset`, `--seed`, `--rtol`, `--atol`,
     `--equal-nan`, `--reference`, `--reproducible` and the
     `--set` knob values (a command without an option gets its default)."""
+    rtol, output_rtol = _tolerances(getattr(args, "rtol", None), DEFAULT_RTOL)
+    atol, output_atol = _tolerances(getattr(args, "atol", None), DEFAULT_ATOL)
+    mode = getattr(args, "check_mode", "allclose")
+    equal_nan = getattr(args, "equal_nan", False)
+    if equal_nan and mode == "polygraphy":
+        raise CfxError("--equal-nan does not apply to --check-mode polygraphy (its rule fails NaN)")
     return RunSettings(
         opset=getattr(args, "opset", DEFAULT_OPSET),
         seed=getattr(args, "seed", DEFAULT_SEED),
-        rtol=getattr(args, "rtol", DEFAULT_RTOL),
-        atol=getattr(args, "atol", DEFAULT_ATOL),
-        equal_nan=getattr(args, "equal_nan", False),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=equal_nan,
+        check_mode=mode,
+        output_rtol=output_rtol or None,
+        output_atol=output_atol or None,
+        files=data_files(args),
         reference=getattr(args, "reference", None),
         reproducible=getattr(args, "reproducible", False),
         values=knob_values(args),

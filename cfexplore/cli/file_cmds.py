@@ -118,7 +118,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     """`diff FILE.onnx`: ONNX Runtime vs the reference evaluator; exit 1 when they differ."""
     from cfexplore.engine.filerun import run_file
     from cfexplore.graph.safeload import stat_regular
-    from cfexplore.render.report import file_run_table
+    from cfexplore.render.report import file_run_table, stats_lines
     from cfexplore.target.feeds import plan_from_args
     from cfexplore.termtext import safe_text
 
@@ -136,5 +136,7 @@ def cmd_diff_file(args: argparse.Namespace, cancel: threading.Event) -> int:
     else:
         out = stdout_console()
         out.print(file_run_table(result))
+        for line in stats_lines(result.outputs):
+            out.print(line)
         out.print(f"reproduce: {safe_text(result.command)}", style="dim", markup=False)
     return EXIT_OK if result.passed else EXIT_FINDINGS

@@ -91,7 +91,7 @@ def cmd_export(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from cfexplore.render.report import diff_table
+    from cfexplore.render.report import diff_table, stats_lines
     from cfexplore.target.targets import parse_assignments
 
     if is_onnx_file(args.target):
@@ -100,6 +100,13 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
         raise CfxError("--dim applies to an .onnx file; for a model give --input NAME=SHAPE")
     if not args.exporter:
         raise CfxError("diff: --exporter is required for a model (script, trace or dynamo)")
+    for option in ("load_inputs", "load_outputs"):
+        if getattr(args, option, None):
+            flag = "--" + option.replace("_", "-")
+            raise CfxError(
+                f"{flag} applies to an .onnx file: export it (cfexplore export ... -o m.onnx), "
+                f"then cfexplore diff m.onnx {flag} FILE"
+            )
     settings = settings_from_args(args)
     run = {**(settings.values or {}), **parse_assignments(args.run, "--run")}
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
@@ -115,6 +122,8 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     else:
         out = stdout_console()
         out.print(diff_table(result))
+        for line in stats_lines(result.outputs):
+            out.print(line)
         if result.providers:
             out.print(
                 f"providers: {', '.join(result.providers)} (available: "

@@ -10,6 +10,7 @@ from typing import NoReturn
 from cfexplore import __version__
 from cfexplore.errors import EXIT_USAGE
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, DEFAULT_SEED, EXPORTERS
+from cfexplore.settings import CHECK_MODES
 
 DESCRIPTION = """\
 Did your Python ifs and loops survive the ONNX export? Export a model with
@@ -49,6 +50,14 @@ def _positive_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
     return value
+
+
+def _tolerance(text: str) -> tuple[str | None, float]:
+    """`1e-3` (every output) or `NAME=1e-3` (that output): a finite number >= 0."""
+    name, sep, value = text.rpartition("=")
+    if sep and not name:
+        raise argparse.ArgumentTypeError(f"no output name before '=': {text!r}")
+    return (name if sep else None), _positive_float(value)
 
 
 def _seconds(text: str) -> float:
@@ -157,22 +166,44 @@ def _tolerance_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--rtol",
-        type=_positive_float,
-        default=DEFAULT_RTOL,
-        help=f"relative tolerance (default {DEFAULT_RTOL:g})",
+        type=_tolerance,
+        action="append",
+        metavar="[NAME=]R",
+        help=f"relative tolerance (default {DEFAULT_RTOL:g}); NAME=R for one output (repeatable)",
     )
     p.add_argument(
         "--atol",
-        type=_positive_float,
-        default=DEFAULT_ATOL,
-        help=f"absolute tolerance (default {DEFAULT_ATOL:g}); an element passes "
-        "when |onnx - torch| <= atol + rtol*|torch|",
+        type=_tolerance,
+        action="append",
+        metavar="[NAME=]A",
+        help=f"absolute tolerance (default {DEFAULT_ATOL:g}); NAME=A for one output "
+        "(repeatable); allclose: an element passes when |onnx - torch| <= atol + rtol*|torch|",
+    )
+    p.add_argument(
+        "--check-mode",
+        choices=CHECK_MODES,
+        default="allclose",
+        help="allclose (default): the rule above; polygraphy: Polygraphy's elemwise rule, an "
+        "element fails only outside both atol and rtol, every NaN and Inf fails",
     )
     p.add_argument(
         "--equal-nan",
         action="store_true",
-        help="count NaN in PyTorch and NaN in ONNX at the same place as equal (default: fail)",
+        help="count NaN in PyTorch and NaN in ONNX at the same place as equal (default: fail; "
+        "allclose only)",
     )
+
+
+def _data_file_args(p: argparse.ArgumentParser) -> None:
+    """diff's input/output files: Polygraphy JSON (`.json`) or `.npz`."""
+    for flag, what in (
+        ("--save-inputs", "save the feeds used (Polygraphy --load-inputs JSON, or .npz)"),
+        ("--load-inputs", "an .onnx file: feed these inputs (first feed dict) instead of seeded"),
+        ("--save-outputs", "save ONNX Runtime's outputs (Polygraphy RunResults JSON, or .npz)"),
+        ("--load-outputs", "an .onnx file: compare ONNX Runtime with these saved outputs "
+         "instead of the reference evaluator"),
+    ):  # fmt: skip
+        p.add_argument(flag, metavar="FILE", help=what)
 
 
 def _comparison_args(p: argparse.ArgumentParser) -> None:
@@ -281,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frozen knob shows (repeatable)",
     )
     _comparison_args(p)
+    _data_file_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")

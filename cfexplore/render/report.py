@@ -163,6 +163,33 @@ def diff_table(result: DiffResult) -> Table:
     return table
 
 
+def stats_lines(outputs: list[TensorDiff]) -> list[Text]:
+    """Two dim lines (under 80 columns) per failing output with statistics: mean/median/p99
+    of |Δ| and of the relative error, the mismatch count and the smallest passing atol."""
+    lines: list[Text] = []
+    for o in outputs:
+        st = o.stats
+        if o.passed or st is None:
+            continue
+        need = fmt_num(st.min_atol) if st.min_atol is not None else "none passes"
+        rtol = f" at rtol {o.rtol:g}" if o.rtol is not None else ""
+        lines.append(
+            Text(
+                f"{safe_text(o.name, 24)}: abs mean {fmt_num(st.mean_abs)} median "
+                f"{fmt_num(st.median_abs)} p99 {fmt_num(st.p99_abs)} max {fmt_num(o.max_abs)}",
+                "dim",
+            )
+        )
+        lines.append(
+            Text(
+                f"  rel mean {fmt_num(st.mean_rel)} median {fmt_num(st.median_rel)} p99 "
+                f"{fmt_num(st.p99_rel)} · {o.mismatches}/{o.total} out · min atol{rtol}: {need}",
+                "dim",
+            )
+        )
+    return lines
+
+
 FILE_COLUMNS = ("output", "result", "max abs", "max rel", "mismatch", "type")
 """Columns of a lone .onnx file run: ONNX Runtime against the reference evaluator."""
 

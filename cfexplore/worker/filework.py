@@ -8,15 +8,17 @@ import shlex
 import time
 from typing import Any
 
-from cfexplore.analysis import diffing
 from cfexplore.analysis.reference import AUTO_LIMIT_BYTES
+from cfexplore.analysis.tolerance import Tolerances
 from cfexplore.errors import CfxError
 from cfexplore.errortext import short_error
 from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE
 from cfexplore.results import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, FileRunResult
 from cfexplore.settings import RunSettings
+from cfexplore.target.datafiles import check_feeds, read_feeds, read_outputs, save_run_files
 from cfexplore.target.feeds import FeedPlan, graph_inputs, make_feeds, resolve
 from cfexplore.worker.ort import RunTerminated
+from cfexplore.worker.outputs import compare_all
 
 
 def command(path: str, plan: FeedPlan, seed: int, rtol: float, atol: float) -> str:
@@ -73,7 +75,20 @@ def run_in_worker(
         result.plan_error = str(exc)
         return result
     result.inputs, result.free_dims = resolved.describe(), resolved.defaulted
-    feeds = make_feeds(resolved, seed)
+    files = settings.files
+    tol = Tolerances.from_settings(settings)
+    try:
+        if files.load_inputs:
+            feeds = check_feeds(read_feeds(files.load_inputs), declared)
+            result.inputs = [f"{n}: {'x'.join(map(str, a.shape)) or 'scalar'} {a.dtype} (loaded)"
+                             for n, a in feeds.items()]  # fmt: skip
+            result.free_dims = []
+        else:
+            feeds = make_feeds(resolved, seed)
+        expected = read_outputs(files.load_outputs) if files.load_outputs else None
+    except CfxError as exc:
+        result.plan_error = str(exc)
+        return result
     ort_out: list[Any] | None = None
     announce = progress or (lambda frac, message: None)
     announce(None, PHASE_ORT)
@@ -87,10 +102,17 @@ def run_in_worker(
         ort_out = runtime.ort_run(session, feeds)
         result.ort_ms = (time.perf_counter() - start) * 1000
         result.ort_shapes = [_shape(v) for v in ort_out]
+        tol.check_names(result.names)
+        save_run_files(files, feeds, result.names, ort_out)
+    except CfxError as exc:
+        result.plan_error = str(exc)
+        return result
     except Exception as exc:
         if isinstance(exc, RunTerminated):
             raise
         result.ort_error = short_error(exc)
+    if expected is not None:
+        return _against_saved(result, expected, ort_out, tol)
     if reference is None:
         reference = os.path.getsize(path) <= AUTO_LIMIT_BYTES
     ref_out: list[Any] | None = None
@@ -107,11 +129,28 @@ def run_in_worker(
     else:
         result.reference_error = "not run: the file is over the reference evaluator's size"
     if ort_out is not None and ref_out is not None:
-        result.outputs = [
-            diffing.compare(i, result.names[i] if i < len(result.names) else f"output{i}", r, g,
-                            rtol, atol)
-            for i, (r, g) in enumerate(zip(ref_out, ort_out, strict=False))
-        ]  # fmt: skip
+        names = result.names + [f"output{i}" for i in range(len(result.names), len(ref_out))]
+        result.outputs = compare_all(names, ref_out, ort_out, rtol, atol, tol=tol)
+    result.passed = result.ort_error is None and all(o.passed for o in result.outputs)
+    return result
+
+
+def _against_saved(
+    result: FileRunResult, expected: dict[str, Any], ort_out: list[Any] | None, tol: Tolerances
+) -> FileRunResult:
+    """ORT's outputs compared, by name, against saved ones (`--load-outputs`)."""
+    result.reference_error = "not run: compared with --load-outputs instead"
+    if ort_out is None:
+        return result
+    missing = [n for n in result.names if n not in expected]
+    if missing:
+        result.plan_error = (
+            f"--load-outputs: no saved output named {missing[0]!r} "
+            f"(the file has {', '.join(list(expected)[:8]) or 'none'})"
+        )
+        return result
+    ref = [expected[n] for n in result.names]
+    result.outputs = compare_all(result.names, ref, ort_out, tol.rtol, tol.atol, tol=tol)
     result.passed = result.ort_error is None and all(o.passed for o in result.outputs)
     return result
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from cfexplore.analysis import diffing
+from cfexplore.analysis.tolerance import Tolerances
 from cfexplore.results import DiffResult, TensorDiff
 
 
@@ -106,18 +107,22 @@ def compare_all(
     rtol: float,
     atol: float,
     equal_nan: bool = False,
+    tol: Tolerances | None = None,
 ) -> list[Any]:
     """diffing.compare for each output position (a missing side is reported, not dropped).
 
     Outputs are compared as given: sequences (lists) element-wise, `None` (an empty
-    optional) as a value; NaN equals NaN only with `equal_nan` (as Polygraphy).
+    optional) as a value; NaN equals NaN only with `equal_nan`. `tol` (when given) sets
+    the check mode and per-output tolerances instead of rtol/atol/equal_nan.
     """
+    tol = tol or Tolerances(rtol, atol, equal_nan)
     out = []
     for i in range(max(len(ref), len(got))):
         r = ref[i] if i < len(ref) else diffing.MISSING
         g = got[i] if i < len(got) else diffing.MISSING
         name = names[i] if i < len(names) else f"output{i}"
-        out.append(diffing.compare(i, name, r, g, rtol, atol, equal_nan=equal_nan))
+        rt, at = tol.for_output(name)
+        out.append(diffing.compare(i, name, r, g, rt, at, tol.equal_nan, tol.mode))
     return out
 
 

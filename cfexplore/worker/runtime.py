@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from cfexplore.analysis.reference import AUTO_LIMIT_BYTES, TracingReference
+from cfexplore.analysis.tolerance import Tolerances
 from cfexplore.errors import CfxError
 from cfexplore.errortext import full_text, short_error
 from cfexplore.phases import PHASE_ORT, PHASE_REFERENCE, PHASE_TORCH
@@ -30,6 +31,7 @@ from cfexplore.results import (
 )
 from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
+from cfexplore.target.datafiles import save_run_files
 from cfexplore.worker.exporters import cf_counts
 from cfexplore.worker.loading import Loaded
 from cfexplore.worker.ort import RunTerminated, onnx_inputs, ort_dtype, session_options
@@ -302,7 +304,6 @@ class Runtime:
 
         self.stats["diffs"] += 1
         seed, rtol, atol = settings.seed, settings.rtol, settings.atol
-        equal_nan = settings.equal_nan
         tgt = self.need()
         vals = tgt.resolve(settings.values)
         state = self.session_for(exporter, settings.reproducible)
@@ -358,15 +359,18 @@ class Runtime:
         odd = [(n, v) for n, v in leaves if isinstance(v, NotComparable)]
         names = [n for n, v in leaves if not isinstance(v, NotComparable)]
         names += onnx_names[len(names) :]
+        tol = Tolerances.from_settings(settings)
+        tol.check_names(names)
+        save_run_files(settings.files, feeds, onnx_names, got)
         result.output_counts = [len(leaves), len(got)]
         result.structure = structure_note(leaves, odd, len(got))
-        result.outputs = compare_all(names, ref, got, rtol, atol, equal_nan)
+        result.outputs = compare_all(names, ref, got, rtol, atol, tol=tol)
         result.outputs += not_comparable(odd, len(result.outputs))
         result.passed = bool(result.outputs) and all(o.passed for o in result.outputs)
         if result.reference_used and not result.reference_error:
-            result.reference = compare_all(names, ref, ref_out, rtol, atol, equal_nan)
+            result.reference = compare_all(names, ref, ref_out, rtol, atol, tol=tol)
             result.reference += not_comparable(odd, len(result.reference))
-            result.ort_vs_reference = compare_all(names, ref_out, got, rtol, atol, equal_nan)
+            result.ort_vs_reference = compare_all(names, ref_out, got, rtol, atol, tol=tol)
             result.problem = classify(result)
         return result
 

@@ -108,13 +108,14 @@ def polygraphy_fail(
 
 def polygraphy_min_atol(absdiff: np.ndarray, reldiff: np.ndarray, rtol: float) -> float | None:
     """The smallest atol at `rtol` under which no element fails Polygraphy's rule: the
-    largest absdiff among the elements outside rtol; None if one of those is NaN."""
+    largest absdiff among the elements outside rtol; None if one of those is NaN or inf
+    (no finite atol passes it)."""
     with np.errstate(invalid="ignore"):
         need = np.greater(reldiff, rtol) | np.isnan(reldiff)
     outside = np.asarray(absdiff)[need].astype(np.float64)
     if outside.size == 0:
         return 0.0
-    if np.isnan(outside).any():
+    if not np.isfinite(outside).all():
         return None
     return float(outside.max())
 

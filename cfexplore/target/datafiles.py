@@ -37,7 +37,7 @@ def _fail(path: str | Path, what: str) -> CfxError:
 
 def _encode(array: np.ndarray) -> dict[str, str]:
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buf, np.asarray(array), allow_pickle=False)
     return {"array": base64.b64encode(buf.getvalue()).decode(), TYPE_KEY: "ndarray"}
 
 

@@ -55,6 +55,15 @@ class RunSettings:
     files: DataFiles = field(default_factory=DataFiles)
     """Input/output files a diff saves or loads."""
 
+    def extra_flags(self) -> list[str]:
+        """The command-line flags of the per-output tolerances, a non-default check mode
+        and `--equal-nan` (for the reproduce command)."""
+        flags = [f"--rtol={n}={v:g}" for n, v in (self.output_rtol or {}).items()]
+        flags += [f"--atol={n}={v:g}" for n, v in (self.output_atol or {}).items()]
+        if self.check_mode != "allclose":
+            flags += ["--check-mode", self.check_mode]
+        return flags + (["--equal-nan"] if self.equal_nan else [])
+
     def with_values(self, values: dict[str, Any] | None) -> RunSettings:
         """The same settings at other knob values."""
         return replace(self, values=values)

@@ -44,4 +44,5 @@ def command_for(
     parts += [f"--set={k}={fmt_value(v)}" for k, v in (settings.values or {}).items()]
     parts += [f"--run={k}={fmt_value(v)}" for k, v in (changed or {}).items()]
     parts += ["--rtol", f"{settings.rtol:g}", "--atol", f"{settings.atol:g}"]
+    parts += settings.extra_flags()
     return shlex.join(parts)

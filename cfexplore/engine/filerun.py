@@ -53,7 +53,13 @@ def run_file(
         # a FAIL naming the side that never finished; the client starts a new worker next call
         where = stalled(client.last_progress)
         result = FileRunResult(
-            str(path), seed, rtol, atol, [], [], command=command(str(path), plan, seed, rtol, atol)
+            str(path),
+            seed,
+            rtol,
+            atol,
+            [],
+            [],
+            command=command(str(path), plan, seed, rtol, atol, settings),
         )
         message = where.message(timeout)
         if where.side == PHASE_REFERENCE:

@@ -194,10 +194,17 @@ FILE_COLUMNS = ("output", "result", "max abs", "max rel", "mismatch", "type")
 """Columns of a lone .onnx file run: ONNX Runtime against the reference evaluator."""
 
 
+def _against(result: FileRunResult) -> str:
+    """What ORT was compared with: the reference evaluator or saved outputs."""
+    loaded = (result.reference_error or "").endswith("(--load-outputs)")
+    return "saved outputs" if loaded else "reference"
+
+
 def file_run_table(result: FileRunResult) -> Group:
     """ORT vs the reference evaluator per output, then the feeds and the free dims."""
     table = Table(
-        title=f"{safe_text(result.path, 120)} · ONNX Runtime vs reference · seed {result.seed} "
+        title=f"{safe_text(result.path, 120)} · ONNX Runtime vs {_against(result)} "
+        f"· seed {result.seed} "
         f"· rtol {result.rtol:g} atol {result.atol:g}",
         title_justify="left",
     )

@@ -21,8 +21,16 @@ from cfexplore.worker.ort import RunTerminated
 from cfexplore.worker.outputs import compare_all
 
 
-def command(path: str, plan: FeedPlan, seed: int, rtol: float, atol: float) -> str:
-    """The CLI command that repeats this run."""
+def command(
+    path: str,
+    plan: FeedPlan,
+    seed: int,
+    rtol: float,
+    atol: float,
+    settings: RunSettings | None = None,
+) -> str:
+    """The CLI command that repeats this run (with `settings`' extra flags and the files
+    it loaded)."""
     parts = ["cfexplore", "diff", path]
     for name, text in plan.inputs.items():
         parts += ["--input", f"{name}={text}"]
@@ -34,6 +42,11 @@ def command(path: str, plan: FeedPlan, seed: int, rtol: float, atol: float) -> s
         parts += ["--rtol", f"{rtol:g}"]
     if atol != DEFAULT_ATOL:
         parts += ["--atol", f"{atol:g}"]
+    if settings is not None:
+        parts += settings.extra_flags()
+        for flag, file in (("--load-inputs", settings.files.load_inputs),
+                           ("--load-outputs", settings.files.load_outputs)):  # fmt: skip
+            parts += [flag, file] if file else []
     return shlex.join(parts)
 
 
@@ -65,10 +78,8 @@ def run_in_worker(
     feed_plan = FeedPlan.from_dict(plan)
     model = load_model_safely(path, load_external=True)
     declared = graph_inputs(model)
-    result = FileRunResult(
-        path, seed, rtol, atol, [], [], command=command(path, feed_plan, seed, rtol, atol),
-        declared=declared,
-    )  # fmt: skip
+    again = command(path, feed_plan, seed, rtol, atol, settings)
+    result = FileRunResult(path, seed, rtol, atol, [], [], command=again, declared=declared)
     try:
         resolved = resolve(declared, feed_plan)
     except CfxError as exc:
@@ -139,7 +150,7 @@ def _against_saved(
     result: FileRunResult, expected: dict[str, Any], ort_out: list[Any] | None, tol: Tolerances
 ) -> FileRunResult:
     """ORT's outputs compared, by name, against saved ones (`--load-outputs`)."""
-    result.reference_error = "not run: compared with --load-outputs instead"
+    result.reference_error = "not run (--load-outputs)"
     if ort_out is None:
         return result
     missing = [n for n in result.names if n not in expected]

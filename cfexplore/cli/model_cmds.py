@@ -100,13 +100,11 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
         raise CfxError("--dim applies to an .onnx file; for a model give --input NAME=SHAPE")
     if not args.exporter:
         raise CfxError("diff: --exporter is required for a model (script, trace or dynamo)")
-    for option in ("load_inputs", "load_outputs"):
-        if getattr(args, option, None):
-            flag = "--" + option.replace("_", "-")
-            raise CfxError(
-                f"{flag} applies to an .onnx file: export it (cfexplore export ... -o m.onnx), "
-                f"then cfexplore diff m.onnx {flag} FILE"
-            )
+    if getattr(args, "load_outputs", None):
+        raise CfxError(
+            "--load-outputs applies to an .onnx file: export it (cfexplore export ... -o "
+            "m.onnx), then cfexplore diff m.onnx --load-outputs FILE"
+        )
     settings = settings_from_args(args)
     run = {**(settings.values or {}), **parse_assignments(args.run, "--run")}
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:

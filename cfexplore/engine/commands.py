@@ -45,4 +45,6 @@ def command_for(
     parts += [f"--run={k}={fmt_value(v)}" for k, v in (changed or {}).items()]
     parts += ["--rtol", f"{settings.rtol:g}", "--atol", f"{settings.atol:g}"]
     parts += settings.extra_flags()
+    if verb == "diff" and settings.files.load_inputs:
+        parts += ["--load-inputs", settings.files.load_inputs]
     return shlex.join(parts)

@@ -203,3 +203,37 @@ def check_feeds(loaded: dict[str, np.ndarray], declared: list[Any]) -> dict[str,
                 f"declares {g.declared()}"
             )
     return {n: loaded[n] for n in want}
+
+
+def _typed(a: np.ndarray) -> str:
+    return f"{a.dtype}[{','.join(map(str, a.shape))}]"
+
+
+def match_loaded(
+    loaded: dict[str, np.ndarray], seeded: dict[str, np.ndarray], tensors: set[str]
+) -> dict[str, np.ndarray]:
+    """A Python model's loaded feeds (`--load-inputs`) against the feeds cfexplore would
+    send (`seeded`, by ONNX input name): the tensor inputs (`tensors`, forward()'s tensor
+    parameters) to use instead of the seeded ones, each of the seeded dtype and shape; a
+    knob the graph takes as an input must hold the run's value. CfxError otherwise."""
+    unknown = [n for n in loaded if n not in seeded]
+    missing = [n for n in seeded if n in tensors and n not in loaded]
+    if unknown or missing:
+        parts = [f"missing {', '.join(missing[:5])}"] if missing else []
+        parts += [f"unknown {', '.join(unknown[:5])}"] if unknown else []
+        raise CfxError(
+            f"--load-inputs: the inputs do not match the ONNX model's ({'; '.join(parts)}; "
+            f"it takes {', '.join(list(seeded)[:8]) or 'none'})"
+        )
+    for name, arr in loaded.items():
+        want = seeded[name]
+        if arr.dtype != want.dtype or arr.shape != want.shape:
+            raise CfxError(
+                f"--load-inputs: input {name!r} is {_typed(arr)}, the model's is {_typed(want)}"
+            )
+        if name not in tensors and not np.array_equal(arr, want):
+            raise CfxError(
+                f"--load-inputs: knob input {name!r} is {arr.tolist()} in the file, "
+                f"{want.tolist()} in this run (set it with --run {name}=VALUE)"
+            )
+    return {n: a for n, a in loaded.items() if n in tensors}

@@ -31,7 +31,7 @@ from cfexplore.results import (
 )
 from cfexplore.settings import RunSettings
 from cfexplore.spec import TargetSpec
-from cfexplore.target.datafiles import save_run_files
+from cfexplore.target.datafiles import match_loaded, read_feeds, save_run_files
 from cfexplore.worker.exporters import cf_counts
 from cfexplore.worker.loading import Loaded
 from cfexplore.worker.ort import RunTerminated, onnx_inputs, ort_dtype, session_options
@@ -238,15 +238,16 @@ class Runtime:
         return state
 
     def torch_outputs(
-        self, tgt: Loaded, seed: int, vals: dict[str, Any]
+        self, tgt: Loaded, seed: int, vals: dict[str, Any], loaded: dict[str, Any] | None = None
     ) -> tuple[list[tuple[str, Any]], float]:
-        """PyTorch's outputs as named pytree leaves (cached per seed and knob values)."""
+        """PyTorch's outputs as named pytree leaves (cached per seed and knob values;
+        `loaded` tensors replace seeded ones, uncached)."""
         import torch
 
-        key = (seed, tuple(sorted((k, repr(v)) for k, v in vals.items())))
+        key = (seed, tuple(sorted((k, repr(v)) for k, v in vals.items())), bool(loaded))
         if key in self._torch_cache:
             return self._torch_cache[key], 0.0
-        data = tgt.tensors(seed, vals)
+        data = {**tgt.tensors(seed, vals), **(loaded or {})}
         start = time.perf_counter()
         with tgt.attrs_set(vals), torch.no_grad():
             out = tgt.call(data, vals)
@@ -254,14 +255,15 @@ class Runtime:
         leaves = flatten_outputs(out, keep_none=True)
         if len(self._torch_cache) > 64:
             self._torch_cache.clear()
-        self._torch_cache[key] = leaves
+        if not loaded:
+            self._torch_cache[key] = leaves
         return leaves, ms
 
     def _feeds(
-        self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any]
+        self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any], loaded: Any = None
     ) -> tuple[dict[str, np.ndarray], list[str]]:
         """The ONNX inputs for a run, and the knob names the graph takes as inputs."""
-        data = tgt.tensors(seed, vals)
+        data = {**tgt.tensors(seed, vals), **(loaded or {})}
         feeds: dict[str, np.ndarray] = {}
         fed: list[str] = []
         for name, typ in state.input_types.items():
@@ -322,14 +324,19 @@ class Runtime:
         )
         leaves: list[tuple[str, Any]] = []
         got: list[Any] = []
+        loaded = None
+        if settings.files.load_inputs:  # CfxError (one line) when they do not fit the model
+            seeded, _fed = self._feeds(tgt, state, seed, vals)
+            tensors = set(tgt.tensors(seed, vals))
+            loaded = match_loaded(read_feeds(settings.files.load_inputs), seeded, tensors)
         try:
             progress(None, PHASE_TORCH)
-            leaves, result.torch_ms = self.torch_outputs(tgt, seed, vals)
+            leaves, result.torch_ms = self.torch_outputs(tgt, seed, vals, loaded)
         except Exception as exc:
             result.torch_error = short_error(exc)
         try:
             progress(None, PHASE_ORT)
-            feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
+            feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals, loaded)
         except CfxError as exc:
             result.onnx_error = str(exc)
             return result

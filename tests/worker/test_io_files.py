@@ -148,13 +148,30 @@ def test_polygraphy_run_reads_ours_and_we_read_theirs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_model_diff_exits_1_on_fail_and_saves_onnx_feeds(tmp_path: Path) -> None:
-    res = _cli("diff", "if-instance-attr", "--exporter", "script", "--run",
-               "branch_testing=true", "--save-inputs", "in.json", "--save-outputs", "out.npz",
-               cwd=tmp_path)  # fmt: skip
+def test_model_diff_exits_1_on_fail_saves_and_loads_onnx_feeds(tmp_path: Path) -> None:
+    base = ("diff", "if-instance-attr", "--exporter", "script")
+    res = _cli(*base, "--run", "branch_testing=true", "--save-inputs", "in.json",
+               "--save-outputs", "out.npz", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 1, res.stdout + res.stderr
+    assert "min atol" in res.stdout  # the statistics of the failing output
     feeds = datafiles.read_feeds(tmp_path / "in.json")
-    assert list(feeds) and set(np.load(tmp_path / "out.npz").files)
-    res = _cli("diff", "if-instance-attr", "--exporter", "script", "--load-inputs", "in.json",
-               cwd=tmp_path)  # fmt: skip
+    export = _cli("export", *base[1:], "-o", "m.onnx", cwd=tmp_path)
+    assert export.returncode == 0, export.stderr
+    import onnx
+
+    graph_inputs = [i.name for i in onnx.load(str(tmp_path / "m.onnx")).graph.input]
+    assert list(feeds) == graph_inputs  # named as the ONNX graph's inputs
+    assert set(np.load(tmp_path / "out.npz").files)
+    # the same inputs back: the same verdicts, PyTorch and ORT both fed from the file
+    res = _cli(*base, "--load-inputs", "in.json", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "--load-inputs" in json.loads(res.stdout)["command"]
+    assert _cli(*base, "--load-inputs", "in.json", "--run", "branch_testing=true",
+                cwd=tmp_path).returncode == 1  # fmt: skip
+    name = graph_inputs[0]
+    datafiles.write_feeds(tmp_path / "bad.json", {name: np.zeros((1, 1), np.float64)})
+    res = _cli(*base, "--load-inputs", "bad.json", cwd=tmp_path)
+    assert res.returncode == 2 and "the model's is" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    res = _cli(*base, "--load-outputs", "out.npz", cwd=tmp_path)
     assert res.returncode == 2 and "applies to an .onnx file" in res.stderr

@@ -1,9 +1,10 @@
 """Compare a PyTorch output with an ONNX Runtime output (numpy only).
 
-The rules follow Polygraphy's: no broadcasting (shapes must match exactly), NaN never equals
-a number and equals NaN only when asked (`equal_nan`), infinities are equal only to the same
-infinity, integers are diffed exactly (no wrap-around), bools by XOR, half and bfloat16 in
-float64. Sequence outputs (Python lists from ORT), maps (dicts) and empty optionals (`None`)
+The allclose rule (|got - ref| <= atol + rtol*|ref|; `analysis.tolerance` has Polygraphy's,
+`mode="polygraphy"`): no broadcasting (shapes must match exactly), NaN never equals a number
+and equals NaN only when asked (`equal_nan`), infinities are equal only to the same infinity,
+integers are diffed exactly (no wrap-around), bools by XOR, half and bfloat16 in float64.
+Sequence outputs (Python lists from ORT), maps (dicts) and empty optionals (`None`)
 are diffed element by element; anything else is compared exactly or reported not comparable.
 """
 

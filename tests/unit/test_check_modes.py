@@ -124,3 +124,20 @@ def test_min_atol_is_none_when_no_atol_passes() -> None:
     assert shape.stats is None and not shape.passed
     bools = compare(0, "o", np.array([True]), np.array([False]), 1e-3, 1e-5)
     assert bools.stats is not None and bools.stats.min_atol is None
+
+
+@pytest.mark.parametrize("command", ["diff", "check", "report", "matrix"])
+def test_tolerance_options_reach_the_settings(command: str) -> None:
+    from cfexplore.cli.common import settings_from_args
+    from cfexplore.cli.parser import build_parser
+    from cfexplore.engine.commands import command_for
+    from cfexplore.spec import TargetSpec
+
+    target = [] if command == "matrix" else ["if-forward-arg"]
+    argv = [command, *target, "--atol", "2e-5", "--atol", "output=1e-2", "--rtol", "output=0.1"]
+    args = build_parser().parse_args([*argv, "--check-mode", "polygraphy"])
+    s = settings_from_args(args)
+    assert (s.atol, s.rtol, s.check_mode) == (2e-5, 1e-3, "polygraphy")
+    assert s.output_atol == {"output": 1e-2} and s.output_rtol == {"output": 0.1}
+    again = command_for(TargetSpec(variant="if-forward-arg"), command, settings=s)
+    assert "--atol=output=0.01" in again and "--check-mode polygraphy" in again

@@ -84,10 +84,14 @@ def test_json_files_read_by_polygraphy_and_back(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_one_line_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
 ) -> None:
     model = _model(tmp_path / "m.onnx")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     try:
         code = run(["diff", str(model), *argv])
     except SystemExit as exc:

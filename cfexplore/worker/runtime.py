@@ -255,7 +255,7 @@ class Runtime:
         self._torch_cache[key] = leaves
         return leaves, ms
 
-    def _feeds(
+    def feeds(
         self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any]
     ) -> tuple[dict[str, np.ndarray], list[str]]:
         """The ONNX inputs for a run, and the knob names the graph takes as inputs."""
@@ -328,7 +328,7 @@ class Runtime:
             result.torch_error = short_error(exc)
         try:
             progress(None, PHASE_ORT)
-            feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals)
+            feeds, result.onnx_fed = self.feeds(tgt, state, seed, vals)
         except CfxError as exc:
             result.onnx_error = str(exc)
             return result

@@ -239,19 +239,27 @@ def pairs(
                     if ref in observed and k < len(observed[ref])
                 ]
                 cands = [c for c in cands if _numeric(c[1].value)]
-                got = _match(tensors, cands)
+                certain = module == "" and boundary == "output"
+                got = _match(tensors, cands, certain)
                 if tensors and not got:
                     unmapped += 1
                 found += [Pair(ref, seen, e, module, boundary) for e, (ref, seen) in got]
     return found, unmapped
 
 
-def _match(tensors: list[Any], cands: list[tuple[Ref, Seen]]) -> list[tuple[Any, tuple[Ref, Seen]]]:
-    """Pair eager tensors with ONNX values: one each, or by shape where it is unique."""
+def _match(
+    tensors: list[Any], cands: list[tuple[Ref, Seen]], certain: bool
+) -> list[tuple[Any, tuple[Ref, Seen]]]:
+    """Pair eager tensors with ONNX values: one each (same shape, unless `certain`: the
+    model's outputs, paired in order, where a shape change is a divergence), or else by
+    shape where it is unique. Scope names can put a reshape on the wrong side of a module
+    boundary, so inside the graph a shape change means "not this pair", not "diverged"."""
     if len(tensors) == 1 and len(cands) == 1:
-        if tuple(tensors[0].shape) == tuple(cands[0][1].value.shape):
+        if certain or tuple(tensors[0].shape) == tuple(cands[0][1].value.shape):
             return [(tensors[0], cands[0])]
         return []
+    if certain and len(tensors) == len(cands):
+        return list(zip(tensors, cands, strict=True))
     out = []
     for t in tensors:
         same = [c for c in cands if tuple(c[1].value.shape) == tuple(t.shape)]

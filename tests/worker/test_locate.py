@@ -172,6 +172,28 @@ def test_every_frozen_seed_variant_points_at_its_construct(
         assert first.source.endswith(f"zoo.py:{_kept_line(variant, 'x = x + 1')}")
 
 
+OTHER_FROZEN = [
+    ("loop-class-attr", "trace", {"n_loops": 3}, "Add", "x = x + 1"),
+    ("loop-class-attr", "dynamo", {"n_loops": 3}, "Add", "x = x + 1"),
+    ("early-return", "trace", {"branch_testing": True}, "Mul", "return self.body(x * 3)"),
+    ("early-return", "dynamo", {"branch_testing": True}, "Mul", "return self.body(x * 3)"),
+    ("if-in-loop", "trace", {"n_loops": 3}, "Add", "x = x + 1"),
+    ("if-tensor-data", "trace", {"x_sign": -1}, "Mul", "x = x * 2"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("variant", "exporter", "run", "op", "kept"), OTHER_FROZEN)
+def test_the_other_frozen_variants_point_at_what_the_graph_kept(
+    client: WorkerClient, variant: str, exporter: str, run: dict[str, Any], op: str, kept: str
+) -> None:
+    found = locate(client, TargetSpec(variant=variant), exporter, **run)
+    first = found.first
+    assert first is not None, found
+    assert (first.op_type, first.compared_at, first.boundary) == (op, "body", "input")
+    assert first.source.endswith(f"zoo.py:{_kept_line(variant, kept)}")
+
+
 def _kept_line(variant: str, text: str) -> int:
     cls = "".join(p.title() for p in variant.split("-"))
     return line_of(ZOO, text, after=line_of(ZOO, f"class {cls}("))

@@ -12,7 +12,7 @@ class Scale(nn.Module):
         self.lin = nn.Linear(4, 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.double:
+        if self.double:  # noqa: SIM108 (the statement is the point: a Python if)
             x = x * 2.0
         else:
             x = x * 3.0
@@ -26,7 +26,7 @@ class Net(nn.Module):
         self.head = nn.Linear(4, 2)
 
     def forward(self, x: torch.Tensor, gate: bool = True) -> torch.Tensor:
-        if gate:
+        if gate:  # noqa: SIM108
             x = self.scale(x)
         else:
             x = torch.tanh(x)

@@ -99,23 +99,23 @@ def _plain_script_outputs(model: torch.nn.Module, args: tuple[Any, ...], path: P
 
 
 def test_divergence_inside_a_loop_body(client: WorkerClient, tmp_path: Path) -> None:
-    path = MODELS / "locate_loop.py"
-    found = locate(client, parse_target(f"{path}:Net"), "script", **{"step.double": True})
+    path = MODELS / "locate_nets.py"
+    found = locate(client, parse_target(f"{path}:LoopNet"), "script", **{"scale.double": True})
     first = found.first
     assert first is not None
     assert first.path.startswith("1/body/") and first.op_type == "Mul"
-    assert first.iteration == [0] and first.module == "step"
+    assert first.iteration == [0] and first.module == "scale"
     assert first.source == f"{path}:{line_of(path, 'x = x * 3.0')}"
     assert first.max_rel == pytest.approx(0.5, rel=1e-5)
 
     # independently: a plain script export keeps the Loop but not the attribute
     sys.path.insert(0, str(MODELS))
     try:
-        import locate_loop  # type: ignore[import-not-found]
+        import locate_nets  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(MODELS))
     torch.manual_seed(0)
-    model = locate_loop.Net().eval()
+    model = locate_nets.LoopNet().eval()
     x = torch.randn(2, 4)
     session, feeds = _plain_script_outputs(model, (x, 2), tmp_path / "plain.onnx")
     import onnx
@@ -124,13 +124,13 @@ def test_divergence_inside_a_loop_body(client: WorkerClient, tmp_path: Path) -> 
     (onnx_out,) = session.run(None, feeds)
     with torch.no_grad():
         np.testing.assert_allclose(onnx_out, model(x, 2).numpy(), rtol=1e-4, atol=1e-5)
-        model.step.double = True
+        model.scale.double = True
         assert not np.allclose(onnx_out, model(x, 2).numpy(), rtol=1e-3, atol=1e-5)
 
 
 def test_divergence_inside_an_if_branch(client: WorkerClient) -> None:
-    path = MODELS / "locate_if.py"
-    found = locate(client, parse_target(f"{path}:Net"), "script", **{"scale.double": True})
+    path = MODELS / "locate_nets.py"
+    found = locate(client, parse_target(f"{path}:IfNet"), "script", **{"scale.double": True})
     first = found.first
     assert first is not None
     index, branch, _ = first.path.split("/")
@@ -140,7 +140,7 @@ def test_divergence_inside_an_if_branch(client: WorkerClient) -> None:
     assert first.max_rel == pytest.approx(0.5, rel=1e-5)
     # the other branch does not reach the frozen attribute: nothing diverges there
     calm = locate(
-        client, parse_target(f"{path}:Net"), "script", gate=False, **{"scale.double": True}
+        client, parse_target(f"{path}:IfNet"), "script", gate=False, **{"scale.double": True}
     )
     assert not calm.diverged
 

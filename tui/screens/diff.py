@@ -54,16 +54,12 @@ class DiffScreen(DiffRunsScreen):
         "in a box runs at once). For an .onnx file opened alone, ONNX Runtime runs against "
         "onnx's reference evaluator on the same inputs; e edits those inputs (values such "
         "as sr=16000, shapes, symbolic dims), remembered per file. For a Python model, e "
-        "edits its input shapes and reloads it."
+        "edits its input shapes and reloads it. After a FAIL, l locates the first ONNX "
+        "node whose value differs from PyTorch and shows it on the Graph screen."
     )
     BINDINGS = [
         Binding("s", "sweep", "Sweep", id="sweep"),
         Binding("r", "rerun", "Re-run", id="rerun"),
-        Binding("t", "next_exporter", "Exporter", id="exporter"),
-        Binding("k", "focus_knobs", "Knobs", id="knobs"),
-        Binding("o", "open_source", "Source", id="source"),
-        Binding("w", "write_report", "Report", id="report"),
-        Binding("e", "edit_inputs", "Inputs", id="inputs"),
         Binding(
             "l",
             "locate",
@@ -72,6 +68,11 @@ class DiffScreen(DiffRunsScreen):
             tooltip="After a FAIL: the first ONNX node whose value differs from PyTorch, "
             "on the Graph screen",
         ),
+        Binding("t", "next_exporter", "Exporter", id="exporter"),
+        Binding("k", "focus_knobs", "Knobs", id="knobs"),
+        Binding("o", "open_source", "Source", id="source"),
+        Binding("w", "write_report", "Report", id="report"),
+        Binding("e", "edit_inputs", "Inputs", id="inputs"),
         Binding(
             "y",
             "copy_command",

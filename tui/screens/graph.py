@@ -45,7 +45,9 @@ class GraphScreen(GraphActions):
         "or Scan nodes (◆, highlighted), or were they frozen into a straight line? "
         "Control-flow rows expand in place into their then/else branches and loop bodies, "
         "to any depth; the side pane shows the selected node's typed inputs and outputs, "
-        "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll."
+        "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll. "
+        "l (locate) runs an export of the loaded target at the Diff screen's values and "
+        "jumps to the first node whose value differs from PyTorch."
     )
 
     class ModelOpened(Message):

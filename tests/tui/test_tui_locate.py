@@ -3,15 +3,19 @@ real locate in the target's worker and jump to the first diverging node."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Switch
 
 from cfexplore.graph.items import NodeItem
 from cfexplore.spec import TargetSpec
 from cfexplore.tui.app import CfxApp
+from cfexplore.tui.messages import OnnxRef
 from cfexplore.tui.screens.graph import GraphScreen
 from cfexplore.tui.widgets.node_detail import NodeDetailView
 from cfexplore.tui.widgets.onnx_tree import OnnxTreeView
+from tests.snapshot_fixtures import write_model
 from tests.tui_helpers import settle, text_of
 
 SIZE = (100, 30)
@@ -84,3 +88,19 @@ async def test_l_on_diff_after_a_fail_shows_the_node_on_graph() -> None:
         await settle(pilot, lambda: "first diverging" in _detail(app))
         assert "branch_testing=true" in _detail(app)
         assert app.state.onnx is not None and app.state.onnx.exporter == "script"
+
+
+async def test_l_on_a_file_opened_alone_says_locate_needs_a_pytorch_model(
+    tmp_path: Path,
+) -> None:
+    path = write_model(tmp_path)
+    app = CfxApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_onnx(OnnxRef(str(path), path.name, None))
+        await app.switch_mode("graph")
+        await settle(pilot, lambda: getattr(app.screen, "model", None) is not None)
+        await pilot.press("l")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any("locate needs a PyTorch model" in m for m in said), said
+        assert not [w for w in app.screen.running_jobs() if w.group == "graph-locate"]

@@ -18,6 +18,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from cfexplore.divergence import Divergence
     from cfexplore.engine.session import Session
     from cfexplore.results import ExportResult
 
@@ -69,3 +70,11 @@ class Saved(Message):
     """A save finished: the files written (a failed save raised: `worker_errors`)."""
 
     files: list[Path]
+
+
+@dataclass(eq=False)
+class Located(Message):
+    """A locate run finished: where `exporter`'s export first disagrees with PyTorch."""
+
+    found: Divergence
+    exporter: str

@@ -54,6 +54,9 @@ class AppState(App[None]):
         self.atol = DEFAULT_ATOL
         self.timeout: float | None = 600.0
         """Seconds a load, and each export, may take before its worker is killed."""
+        self.run_values: dict[str, Any] = {}
+        """Knob values the Diff screen last ran at (Graph's locate runs at them too);
+        empty: each knob at its default."""
         self.feed_plans: dict[str, FeedPlan] = {}
         """Resolved path of a file opened alone -> its FeedPlan (values, shapes and
         symbolic dims for its inputs), once set or recalled."""
@@ -94,6 +97,7 @@ class AppState(App[None]):
             self.onnx = None
         self.exports = {}
         self.traces = {}
+        self.run_values = {}
         self.session = session
 
     def record_export(self, result: ExportResult, label: str) -> None:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from cfexplore.cli.file_cmds import cmd_tree, cmd_validate, run_audit, run_compare
+from cfexplore.cli.locate_cmd import cmd_locate
 from cfexplore.cli.model_cmds import (
     cmd_check,
     cmd_diff,
@@ -25,7 +26,7 @@ from cfexplore.cli.parser import build_parser
 from cfexplore.errors import EXIT_OK, EXIT_USAGE, Cancelled, CfxError
 from cfexplore.termtext import safe_text
 
-WORKER_COMMANDS = frozenset({"export", "validate", "diff", "check", "matrix", "report"})
+WORKER_COMMANDS = frozenset({"export", "validate", "diff", "locate", "check", "matrix", "report"})
 """Commands that start a worker process (and so clean up on SIGTERM/SIGHUP)."""
 
 
@@ -42,6 +43,7 @@ def run(argv: list[str]) -> int:
         "audit": lambda: run_audit(args),
         "validate": lambda: cmd_validate(args, cancel),
         "diff": lambda: cmd_diff(args, cancel),
+        "locate": lambda: cmd_locate(args, cancel),
         "check": lambda: cmd_check(args, cancel),
         "matrix": lambda: cmd_matrix(args, cancel),
         "report": lambda: cmd_report(args, cancel),

@@ -315,6 +315,23 @@ def build_parser() -> argparse.ArgumentParser:
     _data_file_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser(
+        "locate",
+        help="the first ONNX node whose value differs from eager PyTorch (If/Loop bodies "
+        "included, per iteration)",
+    )
+    _target_args(p)
+    p.add_argument("--exporter", choices=EXPORTERS, required=True, help="the export to search")
+    p.add_argument(
+        "--run",
+        action="append",
+        metavar="KNOB=VALUE",
+        help="knob value at run time only, after exporting with the --set values: where a "
+        "frozen knob's graph goes wrong (repeatable)",
+    )
+    _comparison_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("check", help="sweep every knob under each exporter: verdict table")
     _target_args(p)
     p.add_argument("--exporter", choices=[*EXPORTERS, "all"], default="all")

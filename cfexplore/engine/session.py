@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cfexplore.divergence import Divergence
 from cfexplore.engine.commands import command_for
 from cfexplore.errors import CfxError, TimedOut
 from cfexplore.models import SEED_TABLE, SEED_TABLE_FULL, VARIANTS
@@ -32,7 +33,7 @@ from cfexplore.spec import TargetSpec
 from cfexplore.versions import versions
 from cfexplore.worker.client import WorkerClient
 from cfexplore.worker.limits import DEFAULT_ONNX_MEMORY_LIMIT
-from cfexplore.worker.protocol import Diff, Export, Load, RunOnnx, Stats, Validate
+from cfexplore.worker.protocol import Diff, Export, Load, Locate, RunOnnx, Stats, Validate
 
 Progress = Callable[[float | None, str], None]
 
@@ -187,6 +188,33 @@ class Session:
         if settings.equal_nan:
             result.command += " --equal-nan"
         return result
+
+    def locate(
+        self,
+        exporter: str,
+        settings: RunSettings | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Divergence:
+        """Where the export first disagrees with eager PyTorch at `settings` (seed, knob
+        values, tolerances): the first diverging ONNX value in topological order, with the
+        node that made it, its PyTorch module and source line."""
+        settings = settings or RunSettings()
+        self._ensure_loaded(cancel)
+        if exporter not in self.exports:
+            raise CfxError(f"export with {exporter} first")
+        values = self.check_values(settings.values)
+        settings = settings.with_values(values)
+        found = self.client.call(Locate(exporter, settings), None, cancel, self.timeout)
+        exported = self.exports[exporter].knob_values
+        defaults = {k.name: k.default for k in self.info.knobs}
+        shown = replace(
+            settings,
+            opset=self.exports[exporter].opset,
+            values={k: v for k, v in exported.items() if defaults.get(k) != v},
+        )
+        run = {k: v for k, v in values.items() if exported.get(k) != v}
+        found.command = command_for(self.spec, "locate", exporter, shown, run)
+        return found
 
     def _timed_out_diff(self, exporter: str, settings: RunSettings) -> DiffResult:
         """The failed result of a diff that outlived `timeout`: which side never finished,

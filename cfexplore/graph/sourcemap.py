@@ -1,8 +1,9 @@
 """Where an ONNX node came from in Python: `file:line` from the exporter's records.
 
 The TorchScript exporter (with `verbose=True`, as cfexplore exports) writes the source
-range into each node's `doc_string`; the torch.export-based exporter writes a stack trace
-into `metadata_props["pkg.torch.onnx.stack_trace"]`. The deepest frame outside torch and
+range into each node's `doc_string` (trace: the Python stack, innermost first); the
+torch.export-based exporter writes a stack trace into
+`metadata_props["pkg.torch.onnx.stack_trace"]`. The deepest frame outside torch and
 site-packages is the user's line.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+TRACE_FRAME = re.compile(r"^(/[^\n(]+|[A-Za-z]:[^\n(]+)\((\d+)\): \S+$", re.M)
+"""torch.jit.trace's frame lines: `/path/file.py(83): forward`."""
 STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
 
 
@@ -33,9 +36,14 @@ def _is_library(file: str) -> bool:
 
 
 def frames(doc_string: str, metadata: dict[str, str]) -> list[SourceLoc]:
-    """Every `File "...", line N` the exporter recorded, outermost first."""
+    """Every `File "...", line N` the exporter recorded, outermost first (the trace
+    exporter's `file(N): function` lines come innermost first and are turned round)."""
     text = "\n".join([*(metadata.get(k, "") for k in STACK_KEYS), doc_string])
-    return [SourceLoc(f, int(n), _is_library(f)) for f, n in FRAME.findall(text)]
+    found = [SourceLoc(f, int(n), _is_library(f)) for f, n in FRAME.findall(text)]
+    if not found:
+        traced = TRACE_FRAME.findall(doc_string)
+        found = [SourceLoc(f, int(n), _is_library(f)) for f, n in reversed(traced)]
+    return found
 
 
 def node_source(doc_string: str, metadata: dict[str, str]) -> SourceLoc | None:

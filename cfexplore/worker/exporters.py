@@ -65,14 +65,18 @@ def _tensor_wrapper(module: Any, sig: Any, values: dict[str, Any], tensor_names:
 
 
 def _script(module: Any) -> Any:
-    """`torch.jit.script(module)`; a failure forgets the half-compiled types, so scripting
-    the same class again gives the same error, not "Can't redefine method: forward"."""
+    """`torch.jit.script(module)` on fresh type records: a submodule class scripted before
+    (by another target in this worker) would otherwise be reused whole, and its nodes lose
+    their scope names (`/body/Conv` for `/body/layer1/0/Conv`), which `locate` maps to
+    modules. A failure forgets the half-compiled types too, so scripting the same class
+    again gives the same error, not "Can't redefine method: forward"."""
     import torch
 
+    recursive = torch.jit._recursive
+    recursive.concrete_type_store = recursive.ConcreteTypeStore()
     try:
         return torch.jit.script(module)
     except Exception:
-        recursive = torch.jit._recursive
         recursive.concrete_type_store = recursive.ConcreteTypeStore()
         raise
 

@@ -53,6 +53,12 @@ def _sweep(rt: Runtime, req: p.Sweep, progress: Progress) -> Any:
     return sweep(rt, req.exporter, req.knob, req.settings, req.only, progress)
 
 
+def _locate(rt: Runtime, req: p.Locate, progress: Progress) -> Any:
+    from cfexplore.worker.locating import locate
+
+    return locate(rt, req.exporter, req.settings, progress)
+
+
 def _eager(rt: Runtime, req: p.Eager, progress: Progress) -> Any:
     progress(None, PHASE_TORCH)
     return rt.eager(req.settings)
@@ -65,6 +71,7 @@ HANDLERS: dict[type[p.Request[Any]], Callable[[Runtime, Any, Progress], Any]] = 
     p.Export: lambda rt, req, progress: rt.export(req.exporter, req.settings, progress),
     p.Diff: lambda rt, req, progress: rt.diff(req.exporter, req.settings, progress),
     p.Sweep: _sweep,
+    p.Locate: _locate,
     p.Eager: _eager,
     p.Validate: _validate,
     p.RunOnnx: lambda rt, req, progress: rt.run_onnx(req.path, req.feeds, req.seed),

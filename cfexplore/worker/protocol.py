@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
+from cfexplore.divergence import Divergence
 from cfexplore.results import (
     DiffResult,
     ExportResult,
@@ -78,6 +79,15 @@ class Diff(Request[DiffResult]):
     exporter: str
     settings: RunSettings = field(default_factory=RunSettings)
     op: ClassVar[str] = "diff"
+
+
+@dataclass(frozen=True)
+class Locate(Request[Divergence]):
+    """The first ONNX value of the current export that disagrees with eager PyTorch."""
+
+    exporter: str
+    settings: RunSettings = field(default_factory=RunSettings)
+    op: ClassVar[str] = "locate"
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ class Runtime:
             self._torch_cache[key] = leaves
         return leaves, ms
 
-    def _feeds(
+    def feeds(
         self, tgt: Loaded, state: ExportState, seed: int, vals: dict[str, Any], loaded: Any = None
     ) -> tuple[dict[str, np.ndarray], list[str]]:
         """The ONNX inputs for a run, and the knob names the graph takes as inputs."""
@@ -326,7 +326,7 @@ class Runtime:
         got: list[Any] = []
         loaded = None
         if settings.files.load_inputs:  # CfxError (one line) when they do not fit the model
-            seeded, _fed = self._feeds(tgt, state, seed, vals)
+            seeded, _fed = self.feeds(tgt, state, seed, vals)
             tensors = set(tgt.tensors(seed, vals))
             loaded = match_loaded(read_feeds(settings.files.load_inputs), seeded, tensors)
         try:
@@ -336,7 +336,7 @@ class Runtime:
             result.torch_error = short_error(exc)
         try:
             progress(None, PHASE_ORT)
-            feeds, result.onnx_fed = self._feeds(tgt, state, seed, vals, loaded)
+            feeds, result.onnx_fed = self.feeds(tgt, state, seed, vals, loaded)
         except CfxError as exc:
             result.onnx_error = str(exc)
             return result

@@ -54,11 +54,20 @@ class DiffScreen(DiffRunsScreen):
         "in a box runs at once). For an .onnx file opened alone, ONNX Runtime runs against "
         "onnx's reference evaluator on the same inputs; e edits those inputs (values such "
         "as sr=16000, shapes, symbolic dims), remembered per file. For a Python model, e "
-        "edits its input shapes and reloads it."
+        "edits its input shapes and reloads it. After a FAIL, l locates the first ONNX "
+        "node whose value differs from PyTorch and shows it on the Graph screen."
     )
     BINDINGS = [
         Binding("s", "sweep", "Sweep", id="sweep"),
         Binding("r", "rerun", "Re-run", id="rerun"),
+        Binding(
+            "l",
+            "locate",
+            "Locate",
+            id="locate",
+            tooltip="After a FAIL: the first ONNX node whose value differs from PyTorch, "
+            "on the Graph screen",
+        ),
         Binding("t", "next_exporter", "Exporter", id="exporter"),
         Binding("k", "focus_knobs", "Knobs", id="knobs"),
         Binding("o", "open_source", "Source", id="source"),
@@ -131,9 +140,11 @@ class DiffScreen(DiffRunsScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A file opened alone has no PyTorch side: no sweep, exporter, knobs, source or
-        report keys; a built-in variant has no inputs to edit."""
+        report keys; a built-in variant has no inputs to edit; locate follows a FAIL."""
         if action in ("sweep", "next_exporter", "focus_knobs", "open_source", "write_report"):
             return not self.file_mode
+        if action == "locate":  # offered after a diff that failed
+            return True if self._cfx_locate_at is not None and not self.file_mode else None
         if action == "edit_inputs":
             spec = self.cfx.spec
             return self.file_mode or (spec is not None and not spec.variant)
@@ -144,6 +155,7 @@ class DiffScreen(DiffRunsScreen):
         self._cfx_command = ""
         self._cfx_last_diff = None
         self._cfx_file_result = None
+        self._cfx_locate_at = None
         if self.is_mounted:  # the previous target's results go at once, not at the next run
             self.query_one("#diff-table", DataTable).clear()
             self._status(Text(f"{self.cfx.label}: starting…", "dim"))
@@ -273,7 +285,8 @@ class DiffScreen(DiffRunsScreen):
             self._status(Text("nothing loaded: pick a variant in 1 Variants", "dim"))
             return
         self._status_later(Text(f"running {self.cfx.exporter}…", "dim"))
-        settings = self.cfx.run_settings(seed=seed, rtol=rtol, atol=atol, values=self.knob_values())
+        self.cfx.run_values = values = self.knob_values()
+        settings = self.cfx.run_settings(seed=seed, rtol=rtol, atol=atol, values=values)
         worker = self._run(session, self.cfx.exporter, settings, self._cancel)
         jobs.name(worker, f"diff {self.cfx.exporter}")
 
@@ -317,6 +330,21 @@ class DiffScreen(DiffRunsScreen):
         self.cfx.exporter = EXPORTERS[(i + 1) % len(EXPORTERS)]
         self._update_exporter_label()
         self._schedule()
+
+    async def action_locate(self) -> None:
+        """l after a FAIL: locate at that diff's settings, on the Graph screen (which shows
+        the export and jumps to the first diverging node)."""
+        from .graph import GraphScreen
+
+        at = self._cfx_locate_at
+        if at is None or self.file_mode:
+            self.notify("locate follows a diff that failed", timeout=3)
+            return
+        exporter, settings = at
+        await self.cfx.switch_mode("graph")
+        graph = self.app.screen
+        if isinstance(graph, GraphScreen):
+            graph.start_locate(exporter, settings)
 
     def action_copy_command(self) -> None:
         """y: the one-line command that reproduces the last result, to the clipboard."""

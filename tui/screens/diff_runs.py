@@ -45,9 +45,11 @@ STATUS_DELAY_S = 0.2
 class DiffDone(Message):
     """A diff finished (PyTorch vs ONNX Runtime on seeded inputs)."""
 
-    def __init__(self, result: DiffResult) -> None:
+    def __init__(self, result: DiffResult, settings: RunSettings | None = None) -> None:
         super().__init__()
         self.result = result
+        self.settings = settings
+        """What it ran at (None: the result on show, redrawn)."""
 
 
 class SweepDone(Message):
@@ -102,6 +104,8 @@ class DiffRunsScreen(CfxScreen):
         """The last run of a file opened alone (its declared inputs feed the editor)."""
         self._cfx_status_timer: Timer | None = None
         """Shows a delayed "running…" status (stopped when another status comes first)."""
+        self._cfx_locate_at: tuple[str, RunSettings] | None = None
+        """(exporter, settings) of the last diff when it failed: l locates there."""
 
     def on_unmount(self) -> None:
         if self._file_client is not None:
@@ -156,7 +160,7 @@ class DiffRunsScreen(CfxScreen):
         jobs.progress(None, f"diff {exporter}")
         result = session.diff(exporter, settings, cancel=cancel)
         if not cancel.is_set():
-            self.post_message(DiffDone(result))
+            self.post_message(DiffDone(result, settings))
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _run_file(
@@ -240,7 +244,15 @@ class DiffRunsScreen(CfxScreen):
         self.query_one("#chart-line").display = True
         hist = r.outputs[0].histogram if r.outputs else []
         self.query_one(Sparkline).data = [float(x) for x in hist]
-        self._status(diff_status(r, self.cfx.exports.get(r.exporter), self._cfx_hidden))
+        if event.settings is not None:
+            ran = not (r.torch_error or r.onnx_error)
+            failed = ran and not r.passed
+            self._cfx_locate_at = (r.exporter, event.settings) if failed else None
+            self.refresh_bindings()
+        status = diff_status(r, self.cfx.exports.get(r.exporter), self._cfx_hidden)
+        if self._cfx_locate_at is not None:
+            status.append("\npress l to locate the first diverging node", "bold")
+        self._status(status)
 
     def _show_diff_table(self, result: DiffResult) -> None:
         table = self.query_one(DataTable)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,12 +20,17 @@ from cfexplore.analysis.audit import kinds_text
 from cfexplore.errors import GraphError
 from cfexplore.graph.tree import OnnxTree
 from cfexplore.graph.values import CONTROL_FLOW_OPS
+from cfexplore.settings import RunSettings
 
-from ..messages import OnnxRef
+from .. import jobs
+from ..messages import Located, OnnxRef
 from ..widgets.node_detail import NodeDetailView
 from ..widgets.onnx_tree import OnnxTreeView
 from .graph_actions import GraphActions
 from .graph_layout import DETAIL_DELAY, EMPTY_TEXT, fit_parts
+
+if TYPE_CHECKING:
+    from cfexplore.engine.session import Session
 
 # DETAIL_DELAY and fit_parts: still importable from here (tests)
 __all__ = ["DETAIL_DELAY", "GraphScreen", "fit_parts"]
@@ -40,7 +45,9 @@ class GraphScreen(GraphActions):
         "or Scan nodes (◆, highlighted), or were they frozen into a straight line? "
         "Control-flow rows expand in place into their then/else branches and loop bodies, "
         "to any depth; the side pane shows the selected node's typed inputs and outputs, "
-        "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll."
+        "attributes, outer-scope reads and source metadata. Wide graphs load as you scroll. "
+        "l (locate) runs an export of the loaded target at the Diff screen's values and "
+        "jumps to the first node whose value differs from PyTorch."
     )
 
     class ModelOpened(Message):
@@ -103,6 +110,8 @@ class GraphScreen(GraphActions):
         self._cfx_client_lock = threading.Lock()
         self._cfx_analyse_cancel: threading.Event | None = None
         """Set to drop the audit of a model no longer shown."""
+        self._cfx_locate_cancel = threading.Event()
+        """Set to cancel the running locate (each run gets a fresh one)."""
 
     def on_mount(self) -> None:
         self.watch(self.app, "onnx", self._onnx_changed, init=False)
@@ -136,6 +145,7 @@ class GraphScreen(GraphActions):
         self._cfx_analyse_cancel = cancel = threading.Event()
         self._stop_validation()
         self.validation = None
+        self.query_one(NodeDetailView).set_note(None)  # a locate answer is about one model
         tree_view = self.query_one(OnnxTreeView)
         self._show_tree(True)
         tree_view.loading = True
@@ -314,6 +324,87 @@ class GraphScreen(GraphActions):
             )
         self._summary(Text.assemble(badge, self._summary_text))  # first: long lines get cut
         self.refresh_bindings()
+
+    # -- locate: the first ONNX value that differs from PyTorch -----------------------
+
+    def action_locate(self) -> None:
+        """l: run locate on the export on show at the Diff screen's values, then jump."""
+        ref = self.onnx_ref
+        if ref is None:
+            self.notify("nothing on show: export a variant first (2)", timeout=3)
+            return
+        if ref.exporter is None:
+            self.notify(
+                "locate needs a PyTorch model: this .onnx file was opened alone. Load a "
+                "variant or a Python model and export it (1, 2).",
+                severity="warning",
+                timeout=6,
+            )
+            return
+        exported = self.cfx.exports.get(ref.exporter)
+        if self.cfx.session is None or exported is None or exported.onnx_path != ref.path:
+            self.notify(
+                "this model is not an export of the loaded target: export it again (2)",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        self.start_locate(ref.exporter, self.cfx.run_settings(values=dict(self.cfx.run_values)))
+
+    def start_locate(self, exporter: str, settings: RunSettings) -> None:
+        """Run locate for `exporter`'s export at `settings` in a thread worker (the Diff
+        screen calls this too, at the settings of the diff that failed)."""
+        session = self.cfx.session
+        if session is None:
+            self.notify("nothing loaded: pick a variant in 1 Variants", timeout=3)
+            return
+        self._cfx_locate_cancel.set()
+        self._cfx_locate_cancel = cancel = threading.Event()
+        self.notify(f"locating the first diverging node ({exporter})…", timeout=3)
+        jobs.name(self._locate(session, exporter, settings, cancel), f"locate {exporter}")
+
+    @work(thread=True, exclusive=True, group="graph-locate", exit_on_error=False)
+    def _locate(
+        self, session: Session, exporter: str, settings: RunSettings, cancel: threading.Event
+    ) -> None:
+        """Locate in the target's worker and report; never touches widgets."""
+        found = session.locate(exporter, settings, cancel)
+        if not cancel.is_set():
+            self.post_message(Located(found, exporter))
+
+    @on(Located)
+    def _located(self, event: Located) -> None:
+        self.show_divergence(event)
+
+    def show_divergence(self, event: Located) -> None:
+        """Show a locate answer: its export on show, the first diverging node selected and
+        revealed, the answer above its details (and, with no divergence, a notification)."""
+        from cfexplore.graph.describe import path_from_str
+        from cfexplore.render.locate_text import locate_text
+
+        found, exporter = event.found, event.exporter
+        exported = self.cfx.exports.get(exporter)
+        path = exported.onnx_path if exported is not None and exported.ok else None
+        if path and (self.onnx_ref is None or self.onnx_ref.path != path):
+            label = self.cfx.spec.label if self.cfx.spec else exporter
+            self.cfx.set_onnx(OnnxRef(path, f"{label} · {exporter}", exporter))
+        detail = self.query_one(NodeDetailView)
+        text = locate_text(found)
+        first = found.first
+        if first is None:
+            detail.set_note(Text(text, "bold green"))
+            verdict = "no divergence" if found.checked else "nothing to compare"
+            self.notify(f"{verdict}: {found.checked} values agree with PyTorch", timeout=6)
+            return
+        detail.set_note(Text(text, "bold yellow"), first.path)
+        self.show_path(path_from_str(first.path))
+
+    def cancel_job(self) -> bool:
+        """ctrl+c: cancel a running locate (opening and validating are not jobs to cancel)."""
+        if not any(w.group == "graph-locate" for w in self.running_jobs()):
+            return False
+        self._cfx_locate_cancel.set()
+        return True
 
     def worker_clients(self) -> list[tuple[str, Any]]:
         """The validation worker (for the app's worker log view)."""

@@ -1,5 +1,5 @@
 """The Graph screen's keys and what they do: filter, jump, expand and collapse, copy a name,
-open the source line, compare, and the validation report.
+open the source line, compare, and the validation report (locate's worker is in `graph`).
 
 `GraphActions` sits between the layout (`graph_layout`) and the screen with its workers
 (`graph.GraphScreen`).
@@ -89,6 +89,14 @@ class GraphActions(GraphLayout):
             "Compare",
             id="graph.compare",
             tooltip="Compare this model with another export by control-flow skeleton",
+        ),
+        Binding(
+            "l",
+            "locate",
+            "Locate",
+            id="graph.locate",
+            tooltip="Run the model at the Diff screen's values and jump to the first ONNX "
+            "node whose value differs from PyTorch",
         ),
         Binding(
             "v",

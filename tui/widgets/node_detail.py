@@ -214,6 +214,10 @@ class NodeDetailView(VerticalScroll):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._plain = ""
+        self._cfx_note: Text | None = None
+        """Lines shown above the details (a locate answer), or None."""
+        self._cfx_note_path: str | None = None
+        """The item (tree path) the note is about; None: shown above whatever is on show."""
 
     def compose(self) -> ComposeResult:
         yield Static(classes="node-detail--body")
@@ -233,6 +237,23 @@ class NodeDetailView(VerticalScroll):
         self.item = None
         self._refresh_body()
 
+    def set_note(self, note: Text | None, path: str | None = None) -> None:
+        """Show `note` above the details while the item at tree path `path` is on show
+        (None: above whatever is on show); `note` None removes it."""
+        self._cfx_note = note
+        self._cfx_note_path = path
+        self._refresh_body()
+
+    def _note_applies(self) -> bool:
+        if self._cfx_note is None:
+            return False
+        if self._cfx_note_path is None:
+            return True
+        item = self.item
+        if isinstance(item, NodeItem | GraphItem):
+            return path_to_str(item.path) == self._cfx_note_path
+        return isinstance(item, NodeDetail) and item.path == self._cfx_note_path
+
     def watch_item(self) -> None:
         self._refresh_body()
 
@@ -250,10 +271,15 @@ class NodeDetailView(VerticalScroll):
         body = self.query_one(".node-detail--body", Static)
         if doc is None:
             self._plain = self.message
-            body.update(Text(self.message))
+            content: Text | Group = Text(self.message)
         else:
             self._plain = doc.plain
-            body.update(doc.renderable())
+            content = doc.renderable()
+        note = self._cfx_note
+        if note is not None and self._note_applies():
+            self._plain = f"{note.plain}\n\n{self._plain}"
+            content = Group(note, Text(""), content)
+        body.update(content)
         body.set_class(self.item is None and not self.is_error, "node-detail--message")
         body.set_class(self.item is None and self.is_error, "node-detail--error")
         self.scroll_home(animate=False)

@@ -21,6 +21,7 @@ from cfexplore.analysis.diffing import compare
 from cfexplore.divergence import ValuePoint
 from cfexplore.graph.describe import graph_attributes, path_to_str
 from cfexplore.graph.sourcemap import node_source
+from cfexplore.settings import RunSettings
 
 TRACE_WRAPPER = "inner"
 """The attribute under which the trace exporter's wrapper holds the user's module."""
@@ -283,12 +284,12 @@ def locate_first(
     bounds: Boundaries,
     found: list[Pair],
     classes: dict[str, str],
-    rtol: float,
-    atol: float,
-    equal_nan: bool,
+    settings: RunSettings,
 ) -> Located:
     """Compare every pair once per ONNX value and execution, named after the module it
-    leaves (the innermost that made it) or else the one it enters first (the outermost)."""
+    leaves (the innermost that made it) or else the one it enters first (the outermost).
+    The rule is `diff`'s (`settings`: tolerances, NaN rule, check mode); a model output's
+    own `--atol NAME=`/`--rtol NAME=` apply to it."""
     best: dict[tuple[Ref, tuple[int, ...]], Pair] = {}
     for p in found:
         key = (p.ref, p.seen.order)
@@ -297,12 +298,20 @@ def locate_first(
             best[key] = p
     results: list[tuple[tuple[int, ...], Pair, Any]] = []
     outputs_differ = False
+    outputs = {p.ref for p in found if p.module == "" and p.boundary == "output"}
+
+    def judge(p: Pair) -> Any:
+        name = p.ref[1]
+        is_output = p.ref in outputs
+        rtol = (settings.output_rtol or {}).get(name, settings.rtol) if is_output else settings.rtol
+        atol = (settings.output_atol or {}).get(name, settings.atol) if is_output else settings.atol
+        mode = settings.check_mode
+        return compare(0, name, p.eager, p.seen.value, rtol, atol, settings.equal_nan, mode)
+
     for p in best.values():
-        d = compare(0, p.ref[1], p.eager, p.seen.value, rtol, atol, equal_nan)
+        d = judge(p)
         results.append((p.seen.order, p, d))
-    for p in found:
-        if p.module == "" and p.boundary == "output":
-            d = compare(0, p.ref[1], p.eager, p.seen.value, rtol, atol, equal_nan)
+        if p.ref in outputs:
             outputs_differ |= not d.passed
     results.sort(key=lambda r: r[0])
     first = last = None

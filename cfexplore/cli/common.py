@@ -127,3 +127,20 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         reproducible=getattr(args, "reproducible", False),
         values=knob_values(args),
     )
+
+
+def export_for_run(
+    session: Any,
+    args: argparse.Namespace,
+    settings: RunSettings,
+    run: dict[str, Any],
+    progress: Any,
+    cancel: threading.Event,
+) -> RunSettings:
+    """Check the run values, export with `--exporter` at the `--set` values, and give the
+    settings to run at (`diff`, `locate`): the export's failure is one clear error."""
+    session.check_values(run)
+    exp = session.export(args.exporter, settings, progress, cancel)
+    if not exp.ok:
+        raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
+    return settings.with_values(run)

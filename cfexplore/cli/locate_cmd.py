@@ -6,7 +6,13 @@ import argparse
 import json
 import threading
 
-from cfexplore.cli.common import open_session, progress_for, settings_from_args, stdout_console
+from cfexplore.cli.common import (
+    export_for_run,
+    open_session,
+    progress_for,
+    settings_from_args,
+    stdout_console,
+)
 from cfexplore.cli.file_cmds import is_onnx_file
 from cfexplore.errors import EXIT_FINDINGS, EXIT_OK, CfxError
 
@@ -24,11 +30,8 @@ def cmd_locate(args: argparse.Namespace, cancel: threading.Event) -> int:
     settings = settings_from_args(args)
     run = {**(settings.values or {}), **parse_assignments(args.run, "--run")}
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
-        session.check_values(run)
-        exp = session.export(args.exporter, settings, progress, cancel)
-        if not exp.ok:
-            raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
-        found = session.locate(args.exporter, settings.with_values(run), cancel)
+        at = export_for_run(session, args, settings, run, progress, cancel)
+        found = session.locate(args.exporter, at, cancel)
     if args.json:
         print(json.dumps(found.to_json_dict(), indent=2, default=str))
     else:

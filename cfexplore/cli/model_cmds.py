@@ -8,6 +8,7 @@ import sys
 import threading
 
 from cfexplore.cli.common import (
+    export_for_run,
     open_session,
     output_path,
     progress_for,
@@ -108,11 +109,8 @@ def cmd_diff(args: argparse.Namespace, cancel: threading.Event) -> int:
     settings = settings_from_args(args)
     run = {**(settings.values or {}), **parse_assignments(args.run, "--run")}
     with progress_for(True) as progress, open_session(args, progress, cancel) as session:
-        session.check_values(run)
-        exp = session.export(args.exporter, settings, progress, cancel)
-        if not exp.ok:
-            raise CfxError(f"the {args.exporter} export failed: {exp.error}", exp.error_details)
-        result = session.diff(args.exporter, settings.with_values(run), cancel)
+        at = export_for_run(session, args, settings, run, progress, cancel)
+        result = session.diff(args.exporter, at, cancel)
     if args.json:
         data = result.to_dict()
         data["max_abs"] = result.max_abs

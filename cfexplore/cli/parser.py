@@ -214,6 +214,16 @@ def _comparison_args(p: argparse.ArgumentParser) -> None:
     _reproducible_arg(p)
 
 
+def _run_arg(p: argparse.ArgumentParser, why: str) -> None:
+    p.add_argument(
+        "--run",
+        action="append",
+        metavar="KNOB=VALUE",
+        help=f"knob value at run time only, after exporting with the --set values: {why} "
+        "(repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cfexplore",
@@ -304,13 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SYMBOL=N",
         help="an .onnx file's symbolic dim, e.g. N=512 (repeatable; unset ones are fed as 1)",
     )
-    p.add_argument(
-        "--run",
-        action="append",
-        metavar="KNOB=VALUE",
-        help="knob value at run time only, after exporting with the --set values: how a "
-        "frozen knob shows (repeatable)",
-    )
+    _run_arg(p, "how a frozen knob shows")
     _comparison_args(p)
     _data_file_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -322,13 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _target_args(p)
     p.add_argument("--exporter", choices=EXPORTERS, required=True, help="the export to search")
-    p.add_argument(
-        "--run",
-        action="append",
-        metavar="KNOB=VALUE",
-        help="knob value at run time only, after exporting with the --set values: where a "
-        "frozen knob's graph goes wrong (repeatable)",
-    )
+    _run_arg(p, "where a frozen knob's graph goes wrong")
     _comparison_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 

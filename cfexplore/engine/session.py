@@ -159,34 +159,13 @@ class Session:
         `settings.reference`: True/False forces the third backend on/off; None decides by
         model size.
         """
-        settings = settings or RunSettings()
-        self._ensure_loaded(cancel)
-        if exporter not in self.exports:
-            raise CfxError(f"export with {exporter} first")
-        values = self.check_values(settings.values)
-        settings = settings.with_values(values)
+        settings = self._run_settings(exporter, settings, cancel)
         try:
             result = self.client.call(Diff(exporter, settings), None, cancel, self.timeout)
         except TimedOut:
             result = self._timed_out_diff(exporter, settings)
         result.versions = versions()
-        exported = self.exports[exporter].knob_values
-        defaults = {k.name: k.default for k in self.info.knobs}
-        # reproduced as: export at the non-default export values, then run at the changed ones
-        shown = replace(
-            settings,
-            opset=result.opset,
-            values={k: v for k, v in exported.items() if defaults.get(k) != v},
-        )
-        result.command = command_for(
-            self.spec,
-            "diff",
-            exporter,
-            shown,
-            {k: v for k, v in values.items() if exported.get(k) != v},
-        )
-        if settings.equal_nan:
-            result.command += " --equal-nan"
+        result.command = self._rerun_command("diff", exporter, settings, result.opset)
         return result
 
     def locate(
@@ -198,23 +177,36 @@ class Session:
         """Where the export first disagrees with eager PyTorch at `settings` (seed, knob
         values, tolerances): the first diverging ONNX value in topological order, with the
         node that made it, its PyTorch module and source line."""
+        settings = self._run_settings(exporter, settings, cancel)
+        found = self.client.call(Locate(exporter, settings), None, cancel, self.timeout)
+        opset = self.exports[exporter].opset
+        found.command = self._rerun_command("locate", exporter, settings, opset)
+        return found
+
+    def _run_settings(
+        self, exporter: str, settings: RunSettings | None, cancel: threading.Event | None
+    ) -> RunSettings:
+        """The settings a run on `exporter`'s export goes with: the target loaded, the
+        export made, every knob value checked and filled in."""
         settings = settings or RunSettings()
         self._ensure_loaded(cancel)
         if exporter not in self.exports:
             raise CfxError(f"export with {exporter} first")
-        values = self.check_values(settings.values)
-        settings = settings.with_values(values)
-        found = self.client.call(Locate(exporter, settings), None, cancel, self.timeout)
+        return settings.with_values(self.check_values(settings.values))
+
+    def _rerun_command(self, verb: str, exporter: str, settings: RunSettings, opset: int) -> str:
+        """The command that re-runs a run on an export: export at the non-default export
+        values (`--set`), then run at the ones changed after it (`--run`)."""
+        values = settings.values or {}
         exported = self.exports[exporter].knob_values
         defaults = {k.name: k.default for k in self.info.knobs}
         shown = replace(
             settings,
-            opset=self.exports[exporter].opset,
+            opset=opset,
             values={k: v for k, v in exported.items() if defaults.get(k) != v},
         )
         run = {k: v for k, v in values.items() if exported.get(k) != v}
-        found.command = command_for(self.spec, "locate", exporter, shown, run)
-        return found
+        return command_for(self.spec, verb, exporter, shown, run)
 
     def _timed_out_diff(self, exporter: str, settings: RunSettings) -> DiffResult:
         """The failed result of a diff that outlived `timeout`: which side never finished,

@@ -52,7 +52,7 @@ def locate(rt: Runtime, exporter: str, settings: RunSettings, progress: Progress
         note = f"values inside If/Loop bodies are not observed: {short_error(exc)}"
     bounds = boundaries(model, exporter, set(named))
     found, unmapped = pairs(bounds, calls, observed, [o.name for o in model.graph.output])
-    loc = locate_first(bounds, found, classes, settings.rtol, settings.atol, settings.equal_nan)
+    loc = locate_first(bounds, found, classes, settings)
     if not found:
         note = note or "no ONNX value could be paired with a PyTorch module boundary"
     return Divergence(

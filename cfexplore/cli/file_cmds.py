@@ -8,8 +8,9 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cfexplore.cli.common import settings_from_args, stdout_console
 from cfexplore.errors import EXIT_FINDINGS, EXIT_OK, CfxError
@@ -18,7 +19,7 @@ from cfexplore.termtext import safe_text
 
 def cmd_tree(args: argparse.Namespace) -> int:
     from cfexplore.graph.tree import OnnxTree
-    from cfexplore.render.graph_text import tree_lines
+    from cfexplore.render.tree_rows import row_lines, tree_rows
 
     tree = OnnxTree.open(args.file, infer=False)  # the rows show names, not types
     size = tree.footprint
@@ -29,25 +30,20 @@ def cmd_tree(args: argparse.Namespace) -> int:
         )
     for warning in tree.warnings:
         sys.stderr.write(f"cfexplore: warning: {safe_text(warning)}\n")
-    rows = _Capped(tree_lines(tree, depth=args.depth, limit=args.limit, plain=True), size.cap)
-    if sys.stdout.isatty():  # styled, in batches: one rich print per row is slow
+    console = stdout_console() if sys.stdout.isatty() else None
+    colour = console is not None and console.color_system is not None and not console.no_color
+    width = args.width if args.width is not None else console.width if console else 0
+    rows = _Capped(tree_rows(tree, args.depth, args.limit, plain=not colour), size.cap)
+    lines = row_lines(rows, width or None)
+    if console is not None and colour:  # styled, in batches: a rich print per row is slow
         from rich.text import Text
 
-        console = stdout_console()
-        batch: list[Any] = []
-        styled = _Capped(tree_lines(tree, depth=args.depth, limit=args.limit), size.cap)
-        for line in styled:
-            batch.append(line)
-            if len(batch) >= 500:
-                console.print(Text("\n").join(batch), soft_wrap=True)
-                batch.clear()
-        if batch:
+        while batch := cast("list[Text]", list(islice(lines, 500))):
             console.print(Text("\n").join(batch), soft_wrap=True)
-        rows.cut = styled.cut
-    else:  # a pipe or a file: plain text, streamed
+    else:  # a pipe, a file or a plain terminal: str lines, written in large chunks
         write = sys.stdout.write
-        for line in rows:
-            write(line)
+        while chunk := cast("list[str]", list(islice(lines, 4096))):
+            write("\n".join(chunk))
             write("\n")
     if rows.cut:
         raise CfxError(f"stopped after {size.cap:,} rows; narrow it with --depth N or --limit N")
@@ -55,17 +51,14 @@ def cmd_tree(args: argparse.Namespace) -> int:
 
 
 class _Capped:
-    """`lines`, stopping after `cap` of them (`cut` then says so)."""
+    """`rows`, stopping after `cap` of them (`cut` then says so)."""
 
-    def __init__(self, lines: Iterator[Any], cap: int) -> None:
-        self._lines, self._cap, self.cut = lines, cap, False
+    def __init__(self, rows: Iterator[Any], cap: int) -> None:
+        self._rows, self._cap, self.cut = rows, cap, False
 
     def __iter__(self) -> Iterator[Any]:
-        for i, line in enumerate(self._lines):
-            if i >= self._cap:
-                self.cut = True
-                return
-            yield line
+        yield from islice(self._rows, self._cap)
+        self.cut = next(self._rows, None) is not None
 
 
 def run_audit(args: argparse.Namespace) -> int:

@@ -265,6 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="an .onnx file")
     p.add_argument("--depth", type=_count, default=None, help="levels of nested graphs to show")
     p.add_argument("--limit", type=_count, default=None, help="nodes to show per graph")
+    p.add_argument(
+        "--width",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="fold each row to N columns, its tree guides repeated (default: the terminal's "
+        "width; to a pipe or file rows are never folded; 0: never fold)",
+    )
 
     p = sub.add_parser(
         "audit", help="structural audit: constant-condition If, constant Loop, unrolled loops"

@@ -150,31 +150,22 @@ def browse(cfg: Config, model: Path) -> list[Row]:
 
 
 def tree_cli(cfg: Config, model: Path) -> list[Row]:
-    from benchmarks.first_screen import cfexplore_command
+    from benchmarks.tree_bench import measure
 
-    cfx, floor = [], []
-    rss = frss = 0.0
-    code = "import onnx, sys; m = onnx.load(sys.argv[1]); sys.stdout.write(onnx.printer.to_text(m))"
-    for _ in range(cfg.tree_runs):
-        rc, out, wall, rss = spawn_rss([*cfexplore_command(), "tree", str(model)])
-        if rc != 0:
-            raise RuntimeError(f"cfexplore tree exited with {rc}")
-        cfx.append(wall)
-        lines = out.count(b"\n")
-    for _ in range(max(cfg.tree_runs, 2)):
-        rc, out, wall, frss = spawn_rss([sys.executable, "-c", code, str(model)])
-        floor.append(wall)
+    got = measure(model, max(cfg.tree_runs, 2))
+    tree, folded, floor = got["tree"], got["tree --width 80"], got["floor"]
     return [
         Row(
             ITEMS[3],
             "s",
-            statistics.median(cfx),
-            statistics.median(floor),
+            tree.median,
+            floor.median,
             1.5,
-            cfx_rss_mib=rss,
-            floor_rss_mib=frss,
-            note=f"whole process, output to a pipe ({lines:,} lines); "
-            "floor = python -c onnx.load + onnx.printer.to_text",
+            cfx_rss_mib=tree.rss_mib,
+            floor_rss_mib=floor.rss_mib,
+            note=f"whole process, output to a pipe ({tree.lines:,} lines); folded with "
+            f"--width 80: {folded.median:.2f} s ({folded.median / floor.median:.2f}x); "
+            "floor = python -c onnx.load + onnx.printer.to_text (benchmarks.tree_bench)",
         )
     ]
 

@@ -197,6 +197,7 @@ def test_cli_diff_of_a_lone_file(gated: Path) -> None:
 
 
 @pytest.mark.real
+@pytest.mark.slow
 def test_silero_vad_shipped_onnx_runs_with_its_rate() -> None:
     silero = pytest.importorskip("silero_vad")
     path = Path(silero.__file__).parent / "data" / "silero_vad.onnx"

@@ -79,6 +79,7 @@ def test_transformer_encoder_layer() -> None:
     assert set(verdicts(report, "script").values()) == {"failed"}
 
 
+@pytest.mark.slow
 def test_vit_classifier() -> None:
     from transformers import ViTConfig, ViTForImageClassification
 

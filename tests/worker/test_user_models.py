@@ -382,6 +382,7 @@ def test_example_inputs_forms(
     assert rc == 0
 
 
+@pytest.mark.slow
 def test_example_dict_with_unknown_key_is_refused_before_any_export() -> None:
     start = time.monotonic()
     res = run_cli("check", f"{MODELS / 'ex_unknown_key.py'}:Net", "--exporter", "all", "--json")
@@ -708,6 +709,7 @@ def test_zero_knob_model_with_a_hidden_branch_is_a_mismatch(
     assert report.verdicts() == {"trace": {"(baseline)": expected}}
 
 
+@pytest.mark.slow
 def test_zero_knob_correct_model_passes_and_says_no_knobs(tmp_path: Path) -> None:
     res = run_cli("check", f"{MODELS / 'plain_net.py'}:Net", "--exporter", "trace")
     out = " ".join(res.stdout.split())  # the table wraps lines

@@ -930,13 +930,11 @@ def test_none_kept_by_a_script_export_is_matched_not_counted(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_a_value_that_crashes_pytorch_costs_that_value_only(
-    check_json: CheckJson, tmp_path: Path
-) -> None:
+def test_a_value_that_crashes_pytorch_costs_that_value_only(tmp_path: Path) -> None:
     """num_heads=0 kills the worker (SIGFPE in eager attention): that value is a row
     saying PyTorch crashed, skipped as a value PyTorch cannot run at; every other knob and
-    value still gets its verdict."""
-    rc, doc = check_json(f"{MODELS / 'crashing_value.py'}:Net", "--exporter", "trace")
+    value still gets its verdict. Through the CLI: a worker of its own that dies."""
+    rc, doc = check_json_cli(f"{MODELS / 'crashing_value.py'}:Net", "--exporter", "trace")
     assert rc == 1
     res = doc["results"][0]
     assert res["status"] == "ok"

@@ -255,7 +255,8 @@ CheckJson = Callable[..., tuple[int, dict[str, Any]]]
 def check_json() -> Iterator[CheckJson]:
     """`cfexplore check ARGS --json` without the process start: the real parser, settings
     and JSON document of `cmd_check`, on one worker shared by this module's tests (each
-    loads its own target), so torch is imported once rather than once per test."""
+    loads its own target), so torch is imported once rather than once per test. A user
+    file with process-wide side effects (custom symbolics, a crash) uses `check_json_cli`."""
     from cfexplore.cli.common import settings_from_args
     from cfexplore.cli.parser import build_parser
     from cfexplore.engine.session import Session
@@ -744,10 +745,10 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow
-def test_one_exporter_failing_does_not_lose_the_others(
-    check_json: CheckJson, tmp_path: Path
-) -> None:
-    rc, doc = check_json(f"{MODELS / 'custom_symbolic.py'}:Net", "--exporter", "all")
+def test_one_exporter_failing_does_not_lose_the_others(tmp_path: Path) -> None:
+    # through the CLI: the file registers a relu symbolic for good in the process that
+    # imports it, which would break every later export with a relu in a shared worker
+    rc, doc = check_json_cli(f"{MODELS / 'custom_symbolic.py'}:Net", "--exporter", "all")
     # the oracle imports the user file too, so it runs in a process of its own
     code = ORACLE_IN_A_SUBPROCESS.format(models=str(MODELS), tmp=str(tmp_path))
     proc = subprocess.run(

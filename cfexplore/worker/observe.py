@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
-
 from cfexplore.analysis.locate import ModuleCall, Observed, Seen
-from cfexplore.graph.describe import graph_attributes, path_to_str
+from cfexplore.graph.describe import graph_attributes, has_graph_attribute, path_to_str
 
 CF_AFTER = 1 << 40
 """Order-key suffix of a control-flow node's own outputs: after everything in its bodies."""
@@ -108,7 +106,7 @@ def observe_top_level(model: Any, feeds: dict[str, Any], options: Any) -> Observ
     for name, value in feeds.items():
         seen[("", name)] = [Seen((-1,), [], value)]
     for i, node in enumerate(model.graph.node):
-        after = (i, CF_AFTER) if any(True for _ in graph_attributes(node)) else (i,)
+        after = (i, CF_AFTER) if has_graph_attribute(node) else (i,)
         for out in node.output:
             if out in got:
                 seen[("", out)] = [Seen(after, [], got[out])]
@@ -121,7 +119,7 @@ def observe_bodies(model: Any, feeds: dict[str, Any]) -> Observed:
     from onnx.reference import ReferenceEvaluator
 
     seen: Observed = {}
-    if not any(True for n in model.graph.node for _ in graph_attributes(n)):
+    if not any(has_graph_attribute(n) for n in model.graph.node):
         return seen
     evaluator = ReferenceEvaluator(model)
     stack: list[tuple[int, ...]] = [()]
@@ -131,6 +129,7 @@ def observe_bodies(model: Any, feeds: dict[str, Any]) -> Observed:
         """Wrap `ev` (the evaluator of `graph`, the body at tree path `gpath` of the node
         at index `owner` in its graph) and its own bodies."""
         produced = {out: j for j, n in enumerate(graph.node) for out in n.output if out}
+        control_flow = {j for j, n in enumerate(graph.node) if has_graph_attribute(n)}
         inputs = [i.name for i in graph.input]
         key = path_to_str(gpath)
         count = [0]
@@ -153,9 +152,7 @@ def observe_bodies(model: Any, feeds: dict[str, Any]) -> Observed:
                     seen.setdefault((key, name), []).append(Seen((*here, -1), it, results[name]))
             for name, j in produced.items():
                 if name in results:
-                    node = graph.node[j]
-                    cf = any(True for _ in graph_attributes(node))
-                    order = (*here, j, CF_AFTER) if cf else (*here, j)
+                    order = (*here, j, CF_AFTER) if j in control_flow else (*here, j)
                     seen.setdefault((key, name), []).append(Seen(order, it, results[name]))
             names = output_names or ev.output_names
             return [results[n] for n in names]
@@ -173,10 +170,3 @@ def observe_bodies(model: Any, feeds: dict[str, Any]) -> Observed:
     walk(evaluator, model.graph, ())
     evaluator.run(None, feeds)
     return seen
-
-
-def as_array(value: Any) -> Any:
-    """ORT and the reference evaluator give arrays, lists (sequences) or None."""
-    if value is None or isinstance(value, list):
-        return value
-    return np.asarray(value)
